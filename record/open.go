@@ -1,0 +1,61 @@
+package record
+
+import (
+	"context"
+	"database/sql"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// BusyTimeout is how long a statement waits for a lock held by another
+// process before it fails.
+const BusyTimeout = 2 * time.Second
+
+// DSN is the modernc sqlite data source for a file. The pragmas are in the
+// DSN so that every pooled connection gets them.
+func DSN(path string, readOnly bool) string {
+	var b strings.Builder
+	b.WriteString("file:")
+	b.WriteString(escapePath(path))
+	b.WriteString("?_pragma=busy_timeout(")
+	b.WriteString(strconv.FormatInt(BusyTimeout.Milliseconds(), 10))
+	b.WriteString(")&_pragma=foreign_keys(1)")
+	if readOnly {
+		b.WriteString("&mode=ro")
+	} else {
+		b.WriteString("&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
+	}
+	return b.String()
+}
+
+// escapePath keeps a path from being read as URI syntax.
+func escapePath(p string) string {
+	if !strings.ContainsAny(p, "?#%") {
+		return p
+	}
+	var b strings.Builder
+	for _, r := range p {
+		switch r {
+		case '?', '#', '%':
+			b.WriteString(url.PathEscape(string(r)))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// OpenReadOnly opens a session file (or any file on the schema) for reading.
+func OpenReadOnly(ctx context.Context, path string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", DSN(path, true))
+	if err != nil {
+		return nil, err
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}

@@ -1,0 +1,390 @@
+package record
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"unsafe"
+
+	"github.com/convlog/convlog/stream"
+)
+
+// Meta is what is known of a session before its first line.
+type Meta struct {
+	ID           string
+	StartedAt    int64 // Unix ms; 0 when not known
+	Model        string
+	Mode         string
+	PromptLength int64 // -1 when not given
+	CWD          string
+	GitHubRunID  string
+	GitHubRepo   string
+	GitHubRef    string
+	Source       string // "tee" or "import"
+	SourceFormat string // "stream-json" or "transcript"
+	SourcePath   string
+}
+
+// Writer writes one session into its own file. It implements stream.Sink;
+// rows go into an open transaction that Commit ends. A failed write does not
+// stop the Writer: the transaction's lines are counted as dropped, Warn is
+// told, and the next lines start a new transaction.
+type Writer struct {
+	Path string
+	meta Meta
+
+	db   *sql.DB
+	conn *sql.Conn
+	ctx  context.Context
+
+	insMsg, insTool, updTool, updSession *sql.Stmt
+
+	inTx           bool
+	txFailed       bool
+	txMsgs, txUses int64
+	idBuf          []byte
+
+	// Committed row counts and lines lost to failed writes.
+	Messages, ToolCalls, Dropped int64
+
+	// Warn is told of every failed write; callers decide how loud to be.
+	Warn func(error)
+}
+
+// ErrExists is returned by Create when the session file is already there.
+var ErrExists = errors.New("session file already exists")
+
+// Create makes dir (0700) and the session file <dir>/<id>.db (0600) with the
+// schema and the session row.
+func Create(ctx context.Context, dir string, schema *Schema, meta Meta) (*Writer, error) {
+	if err := MakeDir(dir); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, meta.ID+".db")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("%s: %w", path, ErrExists)
+		}
+		return nil, err
+	}
+	f.Close()
+	w, err := open(ctx, path, schema, meta)
+	if err != nil {
+		os.Remove(path)
+		os.Remove(path + "-wal")
+		os.Remove(path + "-shm")
+		return nil, err
+	}
+	return w, nil
+}
+
+// MakeDir creates a session folder, private to its owner.
+func MakeDir(dir string) error {
+	if st, err := os.Stat(dir); err == nil && st.IsDir() {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	// MkdirAll's mode passes through the umask; a session folder is 0700
+	// whatever the umask says.
+	return os.Chmod(dir, 0o700)
+}
+
+func open(ctx context.Context, path string, schema *Schema, meta Meta) (*Writer, error) {
+	db, err := sql.Open("sqlite", DSN(path, false))
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	w := &Writer{Path: path, meta: meta, db: db, ctx: context.Background()}
+	if err := w.init(ctx, schema); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *Writer) init(ctx context.Context, schema *Schema) error {
+	conn, err := w.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	w.conn = conn
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	if err := schema.Ensure(ctx, conn); err != nil {
+		conn.ExecContext(ctx, "ROLLBACK")
+		return err
+	}
+	m := w.meta
+	_, err = conn.ExecContext(ctx, `INSERT INTO sessions
+		(id, started_at, model, mode, prompt_length, cwd, github_run_id, github_repository, github_ref,
+		 total_messages, total_tool_calls, source, source_format, source_path, lines_dropped)
+		VALUES (?,?,?,?,?,?,?,?,?,0,0,?,?,?,0)`,
+		m.ID, nullInt(m.StartedAt), nullStr(m.Model), nullStr(m.Mode), nullNonNeg(m.PromptLength), nullStr(m.CWD),
+		nullStr(m.GitHubRunID), nullStr(m.GitHubRepo), nullStr(m.GitHubRef),
+		nullStr(m.Source), nullStr(m.SourceFormat), nullStr(m.SourcePath))
+	if err != nil {
+		conn.ExecContext(ctx, "ROLLBACK")
+		return fmt.Errorf("insert session: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return err
+	}
+	prep := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var s *sql.Stmt
+		s, err = conn.PrepareContext(ctx, q)
+		return s
+	}
+	w.insMsg = prep(`INSERT INTO messages (id, session_id, sequence, timestamp, type, subtype, raw_message,
+		parent_tool_use_id, api_message_id, is_sidechain) VALUES (?,?,?,?,?,?,?,?,?,?)`)
+	w.insTool = prep(`INSERT OR IGNORE INTO tool_calls (id, session_id, message_id, sequence, timestamp, tool_name,
+		tool_input, status, parent_tool_use_id) VALUES (?,?,?,?,?,?,?,'pending',?)`)
+	w.updTool = prep(`UPDATE tool_calls SET status=?, duration_ms=?, tool_output=?, error=?,
+		result_message_id=?, completed_at=? WHERE id=? AND session_id=? AND status='pending'`)
+	w.updSession = prep(`UPDATE sessions SET model=coalesce(?, model), cwd=coalesce(?, cwd),
+		prompt_length=coalesce(prompt_length, ?), agent_session_id=?, agent_version=?, git_branch=?,
+		result_type=?, result_subtype=?, is_error=?, num_turns=?, total_cost_usd=?,
+		input_tokens=?, output_tokens=?, cache_creation_input_tokens=?, cache_read_input_tokens=?,
+		total_messages=?, total_tool_calls=?, lines_dropped=?,
+		started_at=coalesce(started_at, ?), ended_at=coalesce(?, ended_at), duration_ms=coalesce(?, duration_ms)
+		WHERE id=?`)
+	return err
+}
+
+// ID is the session id.
+func (w *Writer) ID() string { return w.meta.ID }
+
+func (w *Writer) begin() bool {
+	if w.inTx {
+		return !w.txFailed
+	}
+	if _, err := w.conn.ExecContext(w.ctx, "BEGIN IMMEDIATE"); err != nil {
+		w.fail(err)
+		// Not in a transaction: the lines of this batch are lost anyway, so
+		// the batch is marked failed until the next Commit.
+		w.inTx, w.txFailed = true, true
+		return false
+	}
+	w.inTx, w.txFailed = true, false
+	return true
+}
+
+func (w *Writer) fail(err error) {
+	if w.Warn != nil {
+		w.Warn(err)
+	}
+}
+
+// Message implements stream.Sink.
+func (w *Writer) Message(m *stream.Message) {
+	w.txMsgs++
+	if !w.begin() {
+		return
+	}
+	w.idBuf = append(append(w.idBuf[:0], w.meta.ID...), "-msg-"...)
+	w.idBuf = strconv.AppendInt(w.idBuf, m.Seq, 10)
+	var raw any
+	switch {
+	case !m.UTF8:
+		raw = m.Raw
+	case len(m.Raw) == 0:
+		raw = ""
+	default:
+		// The driver copies the text before Exec returns, so the line's
+		// bytes need not be copied into a Go string first.
+		raw = unsafe.String(&m.Raw[0], len(m.Raw))
+	}
+	var sidechain any
+	if m.Sidechain >= 0 {
+		sidechain = m.Sidechain
+	}
+	_, err := w.insMsg.ExecContext(w.ctx, string(w.idBuf), w.meta.ID, m.Seq, nullInt(m.Time),
+		nullStr(m.Type), nullStr(m.Subtype), raw, nullStr(m.ParentToolUseID), nullStr(m.APIMessageID), sidechain)
+	if err != nil {
+		w.txFail(err)
+	}
+}
+
+// ToolUse implements stream.Sink.
+func (w *Writer) ToolUse(u *stream.ToolUse) {
+	if !w.begin() {
+		return
+	}
+	_, err := w.insTool.ExecContext(w.ctx, u.ID, w.meta.ID, w.messageID(u.MessageSeq), u.Seq, nullInt(u.Time),
+		nullStr(u.Name), nullBytes(u.Input), nullStr(u.ParentToolUseID))
+	if err != nil {
+		w.txFail(err)
+		return
+	}
+	w.txUses++
+}
+
+// ToolResult implements stream.Sink.
+func (w *Writer) ToolResult(r *stream.ToolResult) {
+	if !w.begin() {
+		return
+	}
+	status, errText := "success", any(nil)
+	if r.IsError {
+		status, errText = "error", r.Output
+	}
+	var dur any
+	if r.DurationMS >= 0 {
+		dur = r.DurationMS
+	}
+	_, err := w.updTool.ExecContext(w.ctx, status, dur, r.Output, errText, w.messageID(r.MessageSeq),
+		nullInt(r.Time), r.ID, w.meta.ID)
+	if err != nil {
+		w.txFail(err)
+	}
+}
+
+func (w *Writer) messageID(seq int64) string {
+	return w.meta.ID + "-msg-" + strconv.FormatInt(seq, 10)
+}
+
+func (w *Writer) txFail(err error) {
+	w.fail(err)
+	w.conn.ExecContext(w.ctx, "ROLLBACK")
+	w.txFailed = true
+}
+
+// Commit ends the open transaction, bringing the session row up to date
+// with f. Lines of a failed transaction are counted as dropped.
+func (w *Writer) Commit(f *stream.Facts) {
+	w.commit(f, 0)
+}
+
+func (w *Writer) commit(f *stream.Facts, endedAt int64) {
+	if w.inTx && w.txFailed {
+		w.Dropped += w.txMsgs
+		w.inTx, w.txFailed, w.txMsgs, w.txUses = false, false, 0, 0
+	}
+	if !w.begin() {
+		w.inTx, w.txFailed, w.txMsgs, w.txUses = false, false, 0, 0
+		return
+	}
+	msgs, uses := w.Messages+w.txMsgs, w.ToolCalls+w.txUses
+	if err := w.updateSession(f, msgs, uses, endedAt); err != nil {
+		w.txFail(err)
+		w.Dropped += w.txMsgs
+		w.inTx, w.txFailed, w.txMsgs, w.txUses = false, false, 0, 0
+		return
+	}
+	if _, err := w.conn.ExecContext(w.ctx, "COMMIT"); err != nil {
+		w.txFail(err)
+		w.Dropped += w.txMsgs
+	} else {
+		w.Messages, w.ToolCalls = msgs, uses
+	}
+	w.inTx, w.txFailed, w.txMsgs, w.txUses = false, false, 0, 0
+}
+
+func (w *Writer) updateSession(f *stream.Facts, msgs, uses, endedAt int64) error {
+	var (
+		isErr, cost                any
+		in, out, cc, cr            any
+		resType, resSub            = nullStr(f.ResultType), nullStr(f.ResultSubtype)
+		numTurns                   any
+		started, ended, durationMS any
+	)
+	if f.IsError >= 0 {
+		isErr = f.IsError
+		numTurns = f.NumTurns
+	}
+	if f.HasCost {
+		cost = f.CostUSD
+	}
+	if f.HasTokens {
+		in, out, cc, cr = f.Tokens.Input, f.Tokens.Output, f.Tokens.CacheCreation, f.Tokens.CacheRead
+	}
+	if w.meta.StartedAt > 0 {
+		started = w.meta.StartedAt
+	} else if f.FirstTime > 0 {
+		started = f.FirstTime
+	}
+	if endedAt > 0 {
+		ended = endedAt
+		if s, ok := started.(int64); ok {
+			durationMS = endedAt - s
+		}
+	}
+	model := f.Model()
+	if f.InitModel == "" && w.meta.Model != "" {
+		model = w.meta.Model // the flag beats a guess from assistant lines
+	}
+	_, err := w.updSession.ExecContext(w.ctx, nullStr(model), nullStr(f.CWD), nullNonNeg(f.PromptLength),
+		nullStr(f.AgentSessionID), nullStr(f.AgentVersion), nullStr(f.GitBranch),
+		resType, resSub, isErr, numTurns, cost, in, out, cc, cr,
+		msgs, uses, f.DroppedByInput+w.Dropped,
+		started, ended, durationMS, w.meta.ID)
+	return err
+}
+
+// Finish commits, records the end of the session (endedAt, Unix ms; 0 for a
+// session whose end is unknown), and closes the file so that it stands alone:
+// the WAL is checkpointed into it and removed.
+func (w *Writer) Finish(f *stream.Facts, endedAt int64) error {
+	w.commit(f, endedAt)
+	var errs []error
+	for _, s := range []*sql.Stmt{w.insMsg, w.insTool, w.updTool, w.updSession} {
+		if s != nil {
+			s.Close()
+		}
+	}
+	// Back to a rollback journal: the file no longer needs its -wal and -shm
+	// companions, and read-only readers can open it anywhere. When another
+	// process is reading, this fails harmlessly and SQLite checkpoints on close.
+	w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=DELETE")
+	errs = append(errs, w.conn.Close(), w.db.Close())
+	return errors.Join(errs...)
+}
+
+// Close abandons the session without recording its end (as a crash would).
+func (w *Writer) Close() error {
+	if w.inTx {
+		w.conn.ExecContext(w.ctx, "ROLLBACK")
+	}
+	w.conn.Close()
+	return w.db.Close()
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullInt(n int64) any {
+	if n <= 0 {
+		return nil
+	}
+	return n
+}
+
+func nullNonNeg(n int64) any {
+	if n < 0 {
+		return nil
+	}
+	return n
+}
+
+func nullBytes(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return string(b)
+}

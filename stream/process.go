@@ -1,0 +1,423 @@
+package stream
+
+import (
+	"time"
+	"unicode/utf8"
+
+	"github.com/valyala/fastjson"
+)
+
+// Message is one input line, as stored in the messages table.
+type Message struct {
+	Seq     int64
+	Time    int64 // Unix ms; 0 when not known
+	Type    string
+	Subtype string
+	Raw     []byte // the line without its '\n'; valid only during the Sink call
+	// UTF8 says whether Raw is valid UTF-8 (stored as TEXT, else as a BLOB).
+	UTF8            bool
+	ParentToolUseID string
+	APIMessageID    string
+	Sidechain       int // -1 unknown, 0, 1
+}
+
+// ToolUse is a tool_use block: a new tool call, pending until its result.
+type ToolUse struct {
+	ID              string
+	Name            string
+	Input           []byte // JSON
+	Seq             int64
+	Time            int64
+	MessageSeq      int64
+	ParentToolUseID string
+}
+
+// ToolResult completes the tool call with the same ID.
+type ToolResult struct {
+	ID         string
+	Time       int64
+	IsError    bool
+	Output     string
+	DurationMS int64 // -1 when either time is not known
+	MessageSeq int64
+}
+
+// Sink receives what the Processor finds, in input order.
+type Sink interface {
+	Message(*Message)
+	ToolUse(*ToolUse)
+	ToolResult(*ToolResult)
+}
+
+// Usage is a token count as the API reports it.
+type Usage struct {
+	Input, Output, CacheCreation, CacheRead int64
+}
+
+func (u *Usage) add(o Usage) {
+	u.Input += o.Input
+	u.Output += o.Output
+	u.CacheCreation += o.CacheCreation
+	u.CacheRead += o.CacheRead
+}
+
+// Facts is what the stream says about the session as a whole.
+type Facts struct {
+	InitModel      string // from system/init
+	AssistantModel string // from the first assistant message
+	CWD            string
+	AgentSessionID string
+	AgentVersion   string
+	GitBranch      string
+	PromptLength   int64 // -1 until a first user text is seen
+
+	ResultType    string
+	ResultSubtype string
+	IsError       int   // -1 no result yet
+	NumTurns      int64 // summed over result lines
+	HasCost       bool
+	CostUSD       float64
+	HasTokens     bool
+	Tokens        Usage
+
+	FirstTime, LastTime int64 // of lines with a known time
+
+	Lines          int64 // lines processed
+	ToolUses       int64
+	UnmatchedUses  int64 // results whose tool_use was never seen
+	DuplicateUses  int64 // tool_use ids seen more than once
+	DroppedByInput int64 // lines lost before parsing (the logger fell behind)
+
+	cwdFromInit bool
+}
+
+// Model is the session's model: the init line's, else the first assistant's.
+func (f *Facts) Model() string {
+	if f.InitModel != "" {
+		return f.InitModel
+	}
+	return f.AssistantModel
+}
+
+// Processor parses lines, keeps the session's facts and pairs tool calls.
+// It is not safe for concurrent use.
+type Processor struct {
+	Sink Sink
+	// LineTimes makes the line's own "timestamp" the message time (imports).
+	// Without it, the time passed to Line is used.
+	LineTimes bool
+
+	Facts Facts
+
+	parser fastjson.Parser
+	seq    int64
+	uses   map[string]int64 // tool_use id → use time (-1: result seen)
+
+	msgUsage    map[string]Usage   // per API message id: counted once
+	resultUsage Usage              // summed over result lines
+	sawResult   bool               // a result line carried usage
+	costs       map[string]float64 // last total_cost_usd per agent session
+	costOrder   []string
+	buf         []byte
+}
+
+// NewProcessor returns a Processor that reports to sink.
+func NewProcessor(sink Sink) *Processor {
+	return &Processor{
+		Sink:     sink,
+		Facts:    Facts{PromptLength: -1, IsError: -1},
+		uses:     make(map[string]int64),
+		msgUsage: make(map[string]Usage),
+		costs:    make(map[string]float64),
+	}
+}
+
+// Seq is the sequence number the next line will get.
+func (p *Processor) Seq() int64 { return p.seq }
+
+// Skip accounts for n lines that were lost before reaching the Processor.
+func (p *Processor) Skip(n int64) { p.Facts.DroppedByInput += n }
+
+// Line processes one line (without its '\n') read at time t (Unix ms, 0 if
+// unknown).
+func (p *Processor) Line(raw []byte, t int64) {
+	m := Message{Seq: p.seq, Time: t, Raw: raw, Sidechain: -1}
+	p.seq++
+	p.Facts.Lines++
+	m.UTF8 = utf8.Valid(raw)
+
+	v, err := p.parser.ParseBytes(raw)
+	if err != nil || v.Type() != fastjson.TypeObject {
+		m.Type, m.Subtype = "error", "invalid_json"
+		if p.LineTimes {
+			m.Time = 0
+		}
+		p.Sink.Message(&m)
+		return
+	}
+	m.Type = str(v, "type")
+	m.Subtype = str(v, "subtype")
+	m.ParentToolUseID = str(v, "parent_tool_use_id")
+	if p.LineTimes {
+		m.Time = parseTime(v.GetStringBytes("timestamp"))
+	}
+	if sc := v.Get("isSidechain"); sc != nil {
+		if sc.Type() == fastjson.TypeTrue {
+			m.Sidechain = 1
+		} else {
+			m.Sidechain = 0
+		}
+	}
+	if m.Time > 0 {
+		if p.Facts.FirstTime == 0 || m.Time < p.Facts.FirstTime {
+			p.Facts.FirstTime = m.Time
+		}
+		if m.Time > p.Facts.LastTime {
+			p.Facts.LastTime = m.Time
+		}
+	}
+	p.sessionFields(v, &m)
+
+	msg := v.Get("message")
+	if msg != nil && msg.Type() == fastjson.TypeObject {
+		m.APIMessageID = str(msg, "id")
+	}
+	p.Sink.Message(&m)
+
+	switch m.Type {
+	case "assistant":
+		p.assistant(msg, &m)
+	case "user":
+		p.user(v, msg, &m)
+	case "result":
+		p.result(v, &m)
+	}
+}
+
+// sessionFields takes the session-wide fields that stream-json puts on
+// system/init and transcripts put on every line. The first value seen wins.
+func (p *Processor) sessionFields(v *fastjson.Value, m *Message) {
+	f := &p.Facts
+	if m.Type == "system" && m.Subtype == "init" {
+		if f.InitModel == "" {
+			f.InitModel = str(v, "model")
+		}
+		if f.AgentVersion == "" {
+			f.AgentVersion = str(v, "claude_code_version")
+		}
+		if cwd := str(v, "cwd"); cwd != "" && !f.cwdFromInit {
+			f.CWD, f.cwdFromInit = cwd, true
+		}
+	}
+	if f.AgentSessionID == "" {
+		if f.AgentSessionID = str(v, "session_id"); f.AgentSessionID == "" {
+			f.AgentSessionID = str(v, "sessionId")
+		}
+	}
+	if f.CWD == "" {
+		f.CWD = str(v, "cwd")
+	}
+	if f.AgentVersion == "" {
+		f.AgentVersion = str(v, "version")
+	}
+	if f.GitBranch == "" {
+		f.GitBranch = str(v, "gitBranch")
+	}
+}
+
+func (p *Processor) assistant(msg *fastjson.Value, m *Message) {
+	if msg == nil || msg.Type() != fastjson.TypeObject {
+		return
+	}
+	if p.Facts.AssistantModel == "" {
+		if model := str(msg, "model"); model != "" && model != "<synthetic>" {
+			p.Facts.AssistantModel = model
+		}
+	}
+	if u := msg.Get("usage"); u != nil && m.APIMessageID != "" {
+		// One API response is split over several lines that repeat its usage:
+		// the last line's figures stand for the whole message.
+		p.msgUsage[m.APIMessageID] = usageOf(u)
+	}
+	for _, b := range msg.GetArray("content") {
+		if str(b, "type") != "tool_use" {
+			continue
+		}
+		id := str(b, "id")
+		if id == "" {
+			continue
+		}
+		if _, seen := p.uses[id]; seen {
+			p.Facts.DuplicateUses++
+			continue
+		}
+		p.uses[id] = m.Time
+		var input []byte
+		if in := b.Get("input"); in != nil {
+			input = in.MarshalTo(nil)
+		}
+		u := ToolUse{
+			ID: id, Name: str(b, "name"), Input: input,
+			Seq: p.Facts.ToolUses, Time: m.Time, MessageSeq: m.Seq,
+			ParentToolUseID: m.ParentToolUseID,
+		}
+		p.Facts.ToolUses++
+		p.Sink.ToolUse(&u)
+	}
+}
+
+func (p *Processor) user(v, msg *fastjson.Value, m *Message) {
+	if msg == nil || msg.Type() != fastjson.TypeObject {
+		return
+	}
+	content := msg.Get("content")
+	if content == nil {
+		return
+	}
+	if content.Type() == fastjson.TypeString {
+		p.promptText(content.GetStringBytes())
+		return
+	}
+	for _, b := range content.GetArray() {
+		switch str(b, "type") {
+		case "text":
+			p.promptText(b.GetStringBytes("text"))
+		case "tool_result":
+			p.toolResult(b, m)
+		}
+	}
+}
+
+func (p *Processor) promptText(s []byte) {
+	if p.Facts.PromptLength < 0 {
+		p.Facts.PromptLength = int64(utf8.RuneCount(s))
+	}
+}
+
+func (p *Processor) toolResult(b *fastjson.Value, m *Message) {
+	id := str(b, "tool_use_id")
+	useTime, known := p.uses[id]
+	if !known || useTime < 0 {
+		// A result for a call never seen (or already completed): the line is
+		// stored as a message, but there is no call to complete.
+		p.Facts.UnmatchedUses++
+		return
+	}
+	p.uses[id] = -1
+	r := ToolResult{ID: id, Time: m.Time, IsError: b.GetBool("is_error"), MessageSeq: m.Seq, DurationMS: -1}
+	if useTime > 0 && m.Time > 0 {
+		r.DurationMS = m.Time - useTime
+	}
+	r.Output = p.contentText(b.Get("content"))
+	p.Sink.ToolResult(&r)
+}
+
+// contentText renders tool_result content: a string as is, text blocks
+// joined by newlines, any other block as its JSON.
+func (p *Processor) contentText(c *fastjson.Value) string {
+	if c == nil {
+		return ""
+	}
+	switch c.Type() {
+	case fastjson.TypeString:
+		return string(c.GetStringBytes())
+	case fastjson.TypeArray:
+		p.buf = p.buf[:0]
+		for i, b := range c.GetArray() {
+			if i > 0 {
+				p.buf = append(p.buf, '\n')
+			}
+			if str(b, "type") == "text" {
+				p.buf = append(p.buf, b.GetStringBytes("text")...)
+			} else {
+				p.buf = b.MarshalTo(p.buf)
+			}
+		}
+		return string(p.buf)
+	case fastjson.TypeNull:
+		return ""
+	default:
+		return string(c.MarshalTo(nil))
+	}
+}
+
+func (p *Processor) result(v *fastjson.Value, m *Message) {
+	f := &p.Facts
+	f.ResultType, f.ResultSubtype = m.Type, m.Subtype
+	if v.GetBool("is_error") {
+		f.IsError = 1
+	} else {
+		f.IsError = 0
+	}
+	f.NumTurns += int64(v.GetInt("num_turns"))
+	if u := v.Get("usage"); u != nil && u.Type() == fastjson.TypeObject {
+		// A result's usage covers its own turn; a multi-turn stream has one
+		// result per turn, so they add up.
+		p.resultUsage.add(usageOf(u))
+		p.sawResult = true
+	}
+	cost := v.Get("total_cost_usd")
+	if cost == nil {
+		cost = v.Get("cost_usd")
+	}
+	if cost != nil && cost.Type() == fastjson.TypeNumber {
+		// total_cost_usd is cumulative within one agent process: keep the
+		// last per agent session, and add the sessions up.
+		sid := str(v, "session_id")
+		if _, ok := p.costs[sid]; !ok {
+			p.costOrder = append(p.costOrder, sid)
+		}
+		p.costs[sid] = cost.GetFloat64()
+		f.HasCost = true
+		f.CostUSD = 0
+		for _, k := range p.costOrder {
+			f.CostUSD += p.costs[k]
+		}
+	}
+}
+
+// Totals brings the token figures in Facts up to date: result lines win;
+// without them, usage counted once per API message.
+func (p *Processor) Totals() *Facts {
+	f := &p.Facts
+	switch {
+	case p.sawResult:
+		f.Tokens, f.HasTokens = p.resultUsage, true
+	case len(p.msgUsage) > 0:
+		var u Usage
+		for _, mu := range p.msgUsage {
+			u.add(mu)
+		}
+		f.Tokens, f.HasTokens = u, true
+	}
+	return f
+}
+
+func usageOf(u *fastjson.Value) Usage {
+	return Usage{
+		Input:         u.GetInt64("input_tokens"),
+		Output:        u.GetInt64("output_tokens"),
+		CacheCreation: u.GetInt64("cache_creation_input_tokens"),
+		CacheRead:     u.GetInt64("cache_read_input_tokens"),
+	}
+}
+
+func str(v *fastjson.Value, key string) string {
+	b := v.GetStringBytes(key)
+	if b == nil {
+		return ""
+	}
+	return string(b)
+}
+
+// parseTime reads an ISO 8601 timestamp into Unix ms; 0 when absent or bad.
+func parseTime(b []byte) int64 {
+	if len(b) == 0 {
+		return 0
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(b))
+	if err != nil {
+		return 0
+	}
+	return t.UnixMilli()
+}
