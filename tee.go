@@ -1,0 +1,229 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/convlog/convlog/record"
+	"github.com/convlog/convlog/stream"
+)
+
+// TeeCmd is `convlog tee`: the filter at the heart of convlog.
+type TeeCmd struct {
+	Dir          string `env:"CONVLOG_DIR" default:".turso/sessions" placeholder:"DIR" help:"Folder for session files (created on demand, mode 0700)."`
+	SessionID    string `name:"session-id" placeholder:"ID" help:"Session id to use instead of a new UUID."`
+	Model        string `placeholder:"M" help:"Model, when the stream does not say (its system/init line wins)."`
+	Mode         string `enum:"auto,interactive" default:"auto" help:"Agent mode to record: auto or interactive."`
+	PromptLength *int64 `name:"prompt-length" placeholder:"N" help:"Length of the prompt in characters (default: the first user text seen)."`
+	Strict       bool   `help:"Exit 1 when anything could not be logged."`
+	Quiet        bool   `short:"q" help:"Print nothing on stderr but errors and warnings about lost data."`
+}
+
+// graceAfterSignal is how long the first SIGINT/SIGTERM lets the input drain
+// before the session is finalised anyway.
+const graceAfterSignal = 3 * time.Second
+
+var plainID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$`)
+
+// Run implements `convlog tee`.
+func (c *TeeCmd) Run(env *Env) error {
+	started := time.Now()
+	// A closed stdout must give EPIPE, not kill convlog: it keeps reading so
+	// that the agent upstream is not killed by SIGPIPE in turn.
+	signal.Ignore(syscall.SIGPIPE)
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	warn := &warner{w: env.Stderr}
+	id := c.SessionID
+	if id == "" {
+		id = uuid.Must(uuid.NewV7()).String()
+	} else if !plainID.MatchString(id) {
+		return &exitError{Code: 2, Err: fmt.Errorf("--session-id %q: use letters, digits, '-' and '_' only (it names a file)", id)}
+	}
+	if !c.Quiet {
+		fmt.Fprintf(env.Stderr, "Session ID: %s\n", id)
+	}
+
+	meta := record.Meta{
+		ID: id, StartedAt: started.UnixMilli(), Model: c.Model, Mode: c.Mode, PromptLength: -1,
+		GitHubRunID: env.Getenv("GITHUB_RUN_ID"), GitHubRepo: env.Getenv("GITHUB_REPOSITORY"),
+		GitHubRef: env.Getenv("GITHUB_REF"), Source: "tee", SourceFormat: "stream-json",
+	}
+	if c.PromptLength != nil {
+		meta.PromptLength = *c.PromptLength
+	}
+	meta.CWD, _ = os.Getwd()
+
+	var (
+		w    *record.Writer
+		sink stream.Sink
+		err  error
+	)
+	w, err = record.Create(env.Ctx, c.Dir, schema(), meta)
+	if err != nil {
+		warn.Printf("cannot create the session file in %s: %v; %s. The input is passed through unlogged.", c.Dir, err, hint(err, c.Dir))
+		sink = &countingSink{}
+	} else {
+		w.Warn = func(err error) {
+			warn.Once("write", "cannot write to session file %s: %v; %s. The input is still passed through; lines that cannot be logged are counted.", w.Path, err, hint(err, c.Dir))
+		}
+		sink = w
+		if !c.Quiet {
+			fmt.Fprintf(env.Stderr, "Database created at: %s\n", w.Path)
+		}
+	}
+	proc := stream.NewProcessor(sink)
+
+	in, _ := env.Stdin.(*os.File)
+	out, _ := env.Stdout.(*os.File)
+	if in != nil {
+		stream.GrowPipe(in)
+	}
+	if out != nil {
+		stream.GrowPipe(out)
+	}
+	copier := &stream.Copier{
+		In: env.Stdin, Out: env.Stdout,
+		OutErr: func(err error) {
+			warn.Printf("writing to stdout: %v; the rest of the input is logged but not passed on.", err)
+		},
+	}
+	if d, err := time.ParseDuration(env.Getenv("CONVLOG_STALL_LIMIT")); err == nil {
+		copier.StallLimit = d // for tests of a stuck database
+	}
+	chunks := make(chan *stream.Chunk, 64)
+	abort := make(chan struct{})
+	logger := &stream.Logger{Proc: proc, Abort: abort, Commit: func(*stream.Facts) {}}
+	if w != nil {
+		logger.Commit = w.Commit
+	}
+	logDone := make(chan struct{})
+	go func() { logger.Run(chunks); close(logDone) }()
+	copyDone := make(chan error, 1)
+	go func() { copyDone <- copier.Run(chunks) }()
+
+	var caught os.Signal
+	abortOnce := sync.OnceFunc(func() { close(abort) })
+	select {
+	case err := <-copyDone:
+		if err != nil {
+			warn.Printf("reading stdin: %v; the session ends here.", err)
+		}
+	case caught = <-sigs:
+		// First signal: the agent (same process group) is stopping too; let
+		// its last lines through, but not for long.
+		grace := time.NewTimer(graceAfterSignal)
+		select {
+		case <-copyDone:
+		case <-sigs:
+			abortOnce()
+		case <-grace.C:
+			abortOnce()
+		}
+		grace.Stop()
+	}
+	select {
+	case <-logDone:
+	case <-sigs:
+		abortOnce()
+		<-logDone
+	}
+
+	facts := proc.Totals()
+	dropped := facts.DroppedByInput
+	if w != nil {
+		if err := w.Finish(facts, time.Now().UnixMilli()); err != nil {
+			warn.Printf("closing session file %s: %v", w.Path, err)
+		}
+		dropped += w.Dropped
+		if _, err := os.Stat(w.Path); err != nil {
+			warn.Printf("session file %s was removed while convlog was running; this session is lost.", w.Path)
+		}
+	} else {
+		dropped = facts.Lines + facts.DroppedByInput
+	}
+	if copier.SkippedRuns > 0 {
+		warn.Printf("the session file could not keep up (blocked for over %s); some input was passed through but not logged.", copier.StallLimit)
+	}
+	if dropped > 0 {
+		warn.Printf("%d of %d input lines were not logged.", dropped, facts.Lines+facts.DroppedByInput)
+	}
+	if !c.Quiet && (env.Getenv("TURSO_DATABASE_URL") == "" || env.Getenv("TURSO_AUTH_TOKEN") == "") {
+		fmt.Fprintln(env.Stderr, "Warning: Turso cloud credentials not found. Set TURSO_DATABASE_URL and TURSO_AUTH_TOKEN to enable cloud sync.")
+	}
+
+	if s, ok := caught.(syscall.Signal); ok {
+		return &exitError{Code: 128 + int(s)}
+	}
+	if c.Strict && warn.count > 0 {
+		return &exitError{Code: 1}
+	}
+	return nil
+}
+
+// countingSink stands in for the session file when it cannot be created.
+type countingSink struct{}
+
+func (countingSink) Message(*stream.Message)       {}
+func (countingSink) ToolUse(*stream.ToolUse)       {}
+func (countingSink) ToolResult(*stream.ToolResult) {}
+
+// warner prints warnings as `convlog: warning: …`, each kind once.
+type warner struct {
+	mu    sync.Mutex
+	w     io.Writer
+	seen  map[string]bool
+	count int
+}
+
+func (w *warner) Printf(format string, args ...any) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.count++
+	fmt.Fprintf(w.w, "convlog: warning: "+format+"\n", args...)
+}
+
+func (w *warner) Once(kind, format string, args ...any) {
+	w.mu.Lock()
+	if w.seen[kind] {
+		w.count++
+		w.mu.Unlock()
+		return
+	}
+	if w.seen == nil {
+		w.seen = map[string]bool{}
+	}
+	w.seen[kind] = true
+	w.mu.Unlock()
+	w.Printf(format, args...)
+}
+
+// hint says what to do about a failure to write a session file.
+func hint(err error, dir string) string {
+	msg := strings.ToLower(err.Error())
+	switch {
+	case errors.Is(err, os.ErrPermission) || strings.Contains(msg, "readonly") || strings.Contains(msg, "read-only") || strings.Contains(msg, "permission"):
+		return fmt.Sprintf("check that %s is writable, or log elsewhere with --dir or CONVLOG_DIR", filepath.Clean(dir))
+	case strings.Contains(msg, "full") || strings.Contains(msg, "no space") || strings.Contains(msg, "too large"):
+		return "free some disk space, or log elsewhere with --dir or CONVLOG_DIR"
+	case strings.Contains(msg, "locked") || strings.Contains(msg, "busy"):
+		return "another process holds the file locked; close it"
+	case errors.Is(err, record.ErrExists):
+		return "choose another --session-id"
+	default:
+		return "check the folder, or log elsewhere with --dir or CONVLOG_DIR"
+	}
+}
