@@ -108,11 +108,7 @@ func (c *Copier) Run(out chan<- *Chunk) error {
 			}
 		} else {
 			buf = c.get(timer)
-			if buf == nil {
-				skipping = true
-				c.SkippedRuns++
-				gap = Chunk{Gap: true}
-			}
+			skipping = buf == nil
 		}
 		readInto := buf
 		if readInto == nil {
@@ -127,6 +123,10 @@ func (c *Copier) Run(out chan<- *Chunk) error {
 			c.BytesIn += int64(n)
 			c.write(readInto[:n])
 			if buf == nil {
+				if !gap.Gap {
+					c.SkippedRuns++
+					gap.Gap = true
+				}
 				gap.GapNewlines += int64(bytes.Count(readInto[:n], []byte{'\n'}))
 				gap.GapEndedAtEOL = readInto[n-1] == '\n'
 			} else {
