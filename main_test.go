@@ -77,4 +77,3 @@ func cleanEnv() []string {
 	}
 	return env
 }
-
