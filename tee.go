@@ -125,6 +125,9 @@ func (c *TeeCmd) Run(env *Env) error {
 	case caught = <-sigs:
 		// First signal: the agent (same process group) is stopping too; let
 		// its last lines through, but not for long.
+		if !c.Quiet {
+			fmt.Fprintf(env.Stderr, "convlog: %s: finishing the session (again to stop at once)\n", signalName(caught))
+		}
 		grace := time.NewTimer(graceAfterSignal)
 		select {
 		case <-copyDone:
@@ -172,6 +175,13 @@ func (c *TeeCmd) Run(env *Env) error {
 		return &exitError{Code: 1}
 	}
 	return nil
+}
+
+func signalName(s os.Signal) string {
+	if s == syscall.SIGINT {
+		return "interrupted"
+	}
+	return "terminated"
 }
 
 // countingSink stands in for the session file when it cannot be created.

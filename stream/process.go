@@ -274,14 +274,20 @@ func (p *Processor) user(v, msg *fastjson.Value, m *Message) {
 	if content == nil {
 		return
 	}
+	// A sub-agent's prompt is not the session's.
+	prompt := m.ParentToolUseID == "" && m.Sidechain != 1
 	if content.Type() == fastjson.TypeString {
-		p.promptText(content.GetStringBytes())
+		if prompt {
+			p.promptText(content.GetStringBytes())
+		}
 		return
 	}
 	for _, b := range content.GetArray() {
 		switch str(b, "type") {
 		case "text":
-			p.promptText(b.GetStringBytes("text"))
+			if prompt {
+				p.promptText(b.GetStringBytes("text"))
+			}
 		case "tool_result":
 			p.toolResult(b, m)
 		}
