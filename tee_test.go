@@ -225,10 +225,10 @@ func TestTeeSessionFile(t *testing.T) {
 	}
 	var (
 		model, mode, cwd, runID, repo, ref, resType, resSub, agentID string
-		started, ended, dur, msgs, tools                              int64
-		promptLen                                                     sql.NullInt64
-		cost                                                          float64
-		in_, out, cc, cr                                              int64
+		started, ended, dur, msgs, tools                             int64
+		promptLen                                                    sql.NullInt64
+		cost                                                         float64
+		in_, out, cc, cr                                             int64
 	)
 	queryRow(t, db, `SELECT model, mode, cwd, github_run_id, github_repository, github_ref, result_type, result_subtype,
 		agent_session_id, started_at, ended_at, duration_ms, total_messages, total_tool_calls, prompt_length,
