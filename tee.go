@@ -42,6 +42,9 @@ func (c *TeeCmd) Run(env *Env) error {
 	// A closed stdout must give EPIPE, not kill convlog: it keeps reading so
 	// that the agent upstream is not killed by SIGPIPE in turn.
 	signal.Ignore(syscall.SIGPIPE)
+	// Over a file size limit (ulimit -f) a write must fail with EFBIG, which
+	// is reported like a full disk, rather than kill convlog.
+	signal.Ignore(syscall.SIGXFSZ)
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -229,6 +232,10 @@ func hint(err error, dir string) string {
 		return fmt.Sprintf("check that %s is writable, or log elsewhere with --dir or CONVLOG_DIR", filepath.Clean(dir))
 	case strings.Contains(msg, "full") || strings.Contains(msg, "no space") || strings.Contains(msg, "too large"):
 		return "free some disk space, or log elsewhere with --dir or CONVLOG_DIR"
+	case strings.Contains(msg, "i/o error"):
+		// SQLite does not pass on the errno; a full disk or a file size
+		// limit are the usual causes.
+		return "the disk may be full or over a file size limit: free some space, or log elsewhere with --dir or CONVLOG_DIR"
 	case strings.Contains(msg, "locked") || strings.Contains(msg, "busy"):
 		return "another process holds the file locked; close it"
 	case errors.Is(err, record.ErrExists):

@@ -550,3 +550,116 @@ func TestTeeSignals(t *testing.T) {
 		}
 	})
 }
+
+// TestTeeFileSizeLimit stands for a full disk: the session file cannot grow
+// past a few KB. The pass-through stays exact and the loss is reported.
+func TestTeeFileSizeLimit(t *testing.T) {
+	var in bytes.Buffer
+	for i := range 3000 {
+		fmt.Fprintf(&in, `{"type":"assistant","i":%d,"pad":"%s"}`+"\n", i, strings.Repeat("z", 300))
+	}
+	for _, strict := range []string{"", "--strict"} {
+		dir := t.TempDir()
+		cmd := exec.Command("sh", "-c", `ulimit -f 1500; exec "$0" tee --dir s --session-id full $1`, convlogBin, strict)
+		cmd.Dir = dir
+		cmd.Env = cleanEnv()
+		cmd.Stdin = bytes.NewReader(in.Bytes())
+		var out, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &stderr
+		code := exitCode(cmd.Run())
+		want := 0
+		if strict != "" {
+			want = 1
+		}
+		if code != want || !bytes.Equal(out.Bytes(), in.Bytes()) {
+			t.Fatalf("%q: exit %d, stdout equal %v, stderr %s", strict, code, bytes.Equal(out.Bytes(), in.Bytes()), stderr.String())
+		}
+		if n := strings.Count(stderr.String(), "cannot write to session file"); n != 1 ||
+			!strings.Contains(stderr.String(), "free some") ||
+			!regexp.MustCompile(`convlog: warning: \d+ of 3000 input lines were not logged`).MatchString(stderr.String()) {
+			t.Fatalf("%q: stderr %s", strict, stderr.String())
+		}
+		// What was committed before the limit is intact.
+		db := openDB(t, filepath.Join(dir, "s", "full.db"))
+		var check string
+		queryRow(t, db, `PRAGMA integrity_check`, &check)
+		if got := storedLines(t, db); check != "ok" || len(got) == 0 || len(got) >= 3000 {
+			t.Fatalf("integrity %q, %d lines stored", check, len(got))
+		}
+	}
+}
+
+// TestTeeLockedFile: another process holds the session file locked for a
+// while. Lines keep passing through at once; those that could not be written
+// are counted in the session once the lock is gone.
+func TestTeeLockedFile(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(convlogBin, "tee", "--dir", dir, "--session-id", "live")
+	cmd.Env = cleanEnv()
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	lines := make(chan string, 100)
+	go func() {
+		s := bufio.NewScanner(stderr)
+		for s.Scan() {
+			lines <- s.Text()
+		}
+		close(lines)
+	}()
+	out := bufio.NewReader(stdout)
+	send := func(i int) {
+		l := fmt.Sprintf(`{"type":"assistant","i":%d}`+"\n", i)
+		io.WriteString(stdin, l)
+		if got, _ := out.ReadString('\n'); got != l {
+			t.Fatalf("line %d came out as %q", i, got)
+		}
+	}
+	send(0)
+	path := filepath.Join(dir, "live.db")
+	waitForMessages(t, path, 1)
+
+	locker, err := sql.Open("sqlite", record.DSN(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locker.Close()
+	conn, err := locker.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(t.Context(), "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 5; i++ {
+		send(i) // each comes out at once although nothing can be written
+	}
+	waitForLine(t, lines, "another process holds the file locked")
+	if _, err := conn.ExecContext(t.Context(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	for i := 6; i <= 10; i++ {
+		send(i)
+	}
+	stdin.Close()
+	io.Copy(io.Discard, out)
+	if code := exitCode(cmd.Wait()); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	db := openDB(t, path)
+	var total, dropped, stored int
+	queryRow(t, db, `SELECT total_messages, lines_dropped, (SELECT count(*) FROM messages) FROM sessions`, &total, &dropped, &stored)
+	if dropped == 0 || total != stored || total+dropped != 11 {
+		t.Fatalf("total %d dropped %d stored %d", total, dropped, stored)
+	}
+	var last int
+	queryRow(t, db, `SELECT max(sequence) FROM messages`, &last)
+	if last != 10 {
+		t.Fatalf("lines after the lock was released are missing: last sequence %d", last)
+	}
+}
