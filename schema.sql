@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS sessions (
   source            TEXT,    -- 'tee' or 'import'
   source_format     TEXT,    -- 'stream-json' or 'transcript'
   source_path       TEXT,    -- the imported file
+  source_size       INTEGER, -- its size and modification time (Unix ms) when
+  source_mtime      INTEGER, -- imported: an unchanged file is not read again
   is_error          INTEGER, -- the last result line's is_error
   num_turns         INTEGER, -- summed over result lines
   total_cost_usd    REAL,    -- as reported by the agent (result lines); NULL when none

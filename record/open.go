@@ -16,15 +16,25 @@ const BusyTimeout = 2 * time.Second
 // DSN is the modernc sqlite data source for a file. The pragmas are in the
 // DSN so that every pooled connection gets them.
 func DSN(path string, readOnly bool) string {
+	return dsn(path, readOnly, false)
+}
+
+// dsn with bulk set is for a file that is written in one transaction and
+// thrown away if that fails (imports into a temporary file): no WAL, no
+// syncs, the rollback journal in memory.
+func dsn(path string, readOnly, bulk bool) string {
 	var b strings.Builder
 	b.WriteString("file:")
 	b.WriteString(escapePath(path))
 	b.WriteString("?_pragma=busy_timeout(")
 	b.WriteString(strconv.FormatInt(BusyTimeout.Milliseconds(), 10))
 	b.WriteString(")&_pragma=foreign_keys(1)")
-	if readOnly {
+	switch {
+	case readOnly:
 		b.WriteString("&mode=ro")
-	} else {
+	case bulk:
+		b.WriteString("&_pragma=journal_mode(MEMORY)&_pragma=synchronous(OFF)")
+	default:
 		b.WriteString("&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
 	}
 	return b.String()

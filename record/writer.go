@@ -28,6 +28,8 @@ type Meta struct {
 	Source       string // "tee" or "import"
 	SourceFormat string // "stream-json" or "transcript"
 	SourcePath   string
+	SourceSize   int64
+	SourceMtime  int64 // Unix ms
 }
 
 // Writer writes one session into its own file. It implements stream.Sink;
@@ -54,6 +56,8 @@ type Writer struct {
 
 	// Warn is told of every failed write; callers decide how loud to be.
 	Warn func(error)
+	// Err is the first failed write, if any.
+	Err error
 }
 
 // ErrExists is returned by Create when the session file is already there.
@@ -65,7 +69,13 @@ func Create(ctx context.Context, dir string, schema *Schema, meta Meta) (*Writer
 	if err := MakeDir(dir); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, meta.ID+".db")
+	return CreateFile(ctx, filepath.Join(dir, meta.ID+".db"), schema, meta, false)
+}
+
+// CreateFile makes a session file at path, which must not exist. With bulk,
+// the file is written for speed, not for crash safety: for a file that is
+// renamed into place only once it is complete.
+func CreateFile(ctx context.Context, path string, schema *Schema, meta Meta, bulk bool) (*Writer, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
@@ -74,7 +84,7 @@ func Create(ctx context.Context, dir string, schema *Schema, meta Meta) (*Writer
 		return nil, err
 	}
 	f.Close()
-	w, err := open(ctx, path, schema, meta)
+	w, err := open(ctx, path, schema, meta, bulk)
 	if err != nil {
 		os.Remove(path)
 		os.Remove(path + "-wal")
@@ -97,8 +107,8 @@ func MakeDir(dir string) error {
 	return os.Chmod(dir, 0o700)
 }
 
-func open(ctx context.Context, path string, schema *Schema, meta Meta) (*Writer, error) {
-	db, err := sql.Open("sqlite", DSN(path, false))
+func open(ctx context.Context, path string, schema *Schema, meta Meta, bulk bool) (*Writer, error) {
+	db, err := sql.Open("sqlite", dsn(path, false, bulk))
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +141,7 @@ func (w *Writer) init(ctx context.Context, schema *Schema) error {
 		VALUES (?,?,?,?,?,?,?,?,?,0,0,?,?,?,0)`,
 		m.ID, nullInt(m.StartedAt), nullStr(m.Model), nullStr(m.Mode), nullNonNeg(m.PromptLength), nullStr(m.CWD),
 		nullStr(m.GitHubRunID), nullStr(m.GitHubRepo), nullStr(m.GitHubRef),
-		nullStr(m.Source), nullStr(m.SourceFormat), nullStr(m.SourcePath))
+		nullStr(m.Source), nullStr(m.SourceFormat), nullStr(m.SourcePath), nullInt(m.SourceSize), nullInt(m.SourceMtime))
 	if err != nil {
 		conn.ExecContext(ctx, "ROLLBACK")
 		return fmt.Errorf("insert session: %w", err)
@@ -182,6 +192,9 @@ func (w *Writer) begin() bool {
 }
 
 func (w *Writer) fail(err error) {
+	if w.Err == nil {
+		w.Err = err
+	}
 	if w.Warn != nil {
 		w.Warn(err)
 	}
