@@ -137,8 +137,8 @@ func (w *Writer) init(ctx context.Context, schema *Schema) error {
 	m := w.meta
 	_, err = conn.ExecContext(ctx, `INSERT INTO sessions
 		(id, started_at, model, mode, prompt_length, cwd, github_run_id, github_repository, github_ref,
-		 total_messages, total_tool_calls, source, source_format, source_path, lines_dropped)
-		VALUES (?,?,?,?,?,?,?,?,?,0,0,?,?,?,0)`,
+		 total_messages, total_tool_calls, source, source_format, source_path, source_size, source_mtime, lines_dropped)
+		VALUES (?,?,?,?,?,?,?,?,?,0,0,?,?,?,?,?,0)`,
 		m.ID, nullInt(m.StartedAt), nullStr(m.Model), nullStr(m.Mode), nullNonNeg(m.PromptLength), nullStr(m.CWD),
 		nullStr(m.GitHubRunID), nullStr(m.GitHubRepo), nullStr(m.GitHubRef),
 		nullStr(m.Source), nullStr(m.SourceFormat), nullStr(m.SourcePath), nullInt(m.SourceSize), nullInt(m.SourceMtime))

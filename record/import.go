@@ -1,0 +1,216 @@
+package record
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/google/uuid"
+
+	"github.com/convlog/convlog/stream"
+)
+
+// importNamespace makes session ids of imports name-based (UUID v5): the same
+// source gives the same id on every machine, so importing twice is harmless.
+var importNamespace = uuid.MustParse("6f1c7a52-3d0e-4b8e-9a57-1c2b3d4e5f60")
+
+// ImportResult says what Import did with one file.
+type ImportResult struct {
+	Path      string
+	SessionID string
+	Format    string
+	Skipped   bool // unchanged since it was last imported
+	Replaced  bool // an earlier import of it was brought up to date
+	Messages  int64
+	ToolCalls int64
+	Bytes     int64
+	NoTimes   bool // the file carries no timestamps
+}
+
+// ImportError is a file that cannot be imported; its message says why and
+// what to do.
+type ImportError struct {
+	Path string
+	Err  error
+}
+
+func (e *ImportError) Error() string { return e.Path + ": " + e.Err.Error() }
+func (e *ImportError) Unwrap() error { return e.Err }
+
+var tmpSeq atomic.Int64
+
+// Import replays a saved stream-json capture or Claude Code transcript into
+// the session file <dir>/<id>.db. The file is written whole into a temporary
+// file and renamed into place, so a session is never half imported, and an
+// earlier import of the same source is replaced only by a complete one.
+// progress, if set, is told of bytes read.
+func Import(ctx context.Context, path, dir string, schema *Schema, progress func(int64)) (ImportResult, error) {
+	res := ImportResult{Path: path}
+	fail := func(format string, args ...any) (ImportResult, error) {
+		return res, &ImportError{Path: path, Err: fmt.Errorf(format, args...)}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fail("%w", errors.Unwrap(err))
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	switch {
+	case err != nil:
+		return fail("%w", err)
+	case st.IsDir():
+		return fail("is a folder; name the folder itself to import the .jsonl files in it")
+	case st.Size() == 0:
+		return fail("is empty; there is nothing to import")
+	}
+	res.Bytes = st.Size()
+
+	// First pass over the start of the file: format and agent session.
+	var det stream.Detector
+	var head []byte // the first 64 KiB, for files that name no session
+	{
+		var fr stream.Framer
+		buf := make([]byte, 256<<10)
+		read := 0
+		for !det.Enough() && read < 16<<20 {
+			n, err := f.Read(buf)
+			if len(head) < 64<<10 {
+				head = append(head, buf[:min(n, 64<<10-len(head))]...)
+			}
+			read += n
+			fr.Feed(buf[:n], det.Line)
+			if err == io.EOF {
+				fr.Flush(det.Line)
+				break
+			}
+			if err != nil {
+				return fail("%w", err)
+			}
+		}
+	}
+	res.Format = det.Format()
+	if res.Format == "" {
+		return fail("is not JSONL (no line is a JSON object); convlog imports stream-json captures and Claude Code transcripts")
+	}
+	name := res.Format + ":" + det.AgentSessionID
+	if det.AgentSessionID == "" {
+		sum := sha256.Sum256(head)
+		name = res.Format + ":content:" + string(sum[:])
+	}
+	res.SessionID = uuid.NewSHA1(importNamespace, []byte(name)).String()
+
+	if err := MakeDir(dir); err != nil {
+		return fail("session folder: %w", err)
+	}
+	final := filepath.Join(dir, res.SessionID+".db")
+	mtime := st.ModTime().UnixMilli()
+	if size, mt, ok := importedSource(ctx, final); ok {
+		if size == st.Size() && mt == mtime {
+			res.Skipped = true
+			if progress != nil {
+				progress(st.Size())
+			}
+			return res, nil
+		}
+		res.Replaced = true
+	}
+
+	abs, _ := filepath.Abs(path)
+	meta := Meta{
+		ID: res.SessionID, PromptLength: -1, Source: "import", SourceFormat: res.Format,
+		SourcePath: abs, SourceSize: st.Size(), SourceMtime: mtime,
+	}
+	tmp := filepath.Join(dir, "."+res.SessionID+".import-"+strconv.Itoa(os.Getpid())+"-"+strconv.FormatInt(tmpSeq.Add(1), 10))
+	w, err := CreateFile(ctx, tmp, schema, meta, true)
+	if err != nil {
+		return fail("create %s: %w", tmp, err)
+	}
+	cleanup := func() {
+		w.Close()
+		os.Remove(tmp)
+	}
+	proc := stream.NewProcessor(w)
+	proc.LineTimes = true
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		cleanup()
+		return fail("%w", err)
+	}
+	var (
+		fr   stream.Framer
+		buf  = make([]byte, 1<<20)
+		last byte
+		line = func(l []byte) { proc.Line(l, 0) }
+	)
+	for {
+		if err := ctx.Err(); err != nil {
+			cleanup()
+			return fail("%w", err)
+		}
+		n, err := f.Read(buf)
+		if n > 0 {
+			last = buf[n-1]
+			fr.Feed(buf[:n], line)
+			if progress != nil {
+				progress(int64(n))
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			cleanup()
+			return fail("%w", err)
+		}
+	}
+	if last != '\n' && fr.Pending() > 0 {
+		// A last line without a newline is fine if it is whole; a line cut
+		// off mid-way means the file is truncated or still being written.
+		var tail []byte
+		fr.Flush(func(l []byte) { tail = bytes.Clone(l) })
+		var d stream.Detector
+		d.Line(tail)
+		if d.Objects == 0 {
+			cleanup()
+			return fail("ends in the middle of a line (truncated, or still being written); import it again once it is complete")
+		}
+		line(tail)
+	}
+	facts := proc.Totals()
+	if err := w.Finish(facts, facts.LastTime); err != nil || w.Err != nil {
+		os.Remove(tmp)
+		return fail("write %s: %w", tmp, errors.Join(w.Err, err))
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		os.Remove(tmp)
+		return fail("%w", err)
+	}
+	res.Messages, res.ToolCalls = w.Messages, w.ToolCalls
+	res.NoTimes = facts.FirstTime == 0
+	return res, nil
+}
+
+// importedSource reads the source size and time recorded in an existing
+// session file.
+func importedSource(ctx context.Context, path string) (size, mtime int64, ok bool) {
+	if _, err := os.Stat(path); err != nil {
+		return 0, 0, false
+	}
+	db, err := OpenReadOnly(ctx, path)
+	if err != nil {
+		return 0, 0, false
+	}
+	defer db.Close()
+	var s, m sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT source_size, source_mtime FROM sessions LIMIT 1`).Scan(&s, &m); err != nil {
+		return 0, 0, false
+	}
+	return s.Int64, m.Int64, s.Valid && m.Valid
+}

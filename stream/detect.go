@@ -1,0 +1,61 @@
+package stream
+
+import (
+	"github.com/valyala/fastjson"
+)
+
+// Formats of saved files.
+const (
+	FormatStreamJSON = "stream-json" // `claude -p --output-format stream-json` captures
+	FormatTranscript = "transcript"  // Claude Code's own ~/.claude/projects/…/<session>.jsonl
+)
+
+// Detector decides, from a file's first lines, which format it is in and
+// which agent session it records.
+type Detector struct {
+	Objects        int // lines that are JSON objects
+	Others         int // lines that are not
+	transcript     int
+	streamJSON     int
+	AgentSessionID string
+	parser         fastjson.Parser
+}
+
+// Line looks at one line.
+func (d *Detector) Line(line []byte) {
+	v, err := d.parser.ParseBytes(line)
+	if err != nil || v.Type() != fastjson.TypeObject {
+		d.Others++
+		return
+	}
+	d.Objects++
+	typ := str(v, "type")
+	switch {
+	case v.Exists("parentUuid") || v.Exists("sessionId") || v.Exists("leafUuid") || v.Exists("isSidechain"):
+		d.transcript++
+		if d.AgentSessionID == "" {
+			d.AgentSessionID = str(v, "sessionId")
+		}
+	case v.Exists("session_id") || typ == "result" || typ == "stream_event" || (typ == "system" && str(v, "subtype") == "init"):
+		d.streamJSON++
+		if d.AgentSessionID == "" {
+			d.AgentSessionID = str(v, "session_id")
+		}
+	}
+}
+
+// Enough says whether more lines would not change the verdict.
+func (d *Detector) Enough() bool { return d.transcript+d.streamJSON >= 20 }
+
+// Format is the verdict: "" when no line was a JSON object.
+func (d *Detector) Format() string {
+	switch {
+	case d.Objects == 0:
+		return ""
+	case d.transcript > d.streamJSON:
+		return FormatTranscript
+	default:
+		// Unknown JSON lines are replayed as a stream: every line is stored.
+		return FormatStreamJSON
+	}
+}
