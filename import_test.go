@@ -49,10 +49,10 @@ func TestImportTranscript(t *testing.T) {
 	db := openDB(t, files[0])
 	var (
 		model, cwd, branch, version, format, agent string
-		started, ended, dur, msgs, tools            int64
-		in, out, cc, cr, prompt                     int64
-		cost                                        sql.NullFloat64
-		mode                                        sql.NullString
+		started, ended, dur, msgs, tools           int64
+		in, out, cc, cr, prompt                    int64
+		cost                                       sql.NullFloat64
+		mode                                       sql.NullString
 	)
 	queryRow(t, db, `SELECT model, cwd, git_branch, agent_version, source_format, agent_session_id, started_at, ended_at,
 		duration_ms, total_messages, total_tool_calls, input_tokens, output_tokens, cache_creation_input_tokens,
