@@ -555,12 +555,12 @@ func TestTeeSignals(t *testing.T) {
 // past a few KB. The pass-through stays exact and the loss is reported.
 func TestTeeFileSizeLimit(t *testing.T) {
 	var in bytes.Buffer
-	for i := range 3000 {
+	for i := range 6000 {
 		fmt.Fprintf(&in, `{"type":"assistant","i":%d,"pad":"%s"}`+"\n", i, strings.Repeat("z", 300))
 	}
 	for _, strict := range []string{"", "--strict"} {
 		dir := t.TempDir()
-		cmd := exec.Command("sh", "-c", `ulimit -f 1500; exec "$0" tee --dir s --session-id full $1`, convlogBin, strict)
+		cmd := exec.Command("sh", "-c", `ulimit -f 4000; exec "$0" tee --dir s --session-id full $1`, convlogBin, strict)
 		cmd.Dir = dir
 		cmd.Env = cleanEnv()
 		cmd.Stdin = bytes.NewReader(in.Bytes())
@@ -576,14 +576,14 @@ func TestTeeFileSizeLimit(t *testing.T) {
 		}
 		if n := strings.Count(stderr.String(), "cannot write to session file"); n != 1 ||
 			!strings.Contains(stderr.String(), "free some") ||
-			!regexp.MustCompile(`convlog: warning: \d+ of 3000 input lines were not logged`).MatchString(stderr.String()) {
+			!regexp.MustCompile(`convlog: warning: \d+ of 6000 input lines were not logged`).MatchString(stderr.String()) {
 			t.Fatalf("%q: stderr %s", strict, stderr.String())
 		}
 		// What was committed before the limit is intact.
 		db := openDB(t, filepath.Join(dir, "s", "full.db"))
 		var check string
 		queryRow(t, db, `PRAGMA integrity_check`, &check)
-		if got := storedLines(t, db); check != "ok" || len(got) == 0 || len(got) >= 3000 {
+		if got := storedLines(t, db); check != "ok" || len(got) == 0 || len(got) >= 6000 {
 			t.Fatalf("integrity %q, %d lines stored", check, len(got))
 		}
 	}

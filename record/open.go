@@ -16,13 +16,13 @@ const BusyTimeout = 2 * time.Second
 // DSN is the modernc sqlite data source for a file. The pragmas are in the
 // DSN so that every pooled connection gets them.
 func DSN(path string, readOnly bool) string {
-	return dsn(path, readOnly, false)
+	return dsn(path, readOnly, false, false)
 }
 
 // dsn with bulk set is for a file that is written in one transaction and
 // thrown away if that fails (imports into a temporary file): no WAL, no
 // syncs, the rollback journal in memory.
-func dsn(path string, readOnly, bulk bool) string {
+func dsn(path string, readOnly, bulk, fresh bool) string {
 	var b strings.Builder
 	b.WriteString("file:")
 	b.WriteString(escapePath(path))
@@ -34,6 +34,10 @@ func dsn(path string, readOnly, bulk bool) string {
 		b.WriteString("&mode=ro")
 	case bulk:
 		b.WriteString("&_pragma=journal_mode(MEMORY)&_pragma=synchronous(OFF)")
+	case fresh:
+		// The page size can only be chosen before the file switches to WAL:
+		// Writer.init sets both.
+		b.WriteString("&_pragma=synchronous(NORMAL)")
 	default:
 		b.WriteString("&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
 	}

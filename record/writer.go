@@ -108,25 +108,43 @@ func MakeDir(dir string) error {
 }
 
 func open(ctx context.Context, path string, schema *Schema, meta Meta, bulk bool) (*Writer, error) {
-	db, err := sql.Open("sqlite", dsn(path, false, bulk))
+	db, err := sql.Open("sqlite", dsn(path, false, bulk, !bulk))
 	if err != nil {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
 	w := &Writer{Path: path, meta: meta, db: db, ctx: context.Background()}
-	if err := w.init(ctx, schema); err != nil {
+	if err := w.init(ctx, schema, bulk); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return w, nil
 }
 
-func (w *Writer) init(ctx context.Context, schema *Schema) error {
+// Page sizes: large pages while writing cut the number of writes per byte
+// (a stream is mostly multi-KB lines); a small session is compacted to small
+// pages when it ends, so that it does not take 64 KiB per table and index.
+const (
+	writePageSize   = 65536
+	compactPageSize = 4096
+	compactBelow    = 8 << 20
+)
+
+func (w *Writer) init(ctx context.Context, schema *Schema, bulk bool) error {
 	conn, err := w.db.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	w.conn = conn
+	pragmas := []string{"PRAGMA page_size=" + strconv.Itoa(writePageSize)}
+	if !bulk {
+		pragmas = append(pragmas, "PRAGMA journal_mode=WAL")
+	}
+	for _, q := range pragmas {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return err
 	}
@@ -360,9 +378,26 @@ func (w *Writer) Finish(f *stream.Facts, endedAt int64) error {
 	// Back to a rollback journal: the file no longer needs its -wal and -shm
 	// companions, and read-only readers can open it anywhere. When another
 	// process is reading, this fails harmlessly and SQLite checkpoints on close.
-	w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=DELETE")
+	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=DELETE"); err == nil {
+		w.compact()
+	}
 	errs = append(errs, w.conn.Close(), w.db.Close())
 	return errors.Join(errs...)
+}
+
+// compact rewrites a small session file with small pages. It is best
+// effort: a reader that has the file open makes VACUUM fail, and then the
+// file just stays as it is.
+func (w *Writer) compact() {
+	var pages, size int64
+	if w.conn.QueryRowContext(w.ctx, "PRAGMA page_count").Scan(&pages) != nil ||
+		w.conn.QueryRowContext(w.ctx, "PRAGMA page_size").Scan(&size) != nil ||
+		size == compactPageSize || pages*size >= compactBelow {
+		return
+	}
+	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA page_size="+strconv.Itoa(compactPageSize)); err == nil {
+		w.conn.ExecContext(w.ctx, "VACUUM")
+	}
 }
 
 // Close abandons the session without recording its end (as a crash would).
