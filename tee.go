@@ -28,6 +28,7 @@ type TeeCmd struct {
 	PromptLength *int64 `name:"prompt-length" placeholder:"N" help:"Length of the prompt in characters (default: the first user text seen)."`
 	Strict       bool   `help:"Exit 1 when anything could not be logged."`
 	Quiet        bool   `short:"q" help:"Print nothing on stderr but errors and warnings about lost data."`
+	NoLog        bool   `name:"no-log" help:"Pass through only: no session file, nothing written anywhere."`
 }
 
 // graceAfterSignal is how long the first SIGINT/SIGTERM lets the input drain
@@ -48,6 +49,10 @@ func (c *TeeCmd) Run(env *Env) error {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
+
+	if c.NoLog {
+		return c.passThrough(env, sigs)
+	}
 
 	warn := &warner{w: env.Stderr}
 	id := c.SessionID
@@ -178,6 +183,34 @@ func (c *TeeCmd) Run(env *Env) error {
 		return &exitError{Code: 1}
 	}
 	return nil
+}
+
+// passThrough is `tee --no-log`: the same copier, so the same behaviour on a
+// closed stdout, with chunks dropped as soon as they are written out.
+func (c *TeeCmd) passThrough(env *Env, sigs <-chan os.Signal) error {
+	copier := &stream.Copier{In: env.Stdin, Out: env.Stdout, OutErr: func(err error) {
+		fmt.Fprintf(env.Stderr, "convlog: warning: writing to stdout: %v; the rest of the input is read but not passed on.\n", err)
+	}}
+	chunks := make(chan *stream.Chunk, 64)
+	go func() {
+		for ch := range chunks {
+			ch.Release()
+		}
+	}()
+	done := make(chan error, 1)
+	go func() { done <- copier.Run(chunks) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("reading stdin: %w", err)
+		}
+		return nil
+	case s := <-sigs:
+		if sig, ok := s.(syscall.Signal); ok {
+			return &exitError{Code: 128 + int(sig)}
+		}
+		return nil
+	}
 }
 
 func signalName(s os.Signal) string {

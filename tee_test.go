@@ -663,3 +663,16 @@ func TestTeeLockedFile(t *testing.T) {
 		t.Fatalf("lines after the lock was released are missing: last sequence %d", last)
 	}
 }
+
+func TestTeeNoLog(t *testing.T) {
+	in, _ := os.ReadFile("testdata/sample.jsonl")
+	dir := t.TempDir()
+	res := runConvlog(t, dir, in, []string{"CONVLOG_DIR=" + filepath.Join(dir, "s")}, "tee", "--no-log")
+	if res.code != 0 || !bytes.Equal(res.stdout, in) || len(res.stderr) != 0 {
+		t.Fatalf("exit %d, stdout equal %v, stderr %q", res.code, bytes.Equal(res.stdout, in), res.stderr)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 0 {
+		t.Fatalf("--no-log left %d entries in the working folder", len(entries))
+	}
+}
