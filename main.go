@@ -14,9 +14,10 @@ import (
 
 // CLI is the command line; each command lives in a file of its own.
 type CLI struct {
-	Tee   TeeCmd   `cmd:"" help:"Pass stdin to stdout unchanged and log it as a session."`
-	Query QueryCmd `cmd:"" help:"Show one session: its summary, and with flags its messages and tool calls."`
-	List  ListCmd  `cmd:"" help:"List the local sessions, newest first."`
+	Tee    TeeCmd    `cmd:"" help:"Pass stdin to stdout unchanged and log it as a session."`
+	Query  QueryCmd  `cmd:"" help:"Show one session: its summary, and with flags its messages and tool calls."`
+	List   ListCmd   `cmd:"" help:"List the local sessions, newest first."`
+	Import ImportCmd `cmd:"" help:"Import saved stream-json captures and Claude Code transcripts as sessions."`
 
 	Version kong.VersionFlag `help:"Print the version and exit."`
 }

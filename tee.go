@@ -29,6 +29,7 @@ type TeeCmd struct {
 	Strict       bool   `help:"Exit 1 when anything could not be logged."`
 	Quiet        bool   `short:"q" help:"Print nothing on stderr but errors and warnings about lost data."`
 	NoLog        bool   `name:"no-log" help:"Pass through only: no session file, nothing written anywhere."`
+	NoSync       bool   `name:"no-sync" help:"Keep the session local even when TURSO_DATABASE_URL and TURSO_AUTH_TOKEN are set."`
 }
 
 // graceAfterSignal is how long the first SIGINT/SIGTERM lets the input drain
@@ -155,9 +156,12 @@ func (c *TeeCmd) Run(env *Env) error {
 
 	facts := proc.Totals()
 	dropped := facts.DroppedByInput
+	finished := "" // the session file, once finished: it is synced at the end
 	if w != nil {
 		if err := w.Finish(facts, time.Now().UnixMilli()); err != nil {
 			warn.Printf("closing session file %s: %v", w.Path, err)
+		} else {
+			finished = w.Path
 		}
 		dropped += w.Dropped
 		if _, err := os.Stat(w.Path); err != nil {
@@ -172,9 +176,9 @@ func (c *TeeCmd) Run(env *Env) error {
 	if dropped > 0 {
 		warn.Printf("%d of %d input lines were not logged.", dropped, facts.Lines+facts.DroppedByInput)
 	}
-	if !c.Quiet && (env.Getenv("TURSO_DATABASE_URL") == "" || env.Getenv("TURSO_AUTH_TOKEN") == "") {
-		fmt.Fprintln(env.Stderr, "Warning: Turso cloud credentials not found. Set TURSO_DATABASE_URL and TURSO_AUTH_TOKEN to enable cloud sync.")
-	}
+	// Sync to the shared database, or the seed's warning that there is
+	// none (sync.go); never a change of exit status.
+	c.syncAtEOF(env, finished, caught != nil, sigs)
 
 	if s, ok := caught.(syscall.Signal); ok {
 		return &exitError{Code: 128 + int(s)}

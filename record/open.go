@@ -28,7 +28,7 @@ func dsn(path string, readOnly, bulk, fresh bool) string {
 	b.WriteString(escapePath(path))
 	b.WriteString("?_pragma=busy_timeout(")
 	b.WriteString(strconv.FormatInt(BusyTimeout.Milliseconds(), 10))
-	b.WriteString(")&_pragma=foreign_keys(1)")
+	b.WriteString(")&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)")
 	switch {
 	case readOnly:
 		b.WriteString("&mode=ro")

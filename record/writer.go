@@ -136,7 +136,13 @@ func (w *Writer) init(ctx context.Context, schema *Schema, bulk bool) error {
 		return err
 	}
 	w.conn = conn
-	pragmas := []string{"PRAGMA page_size=" + strconv.Itoa(writePageSize)}
+	// Foreign keys are declared in the schema but not enforced here: the
+	// writer keeps them by construction, and enforcing them makes SQLite keep
+	// a statement journal (a copy of every page touched) for each insert.
+	// For the same reason the inserts say OR FAIL rather than the default
+	// OR ABORT: a failing statement need not undo its earlier changes, as
+	// the whole transaction is rolled back anyway.
+	pragmas := []string{"PRAGMA foreign_keys=OFF", "PRAGMA page_size=" + strconv.Itoa(writePageSize)}
 	if !bulk {
 		pragmas = append(pragmas, "PRAGMA journal_mode=WAL")
 	}
@@ -175,11 +181,11 @@ func (w *Writer) init(ctx context.Context, schema *Schema, bulk bool) error {
 		s, err = conn.PrepareContext(ctx, q)
 		return s
 	}
-	w.insMsg = prep(`INSERT INTO messages (id, session_id, sequence, timestamp, type, subtype, raw_message,
+	w.insMsg = prep(`INSERT OR FAIL INTO messages (id, session_id, sequence, timestamp, type, subtype, raw_message,
 		parent_tool_use_id, api_message_id, is_sidechain) VALUES (?,?,?,?,?,?,?,?,?,?)`)
 	w.insTool = prep(`INSERT OR IGNORE INTO tool_calls (id, session_id, message_id, sequence, timestamp, tool_name,
 		tool_input, status, parent_tool_use_id) VALUES (?,?,?,?,?,?,?,'pending',?)`)
-	w.updTool = prep(`UPDATE tool_calls SET status=?, duration_ms=?, tool_output=?, error=?,
+	w.updTool = prep(`UPDATE OR FAIL tool_calls SET status=?, duration_ms=?, tool_output=?, error=?,
 		result_message_id=?, completed_at=? WHERE id=? AND session_id=? AND status='pending'`)
 	w.updSession = prep(`UPDATE sessions SET model=coalesce(?, model), cwd=coalesce(?, cwd),
 		prompt_length=coalesce(prompt_length, ?), agent_session_id=?, agent_version=?, git_branch=?,
@@ -226,16 +232,9 @@ func (w *Writer) Message(m *stream.Message) {
 	}
 	w.idBuf = append(append(w.idBuf[:0], w.meta.ID...), "-msg-"...)
 	w.idBuf = strconv.AppendInt(w.idBuf, m.Seq, 10)
-	var raw any
-	switch {
-	case !m.UTF8:
-		raw = m.Raw
-	case len(m.Raw) == 0:
-		raw = ""
-	default:
-		// The driver copies the text before Exec returns, so the line's
-		// bytes need not be copied into a Go string first.
-		raw = unsafe.String(&m.Raw[0], len(m.Raw))
+	var raw any = m.Raw // a line that is not UTF-8 is kept byte-exact as a BLOB
+	if m.UTF8 {
+		raw = bytesText(m.Raw)
 	}
 	var sidechain any
 	if m.Sidechain >= 0 {
@@ -254,7 +253,7 @@ func (w *Writer) ToolUse(u *stream.ToolUse) {
 		return
 	}
 	_, err := w.insTool.ExecContext(w.ctx, u.ID, w.meta.ID, w.messageID(u.MessageSeq), u.Seq, nullInt(u.Time),
-		nullStr(u.Name), nullBytes(u.Input), nullStr(u.ParentToolUseID))
+		nullStr(u.Name), nullText(u.Input), nullStr(u.ParentToolUseID))
 	if err != nil {
 		w.txFail(err)
 		return
@@ -267,15 +266,18 @@ func (w *Writer) ToolResult(r *stream.ToolResult) {
 	if !w.begin() {
 		return
 	}
+	// The driver copies text before Exec returns: the Processor's buffer
+	// need not be copied into a Go string first.
+	out := bytesText(r.Output)
 	status, errText := "success", any(nil)
 	if r.IsError {
-		status, errText = "error", r.Output
+		status, errText = "error", out
 	}
 	var dur any
 	if r.DurationMS >= 0 {
 		dur = r.DurationMS
 	}
-	_, err := w.updTool.ExecContext(w.ctx, status, dur, r.Output, errText, w.messageID(r.MessageSeq),
+	_, err := w.updTool.ExecContext(w.ctx, status, dur, out, errText, w.messageID(r.MessageSeq),
 		nullInt(r.Time), r.ID, w.meta.ID)
 	if err != nil {
 		w.txFail(err)
@@ -430,9 +432,19 @@ func nullNonNeg(n int64) any {
 	return n
 }
 
-func nullBytes(b []byte) any {
+// nullText is b as TEXT, or NULL for nil.
+func nullText(b []byte) any {
 	if b == nil {
 		return nil
 	}
-	return string(b)
+	return bytesText(b)
+}
+
+// bytesText binds b as TEXT without copying it: the driver copies the text
+// into SQLite's memory before Exec returns, and b is not changed meanwhile.
+func bytesText(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }

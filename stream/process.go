@@ -25,7 +25,7 @@ type Message struct {
 type ToolUse struct {
 	ID              string
 	Name            string
-	Input           []byte // JSON
+	Input           []byte // JSON; valid only during the Sink call
 	Seq             int64
 	Time            int64
 	MessageSeq      int64
@@ -37,7 +37,7 @@ type ToolResult struct {
 	ID         string
 	Time       int64
 	IsError    bool
-	Output     string
+	Output     []byte // valid only during the Sink call
 	DurationMS int64 // -1 when either time is not known
 	MessageSeq int64
 }
@@ -118,7 +118,7 @@ type Processor struct {
 	sawResult   bool               // a result line carried usage
 	costs       map[string]float64 // last total_cost_usd per agent session
 	costOrder   []string
-	buf         []byte
+	buf, inBuf  []byte // reused for tool outputs and inputs
 }
 
 // NewProcessor returns a Processor that reports to sink.
@@ -254,7 +254,8 @@ func (p *Processor) assistant(msg *fastjson.Value, m *Message) {
 		p.uses[id] = m.Time
 		var input []byte
 		if in := b.Get("input"); in != nil {
-			input = in.MarshalTo(nil)
+			p.inBuf = in.MarshalTo(p.inBuf[:0])
+			input = p.inBuf
 		}
 		u := ToolUse{
 			ID: id, Name: str(b, "name"), Input: input,
@@ -319,14 +320,15 @@ func (p *Processor) toolResult(b *fastjson.Value, m *Message) {
 }
 
 // contentText renders tool_result content: a string as is, text blocks
-// joined by newlines, any other block as its JSON.
-func (p *Processor) contentText(c *fastjson.Value) string {
+// joined by newlines, any other block as its JSON. The result is valid until
+// the next call.
+func (p *Processor) contentText(c *fastjson.Value) []byte {
 	if c == nil {
-		return ""
+		return []byte{}
 	}
 	switch c.Type() {
 	case fastjson.TypeString:
-		return string(c.GetStringBytes())
+		return c.GetStringBytes()
 	case fastjson.TypeArray:
 		p.buf = p.buf[:0]
 		for i, b := range c.GetArray() {
@@ -339,11 +341,12 @@ func (p *Processor) contentText(c *fastjson.Value) string {
 				p.buf = b.MarshalTo(p.buf)
 			}
 		}
-		return string(p.buf)
+		return p.buf
 	case fastjson.TypeNull:
-		return ""
+		return []byte{}
 	default:
-		return string(c.MarshalTo(nil))
+		p.buf = c.MarshalTo(p.buf[:0])
+		return p.buf
 	}
 }
 

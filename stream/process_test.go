@@ -18,8 +18,17 @@ func (r *recorder) Message(m *Message) {
 	c.Raw = append([]byte(nil), m.Raw...)
 	r.msgs = append(r.msgs, c)
 }
-func (r *recorder) ToolUse(u *ToolUse)       { r.uses = append(r.uses, *u) }
-func (r *recorder) ToolResult(t *ToolResult) { r.results = append(r.results, *t) }
+func (r *recorder) ToolUse(u *ToolUse) {
+	c := *u
+	c.Input = append([]byte(nil), u.Input...)
+	r.uses = append(r.uses, c)
+}
+
+func (r *recorder) ToolResult(t *ToolResult) {
+	c := *t
+	c.Output = append([]byte(nil), t.Output...)
+	r.results = append(r.results, c)
+}
 
 func feed(p *Processor, lines ...string) {
 	for i, l := range lines {
@@ -49,10 +58,10 @@ func TestPairing(t *testing.T) {
 	}
 	got2, got1 := r.results[0], r.results[1]
 	if got2.ID != "t2" || got2.IsError || got2.DurationMS != 1000 ||
-		got2.Output != "line1\nline2\n"+`{"type":"image","source":{"type":"base64","data":"AAA="}}` {
+		string(got2.Output) != "line1\nline2\n"+`{"type":"image","source":{"type":"base64","data":"AAA="}}` {
 		t.Fatalf("result t2: %+v", got2)
 	}
-	if got1.ID != "t1" || !got1.IsError || got1.Output != "boom" || got1.DurationMS != 2000 || got1.MessageSeq != 3 {
+	if got1.ID != "t1" || !got1.IsError || string(got1.Output) != "boom" || got1.DurationMS != 2000 || got1.MessageSeq != 3 {
 		t.Fatalf("result t1: %+v", got1)
 	}
 	if f := p.Totals(); f.Model() != "claude-x" || f.CWD != "/w" || f.AgentSessionID != "s1" || f.AgentVersion != "2.1.0" {
