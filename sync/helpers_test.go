@@ -1,0 +1,282 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/convlog/convlog/record"
+	"github.com/convlog/convlog/stream"
+)
+
+const testToken = "tok-PLANTED-s3cr3t-0123456789"
+
+// testSchema is the repository's schema.sql, as the root package embeds it.
+func testSchema(t testing.TB) *record.Schema {
+	t.Helper()
+	b, err := os.ReadFile("../schema.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := record.ParseSchema(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// session writes a real session file through record.Writer and the stream
+// processor, as `convlog tee` does.
+type session struct {
+	t    testing.TB
+	w    *record.Writer
+	p    *stream.Processor
+	now  int64
+	Path string
+	ID   string
+}
+
+func newSession(t testing.TB, dir, id string) *session {
+	t.Helper()
+	w, err := record.Create(context.Background(), dir, testSchema(t), record.Meta{
+		ID: id, StartedAt: 1_700_000_000_000, Mode: "auto", PromptLength: -1, CWD: "/work",
+		GitHubRunID: "42", GitHubRepo: "o/r", GitHubRef: "refs/heads/main", Source: "tee", SourceFormat: "stream-json",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Warn = func(err error) { t.Errorf("session writer: %v", err) }
+	s := &session{t: t, w: w, p: stream.NewProcessor(w), now: 1_700_000_000_000, Path: w.Path, ID: id}
+	t.Cleanup(func() {
+		if s.w != nil {
+			s.w.Close()
+		}
+	})
+	return s
+}
+
+func (s *session) line(raw string) *session {
+	s.now += 7
+	s.p.Line([]byte(raw), s.now)
+	return s
+}
+
+func (s *session) commit() *session {
+	s.w.Commit(s.p.Totals())
+	return s
+}
+
+func (s *session) finish() string {
+	s.t.Helper()
+	if err := s.w.Finish(s.p.Totals(), s.now+100); err != nil {
+		s.t.Fatal(err)
+	}
+	s.w = nil
+	return s.Path
+}
+
+const initLine = `{"type":"system","subtype":"init","session_id":"agent-1","model":"claude-test","cwd":"/work","tools":["Bash"]}`
+
+func assistantText(n int, text string) string {
+	return fmt.Sprintf(`{"type":"assistant","message":{"id":"msg_%d","model":"claude-test","role":"assistant","content":[{"type":"text","text":%q}]}}`, n, text)
+}
+
+func toolUse(id, cmd string) string {
+	return fmt.Sprintf(`{"type":"assistant","message":{"id":"msg_%s","model":"claude-test","role":"assistant","content":[{"type":"tool_use","id":%q,"name":"Bash","input":{"command":%q}}]}}`, id, id, cmd)
+}
+
+func toolResult(id, out string, isErr bool) string {
+	return fmt.Sprintf(`{"type":"user","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":%q,"content":%q,"is_error":%v}]}}`, id, out, isErr)
+}
+
+const resultLine = `{"type":"result","subtype":"success","is_error":false,"num_turns":3,"total_cost_usd":0.0123,"usage":{"input_tokens":10,"output_tokens":20}}`
+
+// bigSession writes a finished session of n messages of about size bytes,
+// with a tool call every tenth line.
+func bigSession(t testing.TB, dir, id string, n, size int) string {
+	t.Helper()
+	s := newSession(t, dir, id)
+	s.line(initLine)
+	filler := strings.Repeat("lorem ipsum ", size/12+1)[:size]
+	for i := 1; i < n-1; i++ {
+		switch {
+		case i%10 == 1 && i+1 < n-1:
+			s.line(toolUse(fmt.Sprintf("toolu_%s_%d", id, i), "echo "+filler[:size/4]))
+		case i%10 == 2:
+			s.line(toolResult(fmt.Sprintf("toolu_%s_%d", id, i-1), filler[:size/2], i%20 == 2))
+		default:
+			s.line(assistantText(i, filler))
+		}
+		if i%500 == 0 {
+			s.commit()
+		}
+	}
+	s.line(resultLine)
+	return s.finish()
+}
+
+// target queries the real server.
+type target struct {
+	t  testing.TB
+	db *sql.DB
+}
+
+func (tg *target) count(q string, args ...any) int64 {
+	tg.t.Helper()
+	var n int64
+	if err := tg.db.QueryRowContext(context.Background(), q, args...).Scan(&n); err != nil {
+		tg.t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+// rows reads every row of a query as typed values.
+func readAll(t testing.TB, db *sql.DB, q string, args ...any) [][]any {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), q, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out [][]any
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, vals)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// assertSame checks that the target holds exactly the session file's rows
+// in every column, value and type alike. Text that is not UTF-8 may arrive
+// as a BLOB of the same bytes (see remoteArgs).
+func assertSame(t testing.TB, db *sql.DB, path string) {
+	t.Helper()
+	local, err := record.OpenReadOnly(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	var id string
+	if err := local.QueryRow("SELECT id FROM sessions").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	schema := testSchema(t)
+	for _, table := range schema.Order {
+		var cols []string
+		for _, c := range schema.Tables[table] {
+			cols = append(cols, quoteIdent(c.Name))
+		}
+		where := "session_id = ?"
+		if table == "sessions" {
+			where = "id = ?"
+		}
+		q := "SELECT " + strings.Join(cols, ", ") + " FROM " + table + " WHERE " + where + " ORDER BY id"
+		want := readAll(t, local, q, id)
+		got := readAll(t, db, q, id)
+		if len(got) != len(want) {
+			t.Fatalf("%s of %s: target has %d rows, the file %d", table, id, len(got), len(want))
+		}
+		for i := range want {
+			for j := range want[i] {
+				if !sameValue(want[i][j], got[i][j]) {
+					t.Fatalf("%s of %s, row %d, column %s: target has %s, the file %s", table, id, i, cols[j], show(got[i][j]), show(want[i][j]))
+				}
+			}
+		}
+	}
+}
+
+func sameValue(want, got any) bool {
+	switch w := want.(type) {
+	case []byte:
+		g, ok := got.([]byte)
+		return ok && bytes.Equal(w, g)
+	case string:
+		if g, ok := got.([]byte); ok {
+			return !utf8.ValidString(w) && string(g) == w
+		}
+		g, ok := got.(string)
+		return ok && g == w
+	default:
+		return fmt.Sprintf("%T %v", want, want) == fmt.Sprintf("%T %v", got, got)
+	}
+}
+
+func show(v any) string {
+	s := fmt.Sprintf("%T %q", v, fmt.Sprint(v))
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+// tableDump is every row of every table but sync_marks, for checking that
+// a sync changed nothing else in a session file.
+func tableDump(t testing.TB, path string) string {
+	t.Helper()
+	db, err := record.OpenReadOnly(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var b strings.Builder
+	for _, r := range readAll(t, db, "SELECT name, sql FROM sqlite_master WHERE name <> 'sync_marks' AND name NOT LIKE 'sqlite_autoindex_sync_marks%' ORDER BY name") {
+		fmt.Fprintf(&b, "%v\n", r)
+		if strings.HasPrefix(fmt.Sprint(r[1]), "CREATE TABLE") {
+			for _, row := range readAll(t, db, "SELECT * FROM "+quoteIdent(r[0].(string))+" ORDER BY rowid") {
+				fmt.Fprintf(&b, "%q\n", fmt.Sprint(row...))
+			}
+		}
+	}
+	var mode string
+	db.QueryRow("PRAGMA journal_mode").Scan(&mode)
+	b.WriteString("journal_mode " + mode)
+	return b.String()
+}
+
+func syncOpts(t testing.TB) Options {
+	return Options{Schema: testSchema(t)}
+}
+
+func mustSync(t testing.TB, tg Target, opts Options, paths ...string) *Report {
+	t.Helper()
+	rep, err := Sync(context.Background(), tg, paths, opts)
+	if err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	for _, s := range rep.Sessions {
+		if s.Err != nil {
+			t.Fatalf("sync of %s: %v", s.Path, s.Err)
+		}
+		if s.MarkErr != nil {
+			t.Fatalf("sync of %s: %v", s.Path, s.MarkErr)
+		}
+	}
+	return rep
+}
+
+func filesIn(t testing.TB, dir string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "*.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
