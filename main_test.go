@@ -75,5 +75,6 @@ func cleanEnv() []string {
 		}
 		env = append(env, kv)
 	}
-	return env
+	// A binary built with -race sleeps a second at exit by default.
+	return append(env, "GORACE=atexit_sleep_ms=0")
 }

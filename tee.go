@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -36,8 +35,6 @@ type TeeCmd struct {
 // before the session is finalised anyway.
 const graceAfterSignal = 3 * time.Second
 
-var plainID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$`)
-
 // Run implements `convlog tee`.
 func (c *TeeCmd) Run(env *Env) error {
 	started := time.Now()
@@ -59,7 +56,7 @@ func (c *TeeCmd) Run(env *Env) error {
 	id := c.SessionID
 	if id == "" {
 		id = uuid.Must(uuid.NewV7()).String()
-	} else if !plainID.MatchString(id) {
+	} else if !record.IsPlainID(id) {
 		return &exitError{Code: 2, Err: fmt.Errorf("--session-id %q: use letters, digits, '-' and '_' only (it names a file)", id)}
 	}
 	if !c.Quiet {
