@@ -25,7 +25,7 @@ type shapeKey struct {
 type shape struct {
 	ncols  int
 	prefix string // INSERT INTO t (cols) VALUES
-	tuple  string // (?, ?, …)
+	tuple  string // (?,?,…): no spaces, which the client's SQL lexer would tokenize too
 	suffix string // ON CONFLICT … DO UPDATE …
 	byRows map[int]string
 }
@@ -67,7 +67,7 @@ func newShape(table string, cols, pk []string) *shape {
 	return &shape{
 		ncols:  len(cols),
 		prefix: "INSERT INTO " + qt + " (" + colList(cols) + ") VALUES ",
-		tuple:  "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")",
+		tuple:  "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")",
 		suffix: conflict,
 		byRows: map[int]string{},
 	}
@@ -104,7 +104,7 @@ func (sh *shape) sql(n int) string {
 	b.WriteString(sh.prefix)
 	for i := range n {
 		if i > 0 {
-			b.WriteString(", ")
+			b.WriteByte(',')
 		}
 		b.WriteString(sh.tuple)
 	}

@@ -64,6 +64,9 @@ type tableMark struct {
 	Rowid   int64    `json:"rowid,omitempty"`   // appendOnly: last rowid sent
 	Count   int64    `json:"count,omitempty"`   // rows with rowid <= Rowid, to notice renumbered rows
 	Pending []string `json:"pending,omitempty"` // keys of rows sent while pending
+	// Cols are the columns that were sent. A convlog that sends more (a
+	// newer one, after the target gained columns) sends the rows again.
+	Cols string `json:"cols,omitempty"`
 }
 
 // table is one table of one session file as it is synced.
@@ -204,7 +207,14 @@ func (src *source) loadMark(ctx context.Context, target string) error {
 	}
 	for _, t := range src.tables {
 		m := src.mark.Tables[t.name]
-		if m == nil || t.policy != appendOnly || m.Rowid == 0 {
+		if m == nil {
+			continue
+		}
+		if m.Cols != t.shape.cols {
+			delete(src.mark.Tables, t.name)
+			continue
+		}
+		if t.policy != appendOnly || m.Rowid == 0 {
 			continue
 		}
 		// Rowids are only renumbered by a VACUUM after deletes, or the
@@ -365,6 +375,7 @@ func (src *source) commit(r *row) {
 	src.committed++
 	src.rep.Rows++
 	m := src.markOf(r.table)
+	m.Cols = r.table.shape.cols
 	if r.seq {
 		m.Rowid = r.rowid
 		m.Count++

@@ -552,3 +552,35 @@ func lockFile(t testing.TB, path string) func() {
 		db.Close()
 	}
 }
+
+// A convlog whose schema has a column more than the one that synced before
+// adds it to the target and sends the rows again with it.
+func TestNewerConvlogSendsNewColumns(t *testing.T) {
+	t.Parallel()
+	full := testSchema(t)
+	var lines []string
+	for _, l := range strings.Split(full.SQL, "\n") {
+		if !strings.Contains(l, "set on sub-agent messages") {
+			lines = append(lines, l)
+		}
+	}
+	older, err := record.ParseSchema(strings.Join(lines, "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := libsqltest.Start(t)
+	s := newSession(t, t.TempDir(), "subagent")
+	s.line(initLine).line(`{"type":"assistant","parent_tool_use_id":"toolu_task","message":{"id":"m1","role":"assistant","content":[{"type":"text","text":"from a sub-agent"}]}}`).line(resultLine)
+	path := s.finish()
+	tg := Target{URL: srv.URL, Token: testToken}
+	first := mustSync(t, tg, Options{Schema: older}, path)
+	db := srv.DB()
+	if n := (&target{t, db}).count("SELECT count(*) FROM pragma_table_info('messages') WHERE name = 'parent_tool_use_id'"); n != 0 {
+		t.Fatal("the older schema has the column")
+	}
+	second := mustSync(t, tg, Options{Schema: full}, path)
+	if !second.Migrated || second.Rows != 3 {
+		t.Errorf("newer convlog: migrated %v, %d rows sent (first run %d)", second.Migrated, second.Rows, first.Rows)
+	}
+	assertSame(t, db, path)
+}
