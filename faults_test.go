@@ -112,3 +112,74 @@ func TestKillAtRandomPoints(t *testing.T) {
 		}
 	}
 }
+
+// TestPipeTrouble: stdin closed or /dev/null, stdout closed, a reader that
+// leaves midway or reads slowly. The input is always logged in full and the
+// exit status is 0.
+func TestPipeTrouble(t *testing.T) {
+	input := faultStream(9, 400)
+	count := func(t *testing.T, dir string) int {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.db"))
+		if len(files) != 1 {
+			t.Fatalf("session files: %v", files)
+		}
+		var n int
+		queryRow(t, openDB(t, files[0]), `SELECT count(*) FROM messages`, &n)
+		return n
+	}
+	sh := func(t *testing.T, script string, stdin []byte) (string, int) {
+		dir := t.TempDir()
+		cmd := exec.Command("sh", "-c", script, convlogBin, dir)
+		cmd.Env = cleanEnv()
+		if stdin != nil {
+			cmd.Stdin = bytes.NewReader(stdin)
+		}
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%s: %v\n%s", script, err, stderr.String())
+		}
+		if strings.Contains(stderr.String(), "convlog: warning") {
+			t.Fatalf("%s: %s", script, stderr.String())
+		}
+		return dir, count(t, dir)
+	}
+	lines := len(splitLines(input))
+	t.Run("stdin closed", func(t *testing.T) {
+		if _, n := sh(t, `"$0" tee --quiet --dir "$1" <&-`, nil); n != 0 {
+			t.Fatalf("%d messages", n)
+		}
+	})
+	t.Run("stdin /dev/null", func(t *testing.T) {
+		if _, n := sh(t, `"$0" tee --quiet --dir "$1" </dev/null`, nil); n != 0 {
+			t.Fatalf("%d messages", n)
+		}
+	})
+	t.Run("stdout closed", func(t *testing.T) {
+		if _, n := sh(t, `"$0" tee --quiet --dir "$1" >&-`, input); n != lines {
+			t.Fatalf("%d of %d messages", n, lines)
+		}
+	})
+	t.Run("reader leaves midway", func(t *testing.T) {
+		half := len(input) / 2
+		dir, n := sh(t, fmt.Sprintf(`"$0" tee --quiet --dir "$1" | head -c %d > "$1/out"`, half), input)
+		if n != lines {
+			t.Fatalf("%d of %d messages", n, lines)
+		}
+		out, _ := os.ReadFile(filepath.Join(dir, "out"))
+		if !bytes.Equal(out, input[:half]) {
+			t.Fatalf("the reader got %d bytes that are not the input's first %d", len(out), half)
+		}
+	})
+	t.Run("slow reader", func(t *testing.T) {
+		// The reader takes a line at a time with a pause: convlog waits for
+		// it (as tee does) and loses nothing.
+		small := faultStream(3, 120)
+		small = small[:bytes.LastIndexByte(small[:min(len(small), 64<<10)], '\n')+1]
+		dir, n := sh(t, `"$0" tee --quiet --dir "$1" | while IFS= read -r l; do printf '%s\n' "$l"; sleep 0.002; done > "$1/out"`, small)
+		out, _ := os.ReadFile(filepath.Join(dir, "out"))
+		if want := len(splitLines(small)); n != want || !bytes.Equal(out, small) {
+			t.Fatalf("%d of %d messages; output equal %v", n, want, bytes.Equal(out, small))
+		}
+	})
+}
