@@ -144,7 +144,9 @@ func (w *Writer) init(ctx context.Context, schema *Schema, bulk bool) error {
 	// the whole transaction is rolled back anyway.
 	pragmas := []string{"PRAGMA foreign_keys=OFF", "PRAGMA page_size=" + strconv.Itoa(writePageSize)}
 	if !bulk {
-		pragmas = append(pragmas, "PRAGMA journal_mode=WAL")
+		// Checkpoints every 16 MiB of WAL: each is short, so the logger never
+		// stops long enough for the pass-through to give up on it.
+		pragmas = append(pragmas, "PRAGMA journal_mode=WAL", "PRAGMA wal_autocheckpoint=256")
 	}
 	for _, q := range pragmas {
 		if _, err := conn.ExecContext(ctx, q); err != nil {

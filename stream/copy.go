@@ -85,7 +85,7 @@ func (c *Copier) Run(out chan<- *Chunk) error {
 		c.Buffers = 64
 	}
 	if c.StallLimit <= 0 {
-		c.StallLimit = 2 * time.Second
+		c.StallLimit = 5 * time.Second
 	}
 	if c.Now == nil {
 		c.Now = func() int64 { return time.Now().UnixMilli() }
