@@ -65,11 +65,37 @@ var ErrExists = errors.New("session file already exists")
 
 // Create makes dir (0700) and the session file <dir>/<id>.db (0600) with the
 // schema and the session row.
+//
+// The file is made complete under a temporary name, already in WAL mode, and
+// then linked into place: a reader that looks at the folder at that moment
+// (convlog list, an archive update) sees either no file or a whole one, and
+// never holds the lock that switching a file to WAL needs.
 func Create(ctx context.Context, dir string, schema *Schema, meta Meta) (*Writer, error) {
 	if err := MakeDir(dir); err != nil {
 		return nil, err
 	}
-	return CreateFile(ctx, filepath.Join(dir, meta.ID+".db"), schema, meta, false)
+	final := filepath.Join(dir, meta.ID+".db")
+	if _, err := os.Lstat(final); err == nil {
+		return nil, fmt.Errorf("%s: %w", final, ErrExists)
+	}
+	tmp := filepath.Join(dir, fmt.Sprintf(".%s.db.new-%d-%d", meta.ID, os.Getpid(), tmpSeq.Add(1)))
+	w, err := CreateFile(ctx, tmp, schema, meta, false)
+	if err != nil {
+		return nil, err
+	}
+	w.closeDB() // checkpoints and removes the WAL; the file stays in WAL mode
+	err = os.Link(tmp, final)
+	os.Remove(tmp)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("%s: %w", final, ErrExists)
+		}
+		return nil, err
+	}
+	if testHookLinked != nil {
+		testHookLinked(final)
+	}
+	return reopen(ctx, final, meta)
 }
 
 // CreateFile makes a session file at path, which must not exist. With bulk,
@@ -90,6 +116,24 @@ func CreateFile(ctx context.Context, path string, schema *Schema, meta Meta, bul
 		os.Remove(path + "-wal")
 		os.Remove(path + "-shm")
 		return nil, err
+	}
+	return w, nil
+}
+
+// reopen opens a session file made by CreateFile for more writing.
+func reopen(ctx context.Context, path string, meta Meta) (*Writer, error) {
+	db, err := sql.Open("sqlite", DSN(path, false))
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	w := &Writer{Path: path, meta: meta, db: db, ctx: context.Background()}
+	if w.conn, err = db.Conn(ctx); err == nil {
+		err = w.prepare(ctx, false)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return w, nil
 }
@@ -118,7 +162,7 @@ func open(ctx context.Context, path string, schema *Schema, meta Meta, bulk bool
 		db.Close()
 		return nil, err
 	}
-	return w, nil
+	return w, w.prepare(ctx, bulk)
 }
 
 // Page sizes: large pages while writing cut the number of writes per byte
@@ -136,17 +180,11 @@ func (w *Writer) init(ctx context.Context, schema *Schema, bulk bool) error {
 		return err
 	}
 	w.conn = conn
-	// Foreign keys are declared in the schema but not enforced here: the
-	// writer keeps them by construction, and enforcing them makes SQLite keep
-	// a statement journal (a copy of every page touched) for each insert.
-	// For the same reason the inserts say OR FAIL rather than the default
-	// OR ABORT: a failing statement need not undo its earlier changes, as
-	// the whole transaction is rolled back anyway.
-	pragmas := []string{"PRAGMA foreign_keys=OFF", "PRAGMA page_size=" + strconv.Itoa(writePageSize)}
+	// Nobody else knows this file yet: the page size can still be chosen,
+	// and WAL switched on.
+	pragmas := []string{"PRAGMA page_size=" + strconv.Itoa(writePageSize)}
 	if !bulk {
-		// Checkpoints every 16 MiB of WAL: each is short, so the logger never
-		// stops long enough for the pass-through to give up on it.
-		pragmas = append(pragmas, "PRAGMA journal_mode=WAL", "PRAGMA wal_autocheckpoint=256")
+		pragmas = append(pragmas, "PRAGMA journal_mode=WAL")
 	}
 	for _, q := range pragmas {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
@@ -172,8 +210,25 @@ func (w *Writer) init(ctx context.Context, schema *Schema, bulk bool) error {
 		conn.ExecContext(ctx, "ROLLBACK")
 		return fmt.Errorf("insert session: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-		return err
+	_, err = conn.ExecContext(ctx, "COMMIT")
+	return err
+}
+
+// prepare readies the connection for writing lines: its pragmas (which are
+// per connection) and the statements.
+func (w *Writer) prepare(ctx context.Context, bulk bool) error {
+	conn := w.conn
+	// Foreign keys are declared in the schema but not enforced here: the
+	// writer keeps them by construction, and enforcing them makes SQLite keep
+	// a statement journal (a copy of every page touched) for each insert.
+	// For the same reason the inserts say OR FAIL rather than the default
+	// OR ABORT: a failing statement need not undo its earlier changes, as
+	// the whole transaction is rolled back anyway.
+	_, err := conn.ExecContext(ctx, "PRAGMA foreign_keys=OFF")
+	if err == nil && !bulk {
+		// Checkpoints every 16 MiB of WAL: each is short, so the logger never
+		// stops long enough for the pass-through to give up on it.
+		_, err = conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint=256")
 	}
 	prep := func(q string) *sql.Stmt {
 		if err != nil {
@@ -198,6 +253,10 @@ func (w *Writer) init(ctx context.Context, schema *Schema, bulk bool) error {
 		WHERE id=?`)
 	return err
 }
+
+// testHookLinked is called when a new session file has appeared under its
+// final name.
+var testHookLinked func(path string)
 
 // ID is the session id.
 func (w *Writer) ID() string { return w.meta.ID }
@@ -373,20 +432,13 @@ func (w *Writer) updateSession(f *stream.Facts, msgs, uses, endedAt int64) error
 // the WAL is checkpointed into it and removed.
 func (w *Writer) Finish(f *stream.Facts, endedAt int64) error {
 	w.commit(f, endedAt)
-	var errs []error
-	for _, s := range []*sql.Stmt{w.insMsg, w.insTool, w.updTool, w.updSession} {
-		if s != nil {
-			s.Close()
-		}
-	}
 	// Back to a rollback journal: the file no longer needs its -wal and -shm
 	// companions, and read-only readers can open it anywhere. When another
 	// process is reading, this fails harmlessly and SQLite checkpoints on close.
 	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=DELETE"); err == nil {
 		w.compact()
 	}
-	errs = append(errs, w.conn.Close(), w.db.Close())
-	return errors.Join(errs...)
+	return w.closeDB()
 }
 
 // compact rewrites a small session file with small pages. It is best
@@ -402,6 +454,16 @@ func (w *Writer) compact() {
 	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA page_size="+strconv.Itoa(compactPageSize)); err == nil {
 		w.conn.ExecContext(w.ctx, "VACUUM")
 	}
+}
+
+// closeDB closes the statements and the database.
+func (w *Writer) closeDB() error {
+	for _, s := range []*sql.Stmt{w.insMsg, w.insTool, w.updTool, w.updSession} {
+		if s != nil {
+			s.Close()
+		}
+	}
+	return errors.Join(w.conn.Close(), w.db.Close())
 }
 
 // Close abandons the session without recording its end (as a crash would).
