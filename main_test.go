@@ -69,7 +69,7 @@ func cleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		switch k, _, _ := strings.Cut(kv, "="); k {
-		case "TURSO_DATABASE_URL", "TURSO_AUTH_TOKEN", "CONVLOG_DIR", "CONVLOG_SUMMARY",
+		case "TURSO_DATABASE_URL", "TURSO_AUTH_TOKEN", "CONVLOG_DIR", "CONVLOG_SUMMARY", "CONVLOG_NO_SUMMARY",
 			"GITHUB_STEP_SUMMARY", "GITHUB_RUN_ID", "GITHUB_REPOSITORY", "GITHUB_REF", "NO_COLOR":
 			continue
 		}

@@ -15,7 +15,8 @@ import (
 type QueryCmd struct {
 	Session  sessionRef `arg:"" help:"Session id, a unique prefix of one, or 'last' for the newest session."`
 	Dir      string     `env:"CONVLOG_DIR" default:".turso/sessions" placeholder:"DIR" help:"Folder of session files."`
-	JSON     bool       `name:"json" help:"Print one JSON document (with messages and tool_calls arrays when asked for)."`
+	JSON     bool       `name:"json" xor:"format" help:"Print one JSON document (with messages and tool_calls arrays when asked for)."`
+	Markdown bool       `name:"markdown" xor:"format" help:"Print a GitHub-flavoured Markdown summary, for $GITHUB_STEP_SUMMARY."`
 	Messages bool       `help:"Include every message."`
 	Tools    bool       `help:"Include every tool call."`
 }
@@ -50,7 +51,9 @@ func (c *QueryCmd) Run(env *Env) error {
 	}
 
 	out := bufio.NewWriterSize(env.Stdout, 64<<10)
-	if c.JSON {
+	if c.Markdown {
+		err = writeMarkdown(ctx, r, s, out) // summary.go
+	} else if c.JSON {
 		err = c.writeJSON(env, r, s, out)
 	} else {
 		err = c.writeText(env, r, s, out)

@@ -29,6 +29,8 @@ type TeeCmd struct {
 	Quiet        bool   `short:"q" help:"Print nothing on stderr but errors and warnings about lost data."`
 	NoLog        bool   `name:"no-log" help:"Pass through only: no session file, nothing written anywhere."`
 	NoSync       bool   `name:"no-sync" help:"Keep the session local even when TURSO_DATABASE_URL and TURSO_AUTH_TOKEN are set."`
+	Summary      string `env:"CONVLOG_SUMMARY,GITHUB_STEP_SUMMARY" placeholder:"FILE" help:"At the end, append a Markdown summary of the session to FILE (in GitHub Actions, the job summary)."`
+	NoSummary    bool   `name:"no-summary" env:"CONVLOG_NO_SUMMARY" help:"Write no summary, whatever --summary or the environment says."`
 }
 
 // graceAfterSignal is how long the first SIGINT/SIGTERM lets the input drain
@@ -173,6 +175,7 @@ func (c *TeeCmd) Run(env *Env) error {
 	if dropped > 0 {
 		warn.Printf("%d of %d input lines were not logged.", dropped, facts.Lines+facts.DroppedByInput)
 	}
+	c.appendSummary(env, finished, warn) // summary.go
 	// Sync to the shared database, or the seed's warning that there is
 	// none (sync.go); never a change of exit status.
 	c.syncAtEOF(env, finished, caught != nil, sigs)
