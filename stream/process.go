@@ -38,7 +38,7 @@ type ToolResult struct {
 	Time       int64
 	IsError    bool
 	Output     []byte // valid only during the Sink call
-	DurationMS int64 // -1 when either time is not known
+	DurationMS int64  // -1 when either time is not known
 	MessageSeq int64
 }
 
