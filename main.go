@@ -18,6 +18,7 @@ type CLI struct {
 	Query  QueryCmd  `cmd:"" help:"Show one session: its summary, and with flags its messages and tool calls."`
 	List   ListCmd   `cmd:"" help:"List the local sessions, newest first."`
 	Import ImportCmd `cmd:"" help:"Import saved stream-json captures and Claude Code transcripts as sessions."`
+	Sync   SyncCmd   `cmd:"" help:"Push sessions to the libSQL database named by TURSO_DATABASE_URL (Turso Cloud, any libSQL server, or a file)."`
 
 	Version kong.VersionFlag `help:"Print the version and exit."`
 }
