@@ -19,6 +19,9 @@ type CLI struct {
 	List   ListCmd   `cmd:"" help:"List the local sessions, newest first."`
 	Import ImportCmd `cmd:"" help:"Import saved stream-json captures and Claude Code transcripts as sessions."`
 	Sync   SyncCmd   `cmd:"" help:"Push sessions to the libSQL database named by TURSO_DATABASE_URL (Turso Cloud, any libSQL server, or a file)."`
+	SQL    SQLCmd    `cmd:"" name:"sql" help:"Run a read-only SQL query over all local sessions (or the synced database with --url)."`
+	Stats  StatsCmd  `cmd:"" help:"The analytics of all local sessions: per day, results, models, tools, slowest sessions, cost and tokens."`
+	Prune  PruneCmd  `cmd:"" help:"Remove local session files older than an age; their sessions stay in the archive."`
 
 	Version kong.VersionFlag `help:"Print the version and exit."`
 }

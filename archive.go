@@ -1,0 +1,396 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/convlog/convlog/record"
+	cloudsync "github.com/convlog/convlog/sync"
+)
+
+// The archive is one SQLite file on convlog's schema that holds every local
+// session, so that a question across sessions is one query, with no ATTACH
+// and its limit of ten files. It is filled by the sync engine with a file:
+// target, so that it is a copy made exactly as a cloud database is, and it
+// is brought up to date before each command that reads it.
+//
+// Bringing it up to date must cost next to nothing when nothing changed:
+// the archive remembers the size and modification time of each session file
+// (and of its -wal, where a running `convlog tee` writes) as it last took
+// it in, in table archive_sources, and a file whose figures are the same is
+// not opened at all. Sessions whose files were removed (convlog prune) stay
+// in the archive: it is the history.
+
+// archiveName is the archive's file name; it lives beside the session folder.
+const archiveName = "convlog.db"
+
+// archiveSourcesDDL is the archive's one table of its own.
+const archiveSourcesDDL = `CREATE TABLE IF NOT EXISTS archive_sources (
+  path       TEXT PRIMARY KEY, -- a session file, absolute
+  size       INTEGER,          -- its size in bytes, when taken in whole
+  mtime      INTEGER,          -- its modification time then, Unix ns
+  wal_size   INTEGER,          -- the same of its -wal file; -1 when there was none
+  wal_mtime  INTEGER,
+  session_id TEXT,
+  taken_at   INTEGER           -- Unix ms
+)`
+
+// archivePathFor is where the archive of the session folder dir lives:
+// the path given, else convlog.db in dir's parent folder (.turso/convlog.db
+// for the default .turso/sessions).
+func archivePathFor(dir, given string) string {
+	if given != "" {
+		return given
+	}
+	return filepath.Join(filepath.Dir(filepath.Clean(dir)), archiveName)
+}
+
+// sourceKey is what tells a changed session file from an unchanged one
+// without reading it.
+type sourceKey struct {
+	Size, Mtime, WalSize, WalMtime int64
+}
+
+// statKey stats path and its -wal companion.
+func statKey(path string) (sourceKey, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return sourceKey{}, err
+	}
+	k := sourceKey{Size: st.Size(), Mtime: st.ModTime().UnixNano(), WalSize: -1}
+	if w, err := os.Stat(path + "-wal"); err == nil {
+		k.WalSize, k.WalMtime = w.Size(), w.ModTime().UnixNano()
+	}
+	return k, nil
+}
+
+// settled says whether key can be trusted to change when the file does. On
+// a file system that keeps whole seconds only, a file written again within
+// the same second keeps its time (and maybe its size), so a file that
+// changed less than two seconds ago is read again next time.
+func (k sourceKey) settled(now time.Time) bool {
+	recent := func(ns int64) bool { return ns%int64(time.Second) == 0 && now.UnixNano()-ns < int64(2*time.Second) }
+	return !recent(k.Mtime) && (k.WalSize < 0 || !recent(k.WalMtime))
+}
+
+// sessionFile is one *.db file of the session folder.
+type sessionFile struct {
+	Path string // absolute
+	Key  sourceKey
+}
+
+// listSessionFiles lists the *.db files of dir (absolute paths) with their
+// keys, leaving out the archive itself should it live there. A folder that
+// does not exist has none.
+func listSessionFiles(dir, archive string) ([]sessionFile, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	all, err := os.ReadDir(abs)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var files []sessionFile
+	for _, de := range all {
+		if de.IsDir() || !strings.HasSuffix(de.Name(), ".db") {
+			continue
+		}
+		p := filepath.Join(abs, de.Name())
+		if p == archive {
+			continue
+		}
+		k, err := statKey(p)
+		if err != nil {
+			continue // removed meanwhile
+		}
+		files = append(files, sessionFile{Path: p, Key: k})
+	}
+	return files, nil
+}
+
+// archiveUpdate says what bringing the archive up to date did.
+type archiveUpdate struct {
+	Path     string  // the archive, absolute
+	Exists   bool    // false: no archive and no session files; nothing was created
+	Files    int     // session files in the folder
+	Read     int     // of them, new or changed, read into the archive
+	Problems []error // files that could not be read, and so are not in it
+}
+
+// updateArchive brings the archive at path up to date with the session
+// files in dir. Only files that are new or changed since the archive last
+// took them in are read, through the sync engine.
+//
+// A file is marked as taken in only when a sync pass found it complete
+// while its size and time stayed the same from before the pass to after
+// it: then the archive holds all of it. A pass that sends rows also writes
+// its progress mark into the session file, which changes the file, so a
+// second pass over those files confirms them (it finds nothing to send,
+// and writes nothing). A file that a running `convlog tee` keeps changing
+// is simply read again, from where the archive stopped, next time.
+func updateArchive(ctx context.Context, dir, path string, schema *record.Schema) (*archiveUpdate, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	up := &archiveUpdate{Path: abs}
+	files, err := listSessionFiles(dir, abs)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
+	}
+	up.Files = len(files)
+	if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) && len(files) == 0 {
+		return up, nil
+	}
+	up.Exists = true
+	db, err := openArchiveRW(abs)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, archiveSourcesDDL); err != nil {
+		return nil, fmt.Errorf("archive %s: %w", abs, err)
+	}
+	known, err := archiveSources(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("archive %s: %w", abs, err)
+	}
+
+	var todo []sessionFile
+	seen := make(map[string]bool, len(files))
+	for _, f := range files {
+		seen[f.Path] = true
+		if k, ok := known[f.Path]; !ok || k != f.Key {
+			todo = append(todo, f)
+		}
+	}
+	// Files of this folder that are gone: their sessions stay, their
+	// figures go, so that a file made again under the same name is read.
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	var gone []string
+	for p := range known {
+		if filepath.Dir(p) == absDir && !seen[p] {
+			gone = append(gone, p)
+		}
+	}
+	// An archive made by an older convlog (or one that never took a file
+	// in) gets the schema from the engine even when no file changed.
+	var version int64
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return nil, fmt.Errorf("archive %s: %w", abs, err)
+	}
+	stale := version < record.SchemaVersion
+	if len(todo) == 0 && len(gone) == 0 && !stale {
+		return up, nil
+	}
+	up.Read = len(todo)
+	if len(todo) == 0 && stale {
+		if _, err := cloudsync.Sync(ctx, cloudsync.Target{URL: fileURL(abs)}, nil, cloudsync.Options{Schema: schema}); err != nil {
+			return nil, fmt.Errorf("update the archive %s: %w", abs, err)
+		}
+	}
+
+	taken := map[string]takenFile{}
+	for pass := 0; pass < 2 && len(todo) > 0; pass++ {
+		again, problems, err := archivePass(ctx, abs, schema, todo, taken)
+		if err != nil {
+			return nil, err
+		}
+		todo = again
+		if pass == 0 {
+			up.Problems = problems
+		}
+	}
+	if err := recordTaken(ctx, db, taken, gone); err != nil {
+		return nil, fmt.Errorf("archive %s: %w", abs, err)
+	}
+	return up, nil
+}
+
+// takenFile is a session file the archive holds whole.
+type takenFile struct {
+	key sourceKey
+	id  string
+}
+
+// archivePass syncs files into the archive and notes in taken those that
+// it holds whole. It returns the files to try again: those that changed
+// while they were read (by the pass's own mark, or by their writer), with
+// their keys as they are now.
+func archivePass(ctx context.Context, archive string, schema *record.Schema, files []sessionFile, taken map[string]takenFile) (again []sessionFile, problems []error, err error) {
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = f.Path
+	}
+	reps := make(map[string]*cloudsync.SessionReport, len(files))
+	opts := cloudsync.Options{Schema: schema, OnSession: func(r *cloudsync.SessionReport) { reps[r.Path] = r }}
+	if _, err := cloudsync.Sync(ctx, cloudsync.Target{URL: fileURL(archive)}, paths, opts); err != nil {
+		return nil, nil, fmt.Errorf("update the archive %s: %w", archive, err)
+	}
+	now := time.Now()
+	for _, f := range files {
+		r := reps[f.Path]
+		after, serr := statKey(f.Path)
+		switch {
+		case serr != nil:
+			// Removed meanwhile: whatever was read is in the archive.
+		case r == nil:
+			again = append(again, sessionFile{Path: f.Path, Key: after})
+		case r.Err != nil:
+			problems = append(problems, r.Err)
+		case after == f.Key && f.Key.settled(now):
+			taken[f.Path] = takenFile{key: f.Key, id: r.ID}
+		default:
+			again = append(again, sessionFile{Path: f.Path, Key: after})
+		}
+	}
+	return again, problems, nil
+}
+
+// fileURL is the file: URL of an absolute path, with the characters that
+// a URL would read otherwise escaped.
+func fileURL(p string) string {
+	r := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23")
+	return "file:" + r.Replace(filepath.ToSlash(p))
+}
+
+// openArchiveRW opens the archive for convlog's own bookkeeping, creating
+// it private to its owner.
+func openArchiveRW(path string) (*sql.DB, error) {
+	if err := record.MakeDir(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("create the folder of %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open the archive: %w", err)
+	}
+	f.Close()
+	dsn := "file:" + escapeDSNPath(path) + "?_pragma=busy_timeout(" + strconv.FormatInt(archiveWait.Milliseconds(), 10) +
+		")&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	return db, nil
+}
+
+// archiveWait is how long convlog waits for another process that is
+// writing the archive (another convlog sql or stats bringing it up to date).
+const archiveWait = 10 * time.Second
+
+// escapeDSNPath keeps a path from being read as URI syntax in a DSN.
+func escapeDSNPath(p string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(p)
+}
+
+func archiveSources(ctx context.Context, db *sql.DB) (map[string]sourceKey, error) {
+	rows, err := db.QueryContext(ctx, "SELECT path, size, mtime, wal_size, wal_mtime FROM archive_sources")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	known := map[string]sourceKey{}
+	for rows.Next() {
+		var p string
+		var k sourceKey
+		if err := rows.Scan(&p, &k.Size, &k.Mtime, &k.WalSize, &k.WalMtime); err != nil {
+			return nil, err
+		}
+		known[p] = k
+	}
+	return known, rows.Err()
+}
+
+// recordTaken saves the figures of the files taken in, and forgets those
+// of files that are gone, in one transaction.
+func recordTaken(ctx context.Context, db *sql.DB, taken map[string]takenFile, gone []string) (err error) {
+	if len(taken) == 0 && len(gone) == 0 {
+		return nil
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	// IMMEDIATE: wait for another writer (busy_timeout) rather than fail
+	// on upgrading a read lock.
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+	now := time.Now().UnixMilli()
+	for p, t := range taken {
+		if _, err := conn.ExecContext(ctx, `INSERT OR REPLACE INTO archive_sources (path, size, mtime, wal_size, wal_mtime, session_id, taken_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, p, t.key.Size, t.key.Mtime, t.key.WalSize, t.key.WalMtime, t.id, now); err != nil {
+			return err
+		}
+	}
+	for _, p := range gone {
+		if _, err := conn.ExecContext(ctx, "DELETE FROM archive_sources WHERE path = ?", p); err != nil {
+			return err
+		}
+	}
+	_, err = conn.ExecContext(ctx, "COMMIT")
+	return err
+}
+
+// archiveHolds reports, for each of paths, whether the archive holds the
+// file whole as it is now: its figures in archive_sources match. A missing
+// archive holds nothing.
+func archiveHolds(ctx context.Context, archive string, files []sessionFile) (map[string]bool, error) {
+	held := map[string]bool{}
+	if _, err := os.Stat(archive); errors.Is(err, fs.ErrNotExist) {
+		return held, nil
+	}
+	db, err := openArchiveRead(ctx, archive)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	known, err := archiveSources(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if k, ok := known[f.Path]; ok && k == f.Key {
+			held[f.Path] = true
+		}
+	}
+	return held, nil
+}
+
+// openArchiveRead opens the archive read-only: mode=ro, and query_only so
+// that SQLite refuses every write in any case.
+func openArchiveRead(ctx context.Context, path string) (*sql.DB, error) {
+	dsn := "file:" + escapeDSNPath(path) + "?mode=ro&_pragma=query_only(1)&_pragma=busy_timeout(" +
+		strconv.FormatInt(archiveWait.Milliseconds(), 10) + ")"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open the archive %s: %w", path, err)
+	}
+	return db, nil
+}
