@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/convlog/convlog/internal/libsqltest"
 )
 
 // faultStream is a seeded stream-json input with tool calls, sub-agent
@@ -182,4 +184,89 @@ func TestPipeTrouble(t *testing.T) {
 			t.Fatalf("%d of %d messages; output equal %v", n, want, bytes.Equal(out, small))
 		}
 	})
+}
+
+// TestConcurrency: many convlog tee at once in one folder, read by list,
+// query and sql while they write; then two sync --all at once to one
+// server. Nothing fails, nothing is lost or doubled.
+func TestConcurrency(t *testing.T) {
+	const writers = 8
+	dir := t.TempDir()
+	inputs := make([][]byte, writers)
+	type run struct {
+		cmd   *exec.Cmd
+		stdin io.WriteCloser
+		out   bytes.Buffer
+	}
+	runs := make([]*run, writers)
+	for i := range writers {
+		inputs[i] = agentStream(150 + 10*i)
+		r := &run{cmd: exec.Command(convlogBin, "tee", "--quiet", "--dir", dir, "--session-id", fmt.Sprintf("w%d", i))}
+		r.cmd.Env = cleanEnv()
+		r.stdin, _ = r.cmd.StdinPipe()
+		r.cmd.Stdout = &r.out
+		if err := r.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		runs[i] = r
+	}
+	// Half of every stream, then the readers, then the rest.
+	for i, r := range runs {
+		r.stdin.Write(inputs[i][:bytes.LastIndexByte(inputs[i][:len(inputs[i])/2], '\n')+1])
+	}
+	for i := range writers {
+		waitForMessages(t, filepath.Join(dir, fmt.Sprintf("w%d.db", i)), 1)
+	}
+	for _, args := range [][]string{
+		{"list", "--dir", dir},
+		{"query", "--dir", dir, "last", "--json", "--tools"},
+		{"query", "--dir", dir, "w3", "--messages"},
+		{"sql", "--dir", dir, "SELECT count(*) FROM messages"},
+		{"stats", "--dir", dir},
+	} {
+		if res := runConvlog(t, dir, nil, nil, args...); res.code != 0 {
+			t.Errorf("%v while 8 sessions are written: exit %d: %s", args, res.code, res.stderr)
+		}
+	}
+	for i, r := range runs {
+		r.stdin.Write(inputs[i][bytes.LastIndexByte(inputs[i][:len(inputs[i])/2], '\n')+1:])
+		r.stdin.Close()
+	}
+	for i, r := range runs {
+		if err := r.cmd.Wait(); err != nil || !bytes.Equal(r.out.Bytes(), inputs[i]) {
+			t.Fatalf("writer %d: %v, output equal %v", i, err, bytes.Equal(r.out.Bytes(), inputs[i]))
+		}
+		db := openDB(t, filepath.Join(dir, fmt.Sprintf("w%d.db", i)))
+		if got, want := storedLines(t, db), splitLines(inputs[i]); len(got) != len(want) {
+			t.Fatalf("writer %d: %d of %d lines stored", i, len(got), len(want))
+		}
+	}
+
+	// Two sync --all at once to one server: the same rows from two processes.
+	srv := libsqltest.Start(t)
+	env := creds(srv.URL)
+	done := make(chan result, 2)
+	for range 2 {
+		go func() { done <- runConvlog(t, dir, nil, env, "sync", "--all", "--dir", dir) }()
+	}
+	for range 2 {
+		if r := <-done; r.code != 0 {
+			t.Fatalf("concurrent sync --all: exit %d: %s", r.code, r.stderr)
+		}
+	}
+	var wantMsgs, wantTools int64
+	for i := range writers {
+		n := int64(150 + 10*i)
+		wantMsgs += 2*n + 2
+		wantTools += n
+	}
+	if got := countOn(t, srv, `SELECT count(*) FROM messages`); got != wantMsgs {
+		t.Fatalf("%d messages on the server, want %d", got, wantMsgs)
+	}
+	if got := countOn(t, srv, `SELECT count(*) FROM tool_calls WHERE status = 'success'`); got != wantTools {
+		t.Fatalf("%d finished tool calls on the server, want %d", got, wantTools)
+	}
+	if got := countOn(t, srv, `SELECT count(*) FROM sessions WHERE ended_at IS NOT NULL`); got != writers {
+		t.Fatalf("%d ended sessions on the server", got)
+	}
 }
