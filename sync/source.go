@@ -180,7 +180,7 @@ func (src *source) init(ctx context.Context, s *syncer) error {
 		src.rep.ID = id.String
 	}
 	if !s.opts.Full {
-		if err := src.loadMark(ctx, s.info.id); err != nil {
+		if err := src.loadMark(ctx, s.info.id, s.opts.Marks); err != nil {
 			return err
 		}
 	}
@@ -192,11 +192,18 @@ func (src *source) init(ctx context.Context, s *syncer) error {
 
 // loadMark reads what the target had of this file at the end of the last
 // run, and forgets the parts that no longer match the file.
-func (src *source) loadMark(ctx context.Context, target string) error {
+func (src *source) loadMark(ctx context.Context, target string, store MarkStore) error {
 	var state string
-	err := src.db.QueryRowContext(ctx, "SELECT state FROM "+marksTable+" WHERE target = ?", target).Scan(&state)
-	if errors.Is(err, sql.ErrNoRows) || (err != nil && strings.Contains(err.Error(), "no such table")) {
-		return nil
+	var err error
+	if store != nil {
+		if state, err = store.LoadMark(ctx, src.path, target); err == nil && state == "" {
+			return nil
+		}
+	} else {
+		err = src.db.QueryRowContext(ctx, "SELECT state FROM "+marksTable+" WHERE target = ?", target).Scan(&state)
+		if errors.Is(err, sql.ErrNoRows) || (err != nil && strings.Contains(err.Error(), "no such table")) {
+			return nil
+		}
 	}
 	if err != nil {
 		return err
@@ -404,7 +411,10 @@ var marksBusyTimeout = 5 * time.Second
 // harmless.
 func (src *source) saveMark(ctx context.Context, s *syncer) {
 	state, err := json.Marshal(&src.mark)
-	if err == nil {
+	switch {
+	case err == nil && s.opts.Marks != nil:
+		err = s.opts.Marks.SaveMark(context.WithoutCancel(ctx), src.path, s.info.id, s.display, string(state))
+	case err == nil:
 		err = src.writeMark(ctx, s, string(state))
 	}
 	if err != nil && src.rep.MarkErr == nil {

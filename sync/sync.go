@@ -48,6 +48,9 @@ type Options struct {
 	OnSession func(*SessionReport)
 	// OnChunk is told after each chunk the target committed.
 	OnChunk func(Progress)
+	// Marks, when set, keeps this run's marks instead of the session files,
+	// which are then only read (see MarkStore).
+	Marks MarkStore
 }
 
 // Progress is the state of a run after a committed chunk.
