@@ -26,8 +26,11 @@ import (
 // the archive remembers the size and modification time of each session file
 // (and of its -wal, where a running `convlog tee` writes) as it last took
 // it in, in table archive_sources, and a file whose figures are the same is
-// not opened at all. Sessions whose files were removed (convlog prune) stay
-// in the archive: it is the history.
+// not opened at all. The engine's marks (how far each file was copied) are
+// kept in the archive too, in table archive_marks, so that the session files
+// are only ever read: no write and no disk flush per file, and their
+// modification times keep meaning what their writers did. Sessions whose
+// files were removed (convlog prune) stay in the archive: it is the history.
 
 // archiveName is the archive's file name; it lives beside the session folder.
 const archiveName = "convlog.db"
@@ -42,6 +45,31 @@ const archiveSourcesDDL = `CREATE TABLE IF NOT EXISTS archive_sources (
   session_id TEXT,
   taken_at   INTEGER           -- Unix ms
 )`
+
+// archiveMarksDDL keeps the sync engine's marks for the archive.
+const archiveMarksDDL = `CREATE TABLE IF NOT EXISTS archive_marks (
+  path   TEXT,                   -- a session file, absolute
+  target TEXT,                   -- the archive's id (table convlog_target)
+  state  TEXT,                   -- the engine's mark: what the archive has of the file
+  PRIMARY KEY (path, target)
+)`
+
+// archiveMarks is the cloudsync.MarkStore of the archive.
+type archiveMarks struct{ db *sql.DB }
+
+func (m archiveMarks) LoadMark(ctx context.Context, path, target string) (string, error) {
+	var state string
+	err := m.db.QueryRowContext(ctx, "SELECT state FROM archive_marks WHERE path = ? AND target = ?", path, target).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return state, err
+}
+
+func (m archiveMarks) SaveMark(ctx context.Context, path, target, _, state string) error {
+	_, err := m.db.ExecContext(ctx, "INSERT OR REPLACE INTO archive_marks (path, target, state) VALUES (?, ?, ?)", path, target, state)
+	return err
+}
 
 // archivePathFor is where the archive of the session folder dir lives:
 // the path given, else convlog.db in dir's parent folder (.turso/convlog.db
@@ -135,11 +163,9 @@ type archiveUpdate struct {
 //
 // A file is marked as taken in only when a sync pass found it complete
 // while its size and time stayed the same from before the pass to after
-// it: then the archive holds all of it. A pass that sends rows also writes
-// its progress mark into the session file, which changes the file, so a
-// second pass over those files confirms them (it finds nothing to send,
-// and writes nothing). A file that a running `convlog tee` keeps changing
-// is simply read again, from where the archive stopped, next time.
+// it: then the archive holds all of it. A file that changed meanwhile (a
+// running `convlog tee` writes it) gets a second pass at once; if it keeps
+// changing, it is read again, from where the archive stopped, next time.
 func updateArchive(ctx context.Context, dir, path string, schema *record.Schema) (*archiveUpdate, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -160,8 +186,10 @@ func updateArchive(ctx context.Context, dir, path string, schema *record.Schema)
 		return nil, err
 	}
 	defer db.Close()
-	if _, err := db.ExecContext(ctx, archiveSourcesDDL); err != nil {
-		return nil, fmt.Errorf("archive %s: %w", abs, err)
+	for _, ddl := range []string{archiveSourcesDDL, archiveMarksDDL} {
+		if _, err := db.ExecContext(ctx, ddl); err != nil {
+			return nil, fmt.Errorf("archive %s: %w", abs, err)
+		}
 	}
 	known, err := archiveSources(ctx, db)
 	if err != nil {
@@ -200,14 +228,14 @@ func updateArchive(ctx context.Context, dir, path string, schema *record.Schema)
 	}
 	up.Read = len(todo)
 	if len(todo) == 0 && stale {
-		if _, err := cloudsync.Sync(ctx, cloudsync.Target{URL: fileURL(abs)}, nil, cloudsync.Options{Schema: schema}); err != nil {
+		if _, err := cloudsync.Sync(ctx, cloudsync.Target{URL: fileURL(abs)}, nil, cloudsync.Options{Schema: schema, Marks: archiveMarks{db}}); err != nil {
 			return nil, fmt.Errorf("update the archive %s: %w", abs, err)
 		}
 	}
 
 	taken := map[string]takenFile{}
 	for pass := 0; pass < 2 && len(todo) > 0; pass++ {
-		again, problems, err := archivePass(ctx, abs, schema, todo, taken)
+		again, problems, err := archivePass(ctx, abs, schema, archiveMarks{db}, todo, taken)
 		if err != nil {
 			return nil, err
 		}
@@ -230,15 +258,14 @@ type takenFile struct {
 
 // archivePass syncs files into the archive and notes in taken those that
 // it holds whole. It returns the files to try again: those that changed
-// while they were read (by the pass's own mark, or by their writer), with
-// their keys as they are now.
-func archivePass(ctx context.Context, archive string, schema *record.Schema, files []sessionFile, taken map[string]takenFile) (again []sessionFile, problems []error, err error) {
+// while they were read, with their keys as they are now.
+func archivePass(ctx context.Context, archive string, schema *record.Schema, marks cloudsync.MarkStore, files []sessionFile, taken map[string]takenFile) (again []sessionFile, problems []error, err error) {
 	paths := make([]string, len(files))
 	for i, f := range files {
 		paths[i] = f.Path
 	}
 	reps := make(map[string]*cloudsync.SessionReport, len(files))
-	opts := cloudsync.Options{Schema: schema, OnSession: func(r *cloudsync.SessionReport) { reps[r.Path] = r }}
+	opts := cloudsync.Options{Schema: schema, Marks: marks, OnSession: func(r *cloudsync.SessionReport) { reps[r.Path] = r }}
 	if _, err := cloudsync.Sync(ctx, cloudsync.Target{URL: fileURL(archive)}, paths, opts); err != nil {
 		return nil, nil, fmt.Errorf("update the archive %s: %w", archive, err)
 	}
@@ -349,6 +376,9 @@ func recordTaken(ctx context.Context, db *sql.DB, taken map[string]takenFile, go
 		if _, err := conn.ExecContext(ctx, "DELETE FROM archive_sources WHERE path = ?", p); err != nil {
 			return err
 		}
+		if _, err := conn.ExecContext(ctx, "DELETE FROM archive_marks WHERE path = ?", p); err != nil {
+			return err
+		}
 	}
 	_, err = conn.ExecContext(ctx, "COMMIT")
 	return err
@@ -382,7 +412,7 @@ func archiveHolds(ctx context.Context, archive string, files []sessionFile) (map
 // openArchiveRead opens the archive read-only: mode=ro, and query_only so
 // that SQLite refuses every write in any case.
 func openArchiveRead(ctx context.Context, path string) (*sql.DB, error) {
-	dsn := "file:" + escapeDSNPath(path) + "?mode=ro&_pragma=query_only(1)&_pragma=busy_timeout(" +
+	dsn := "file:" + escapeDSNPath(path) + "?mode=ro&_pragma=query_only(1)&_pragma=temp_store(MEMORY)&_pragma=busy_timeout(" +
 		strconv.FormatInt(archiveWait.Milliseconds(), 10) + ")"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
