@@ -1,0 +1,768 @@
+#!/usr/bin/env bash
+# Benchmarks convlog side by side with its baselines and prints one table:
+# figure, convlog, baseline, ratio, target, result.
+#
+#   scripts/bench.sh                   # full: 1 GB stream, 500 MB of transcripts (~10 min)
+#   scripts/bench.sh --quick           # small inputs, under a minute: checks that nothing broke
+#   scripts/bench.sh --out bench.tsv   # also write the table as TSV
+#
+# Machines are shared and noisy, so every target is a ratio to a baseline
+# measured in the same run, as the median of several runs, with convlog's and
+# the baseline's runs interleaved (and their order alternated) so that a slow
+# minute hits both. Progress goes to stderr, the table to stdout.
+#
+# The exit status is 0 whatever the ratios: missing a target is a finding, not
+# a breakage. It is 1 when something crashed or gave wrong output: pass-through
+# that differs from the input, a session database missing lines, a baseline
+# that stored the wrong number of rows.
+
+# The figures say `cat f | …` on purpose: input from a pipe, as from an agent.
+# shellcheck disable=SC2002
+set -euo pipefail
+export LC_ALL=C # byte-wise awk/sort/grep, and '.' in $EPOCHREALTIME
+
+usage() {
+	sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+quick=0
+out_tsv=
+while (($# > 0)); do
+	case $1 in
+	--quick) quick=1 ;;
+	--out)
+		[[ $# -ge 2 ]] || { echo "bench: --out needs a file" >&2; exit 2; }
+		out_tsv=$2
+		shift
+		;;
+	--out=*) out_tsv=${1#--out=} ;;
+	-h | --help) usage; exit 0 ;;
+	*) echo "bench: unknown argument $1" >&2; usage >&2; exit 2 ;;
+	esac
+	shift
+done
+
+if ((BASH_VERSINFO[0] < 5)); then
+	echo "bench: needs bash 5 or later (for \$EPOCHREALTIME)" >&2
+	exit 2
+fi
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+if [[ -n $out_tsv && $out_tsv != /* ]]; then
+	out_tsv=$PWD/$out_tsv
+fi
+
+# Sizes and repetitions. Quick mode keeps every figure but shrinks inputs and
+# repetitions; its ratios are indicative only.
+if ((quick)); then
+	mode=quick
+	stream_size=50MB stream_label="50 MB"
+	stream_runs=3
+	big_base=5MB big_line=16MiB big_label="16 MiB"
+	big_runs=1
+	lat_lines=200 lat_rounds=1
+	tr_size=10MB tr_files=10 tr_label="10 MB"
+	import_runs=1 stats_runs=2
+	start_runs=5
+	sync_benchtime=1x
+else
+	mode=full
+	stream_size=1GB stream_label="1 GB"
+	stream_runs=5
+	big_base=20MB big_line=64MiB big_label="64 MiB"
+	big_runs=2
+	lat_lines=2000 lat_rounds=3
+	tr_size=500MB tr_files=300 tr_label="500 MB"
+	import_runs=3 stats_runs=5
+	start_runs=20
+	sync_benchtime=3x
+fi
+ccusage_version=18.0.11
+
+# convlog must not reach out of the run: no sync to a real database at the end
+# of tee, no summary appended to a CI job, no session folder from outside.
+unset TURSO_DATABASE_URL TURSO_AUTH_TOKEN CONVLOG_DIR CONVLOG_ARCHIVE CONVLOG_SUMMARY GITHUB_STEP_SUMMARY
+export CONVLOG_NO_SUMMARY=1
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/convlog-bench.XXXXXX")
+cleanup() { rm -rf "$work"; }
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+bench_start=$EPOCHREALTIME
+say() {
+	local t=$((${EPOCHREALTIME/./} - ${bench_start/./}))
+	printf 'bench [%4ds] %s\n' $((t / 1000000)) "$*" >&2
+}
+
+errors=0
+# bad: something crashed or gave wrong output; the run goes on so that the
+# other figures are still measured, and the exit status becomes 1.
+bad() {
+	printf 'bench: ERROR: %s\n' "$*" >&2
+	errors=$((errors + 1))
+}
+
+# ---------------------------------------------------------------------------
+# Small helpers: numbers are handled by awk, durations are integer µs.
+
+table=
+row() { # figure convlog baseline ratio target result
+	table+=$(printf '%s\t%s\t%s\t%s\t%s\t%s' "$@")$'\n'
+}
+
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) exit 1
+		if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+maximum() {
+	printf '%s\n' "$@" | sort -g | tail -n 1
+}
+
+fmt_dur() { # µs
+	awk -v u="$1" 'BEGIN {
+		if (u >= 1e6) printf "%.2f s", u / 1e6
+		else if (u >= 1e3) printf "%.1f ms", u / 1e3
+		else printf "%.0f us", u }'
+}
+
+fmt_ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (b <= 0) { print "-"; exit }
+		r = a / b
+		if (r < 0.1) printf "%.3fx", r; else printf "%.2fx", r }'
+}
+
+fmt_mib() { # KiB
+	awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'
+}
+
+# judge VALUE MAX: "pass" when VALUE <= MAX.
+judge() {
+	awk -v v="$1" -v m="$2" 'BEGIN { print (v + 0 <= m + 0) ? "pass" : "FAIL" }'
+}
+
+# Peak RSS comes from GNU time; without it those rows say n/a.
+gnu_time=
+if [[ -x /usr/bin/time ]] && /usr/bin/time --version 2>&1 | grep -q GNU; then
+	gnu_time=/usr/bin/time
+fi
+# measured RSSFILE CMD...: runs CMD, with its peak RSS in KiB written to
+# RSSFILE when GNU time is here. Every side of a comparison goes through it,
+# so its small cost is the same on both.
+measured() {
+	local rss=$1
+	shift
+	if [[ -n $gnu_time ]]; then
+		"$gnu_time" -f %M -o "$rss" "$@"
+	else
+		"$@"
+	fi
+}
+# rss_of RSSFILE: the KiB figure (GNU time puts "Command exited with…" above it).
+rss_of() {
+	if [[ -s $1 ]]; then tail -n 1 "$1" | tr -dc 0-9; fi
+}
+
+have_sqlite3=0
+command -v sqlite3 >/dev/null && have_sqlite3=1
+
+# check_session DIR LINES LABEL: DIR holds exactly one session file whose
+# messages, with the lines convlog reported as not logged, are the input's
+# LINES. A mismatch is wrong output. Lines not logged (convlog gives up on
+# lines when its database stalls for seconds) are reported and left in
+# $session_dropped: a figure measured with logging partly off cannot pass.
+session_dropped=0
+check_session() {
+	local dir=$1 want=$2 label=$3 dbs got
+	session_dropped=0
+	dbs=("$dir"/*.db)
+	if [[ ${#dbs[@]} -ne 1 || ! -f ${dbs[0]} ]]; then
+		bad "$label: expected one session file in the session folder, found ${#dbs[@]}"
+		return
+	fi
+	((have_sqlite3)) || return 0
+	if ! got=$(sqlite3 -separator ' ' "${dbs[0]}" \
+		'SELECT (SELECT count(*) FROM messages), (SELECT coalesce(sum(lines_dropped), 0) FROM sessions)'); then
+		bad "$label: the session file cannot be read"
+		return
+	fi
+	local msgs=${got% *} dropped=${got#* }
+	if ((msgs + dropped != want)); then
+		bad "$label: the session has $msgs messages and $dropped lines not logged; the input had $want lines"
+	elif ((dropped > 0)); then
+		say "$label: $dropped of $want lines were not logged (the logger fell behind)"
+		session_dropped=$dropped
+	fi
+}
+
+# warn_stderr FILE LABEL: with --quiet convlog prints only warnings; show them.
+warn_stderr() {
+	if [[ -s $1 ]]; then
+		say "$2: convlog said on stderr:"
+		head -n 5 "$1" | sed 's/^/    /' >&2
+	fi
+}
+
+# ---------------------------------------------------------------------------
+# Build and tools
+
+bin=$work/bin
+mkdir -p "$bin"
+say "mode $mode; working in a temporary folder; building convlog and the workload generator"
+(cd "$repo" && go build -o "$bin/convlog" . && go build -o "$bin/gen" ./scripts/gen)
+convlog=$bin/convlog
+gen=$bin/gen
+
+for tool in cat tee cmp; do
+	command -v "$tool" >/dev/null || { echo "bench: $tool is missing" >&2; exit 1; }
+done
+((have_sqlite3)) || say "sqlite3 is missing: its baselines are n/a and session files are not checked"
+[[ -n $gnu_time ]] || say "GNU time is missing (/usr/bin/time; Debian package 'time'): peak RSS rows are n/a"
+
+# ccusage, the baseline for import and stats, from npm into .tools/ccusage.
+# Pinned to 18.0.11: the 20.x package is only a launcher for a per-platform
+# native binary in an optional dependency, which may not be installable, and
+# 19.x needs Node 22. CONVLOG_BENCH_CCUSAGE names another ccusage to use.
+ccusage=${CONVLOG_BENCH_CCUSAGE:-$repo/.tools/ccusage/node_modules/.bin/ccusage}
+ccusage_na=
+if [[ -n ${CONVLOG_BENCH_CCUSAGE:-} ]]; then
+	[[ -x $ccusage ]] || ccusage_na="CONVLOG_BENCH_CCUSAGE is not executable"
+elif [[ -x $ccusage && "$("$ccusage" --version 2>/dev/null)" == "$ccusage_version" ]]; then
+	:
+elif ! command -v npm >/dev/null; then
+	ccusage_na="npm missing, ccusage not installed"
+else
+	say "installing ccusage $ccusage_version into .tools/ccusage (npm)"
+	if ! npm install --prefix "$repo/.tools/ccusage" --no-audit --no-fund --silent "ccusage@$ccusage_version" >&2; then
+		ccusage_na="npm install ccusage@$ccusage_version failed"
+	fi
+fi
+if [[ -z $ccusage_na ]] && ! "$ccusage" --version >/dev/null 2>"$work/ccusage.err"; then
+	ccusage_na="ccusage does not run: $(head -n 1 "$work/ccusage.err")"
+fi
+[[ -z $ccusage_na ]] || say "ccusage rows are n/a: $ccusage_na"
+
+# ---------------------------------------------------------------------------
+# Inputs
+
+in=$work/in
+mkdir -p "$in"
+stream=$in/stream.jsonl
+say "generating the $stream_label stream"
+"$gen" stream -size "$stream_size" -seed 1 >"$stream"
+stream_bytes=$(wc -c <"$stream")
+stream_lines=$(wc -l <"$stream")
+# The baselines count lines by '\n' and sqlite3 splits fields at \x1f: the
+# stream must end with a newline and hold no \x1f.
+[[ $(tail -c 1 "$stream" | od -An -c | tr -d ' ') == '\n' ]] || bad "the generated stream does not end with a newline"
+if grep -q $'\x1f' "$stream"; then
+	bad "the generated stream holds a \\x1f byte: the sqlite3 .import baseline would split lines"
+fi
+
+big=$in/bigline.jsonl
+say "generating a stream with one $big_label line"
+"$gen" stream -size "$big_base" -seed 2 -big-line "$big_line" >"$big"
+big_lines=$(wc -l <"$big")
+big_longest=$(awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }' "$big")
+
+ten=$in/ten.jsonl
+head -n 10 "$stream" >"$ten"
+
+projects=$work/claude/projects
+say "generating $tr_label of transcripts in $tr_files files"
+"$gen" transcripts -size "$tr_size" -files "$tr_files" -seed 1 -out "$projects"
+
+# ---------------------------------------------------------------------------
+# Throughput on the stream: convlog tee (logging on) next to tee, and next to
+# sqlite3 .import of the same lines into one column, which stores each line
+# but parses nothing.
+
+# .mode ascii splits fields at \x1f and rows at \n only, with no quoting, so
+# each line, commas and quotes included, is one field. The table is created
+# before the clock starts: only the import is timed.
+import_sql=$work/import.sql
+printf '.mode ascii\n.separator "\\037" "\\n"\n.import %s lines\n' "$stream" >"$import_sql"
+
+tee_us=() convlog_us=() sqlite_us=() rss_stream=() stream_lossy=0
+
+run_tee_baseline() {
+	local t0=$EPOCHREALTIME
+	if ! cat "$stream" | measured "$work/rss" tee /dev/null >/dev/null; then
+		bad "tee failed on the stream"
+		return
+	fi
+	local t1=$EPOCHREALTIME
+	tee_us+=($((${t1/./} - ${t0/./})))
+}
+
+run_convlog_tee() {
+	local r=$1 dir=$work/sessions/stream-$1 t0 t1
+	t0=$EPOCHREALTIME
+	if ! cat "$stream" | measured "$work/rss" "$convlog" tee --quiet --dir "$dir" >/dev/null 2>"$work/tee.err"; then
+		bad "convlog tee failed on the stream (run $r)"
+		warn_stderr "$work/tee.err" "stream run $r"
+		return
+	fi
+	t1=$EPOCHREALTIME
+	convlog_us+=($((${t1/./} - ${t0/./})))
+	[[ -z $gnu_time ]] || rss_stream+=("$(rss_of "$work/rss")")
+	warn_stderr "$work/tee.err" "stream run $r"
+	check_session "$dir" "$stream_lines" "stream run $r"
+	((session_dropped == 0)) || stream_lossy=$((stream_lossy + 1))
+	rm -rf "$dir"
+}
+
+run_sqlite_import() {
+	local r=$1 db=$work/import.db t0 t1 got
+	rm -f "$db"
+	sqlite3 "$db" 'CREATE TABLE lines(line TEXT)'
+	t0=$EPOCHREALTIME
+	if ! measured "$work/rss" sqlite3 "$db" <"$import_sql" >"$work/sqlite.out" 2>&1; then
+		bad "sqlite3 .import failed: $(head -n 1 "$work/sqlite.out")"
+		return
+	fi
+	t1=$EPOCHREALTIME
+	sqlite_us+=($((${t1/./} - ${t0/./})))
+	# Every line a row, every byte stored (checked fully once: it reads the
+	# whole table).
+	if ((r == 1)); then
+		got=$(sqlite3 "$db" 'SELECT count(*) || " " || (sum(length(CAST(line AS BLOB))) + count(*)) FROM lines')
+		[[ $got == "$stream_lines $stream_bytes" ]] ||
+			bad "sqlite3 .import stored rows/bytes $got, the stream has $stream_lines lines, $stream_bytes bytes"
+	else
+		got=$(sqlite3 "$db" 'SELECT count(*) FROM lines')
+		[[ $got == "$stream_lines" ]] || bad "sqlite3 .import stored $got rows, the stream has $stream_lines lines"
+	fi
+	rm -f "$db"
+}
+
+for ((r = 1; r <= stream_runs; r++)); do
+	say "stream round $r/$stream_runs: tee, convlog tee$( ((have_sqlite3 == 0)) || echo ', sqlite3 .import')"
+	# Alternate the order so that neither side always runs right after the other.
+	if ((r % 2)); then
+		run_tee_baseline
+		run_convlog_tee "$r"
+		if ((have_sqlite3)); then run_sqlite_import "$r"; fi
+	else
+		if ((have_sqlite3)); then run_sqlite_import "$r"; fi
+		run_convlog_tee "$r"
+		run_tee_baseline
+	fi
+done
+
+# One more run whose output is compared with the input byte for byte (the
+# timed runs write to /dev/null, as the figure says, so that cmp's own work
+# does not weigh on them).
+say "stream: checking convlog tee's output against its input"
+if cat "$stream" | measured "$work/rss" "$convlog" tee --quiet --dir "$work/sessions/stream-cmp" 2>"$work/tee.err" |
+	cmp -s - "$stream"; then
+	[[ -z $gnu_time ]] || rss_stream+=("$(rss_of "$work/rss")")
+	check_session "$work/sessions/stream-cmp" "$stream_lines" "stream cmp run"
+else
+	bad "convlog tee's output differs from its input on the $stream_label stream"
+fi
+warn_stderr "$work/tee.err" "stream cmp run"
+rm -rf "$work/sessions/stream-cmp"
+
+stream_verdict() { # a figure whose runs lost lines cannot pass
+	if ((stream_lossy == 0)); then
+		echo "$1"
+	else
+		echo "FAIL (lines not logged in $stream_lossy of ${#convlog_us[@]} runs)"
+	fi
+}
+
+if ((${#convlog_us[@]} > 0 && ${#tee_us[@]} > 0)); then
+	c=$(median "${convlog_us[@]}")
+	t=$(median "${tee_us[@]}")
+	cl="$(fmt_dur "$c") ($(awk -v b="$stream_bytes" -v u="$c" 'BEGIN { printf "%.0f MB/s", b / u }'))"
+	ratio=$(awk -v a="$c" -v b="$t" 'BEGIN { print a / b }')
+	row "tee, $stream_label stream: wall time" "$cl" "tee $(fmt_dur "$t")" "$(fmt_ratio "$c" "$t")" "<= 8x" \
+		"$(stream_verdict "$(judge "$ratio" 8)")"
+	if ((${#sqlite_us[@]} > 0)); then
+		s=$(median "${sqlite_us[@]}")
+		ratio=$(awk -v a="$c" -v b="$s" 'BEGIN { print a / b }')
+		row "tee, $stream_label stream: wall time" "$cl" "sqlite3 .import $(fmt_dur "$s")" "$(fmt_ratio "$c" "$s")" "<= 0.5x" \
+			"$(stream_verdict "$(judge "$ratio" 0.5)")"
+	else
+		row "tee, $stream_label stream: wall time" "$cl" "n/a (sqlite3 missing)" "-" "<= 0.5x" "n/a"
+	fi
+else
+	row "tee, $stream_label stream: wall time" "error" "-" "-" "<= 8x" "error"
+fi
+
+# ---------------------------------------------------------------------------
+# Latency: one line per ms, each stamped with its send time, through tee and
+# through convlog tee; gen measure reads the far end. The lines carry times,
+# so their bytes differ run to run: the check is that every line arrives and
+# is logged.
+
+declare -A lat_p50 lat_p99
+lat_run() { # side size round
+	local side=$1 size=$2 r=$3 res n p50 p99 dir=$work/sessions/lat-$2-$3
+	local -a src=("$gen" latency -lines "$lat_lines" -interval 1ms -line-size "$size" -warmup 500ms -seed "$r")
+	if [[ $side == tee ]]; then
+		"${src[@]}" | tee /dev/null | "$gen" measure >"$work/lat.json" 2>"$work/lat.err" || {
+			bad "latency through tee ($size B lines) failed: $(head -n 1 "$work/lat.err")"
+			return
+		}
+	else
+		"${src[@]}" | "$convlog" tee --quiet --dir "$dir" 2>"$work/tee.err" | "$gen" measure >"$work/lat.json" 2>"$work/lat.err" || {
+			bad "latency through convlog tee ($size B lines) failed: $(head -n 1 "$work/lat.err")"
+			warn_stderr "$work/tee.err" "latency $size B"
+			return
+		}
+		warn_stderr "$work/tee.err" "latency $size B"
+		# The timed lines, the init line and the result line.
+		check_session "$dir" $((lat_lines + 2)) "latency $size B round $r"
+		rm -rf "$dir"
+	fi
+	res=$(sed -E 's/.*"lines":([0-9]+).*"p50_us":([0-9.]+).*"p99_us":([0-9.]+).*/\1 \2 \3/' "$work/lat.json")
+	read -r n p50 p99 <<<"$res"
+	if [[ $n != "$lat_lines" ]]; then
+		bad "latency through $side ($size B lines): $n of $lat_lines lines arrived"
+		return
+	fi
+	lat_p50[$side,$size]+=" $p50"
+	lat_p99[$side,$size]+=" $p99"
+}
+
+for ((r = 1; r <= lat_rounds; r++)); do
+	for size in 200 10000; do
+		say "latency round $r/$lat_rounds, $size B lines: $lat_lines lines at 1/ms through tee and convlog tee"
+		if ((r % 2)); then
+			lat_run tee "$size" "$r"
+			lat_run convlog "$size" "$r"
+		else
+			lat_run convlog "$size" "$r"
+			lat_run tee "$size" "$r"
+		fi
+	done
+done
+
+for size in 200 10000; do
+	label="200 B"
+	[[ $size == 200 ]] || label="10 KB"
+	fig="latency p50/p99, $label lines at 1/ms"
+	if [[ -z ${lat_p99[convlog,$size]:-} || -z ${lat_p99[tee,$size]:-} ]]; then
+		row "$fig" "error" "-" "-" "p99 <= 2x" "error"
+		continue
+	fi
+	# shellcheck disable=SC2086 # word splitting of the collected values is meant
+	{
+		c50=$(median ${lat_p50[convlog,$size]})
+		c99=$(median ${lat_p99[convlog,$size]})
+		t50=$(median ${lat_p50[tee,$size]})
+		t99=$(median ${lat_p99[tee,$size]})
+	}
+	ratio=$(awk -v a="$c99" -v b="$t99" 'BEGIN { print a / b }')
+	row "$fig" "$(fmt_dur "$c50") / $(fmt_dur "$c99")" "tee $(fmt_dur "$t50") / $(fmt_dur "$t99")" \
+		"$(fmt_ratio "$c99" "$t99")" "p99 <= 2x" "$(judge "$ratio" 2)"
+done
+
+# ---------------------------------------------------------------------------
+# Peak RSS: the stream runs above, and a stream with one very long line
+# (each run's output compared with its input).
+
+rss_big=()
+for ((r = 1; r <= big_runs; r++)); do
+	say "one $big_label line, run $r/$big_runs: peak RSS, output compared with the input"
+	dir=$work/sessions/big-$r
+	if cat "$big" | measured "$work/rss" "$convlog" tee --quiet --dir "$dir" 2>"$work/tee.err" | cmp -s - "$big"; then
+		[[ -z $gnu_time ]] || rss_big+=("$(rss_of "$work/rss")")
+		check_session "$dir" "$big_lines" "$big_label line run $r"
+	else
+		bad "convlog tee's output differs from its input on the stream with one $big_label line"
+	fi
+	warn_stderr "$work/tee.err" "$big_label line run $r"
+	rm -rf "$dir"
+done
+
+if [[ -z $gnu_time ]]; then
+	row "peak RSS, $stream_label stream" "n/a (GNU time missing)" "-" "-" "<= 100 MiB" "n/a"
+	row "peak RSS, one $big_label line" "n/a (GNU time missing)" "-" "-" "<= 3x line + 64 MiB" "n/a"
+else
+	if ((${#rss_stream[@]} > 0)); then
+		k=$(maximum "${rss_stream[@]}")
+		row "peak RSS, $stream_label stream" "$(fmt_mib "$k")" "-" "-" "<= 100 MiB" "$(judge "$k" $((100 * 1024)))"
+	else
+		row "peak RSS, $stream_label stream" "error" "-" "-" "<= 100 MiB" "error"
+	fi
+	limit_kib=$(((3 * big_longest + 64 * 1024 * 1024) / 1024))
+	if ((${#rss_big[@]} > 0)); then
+		k=$(maximum "${rss_big[@]}")
+		row "peak RSS, one $big_label line" "$(fmt_mib "$k")" "-" "$(fmt_ratio "$k" "$((big_longest / 1024))") line" \
+			"<= $(fmt_mib "$limit_kib") (3x line + 64 MiB)" "$(judge "$k" "$limit_kib")"
+	else
+		row "peak RSS, one $big_label line" "error" "-" "-" "<= $(fmt_mib "$limit_kib")" "error"
+	fi
+fi
+
+# ---------------------------------------------------------------------------
+# Import of a transcript folder next to ccusage reading the same folder, then
+# convlog stats over the imported sessions next to the same ccusage runs.
+
+import_us=() ccusage_us=()
+import_dir=
+
+run_ccusage() {
+	local t0 t1
+	t0=$EPOCHREALTIME
+	if ! CLAUDE_CONFIG_DIR=$work/claude "$ccusage" daily --offline --json >"$work/ccusage.json" 2>"$work/ccusage.err"; then
+		ccusage_na="ccusage failed: $(head -n 1 "$work/ccusage.err")"
+		say "$ccusage_na"
+		return
+	fi
+	t1=$EPOCHREALTIME
+	# It must have read the data: days with a cost, not an empty report.
+	if ! grep -q '"totalCost"' "$work/ccusage.json" || ! grep -q '"date"' "$work/ccusage.json"; then
+		ccusage_na="ccusage found no usage in the transcripts"
+		say "$ccusage_na"
+		return
+	fi
+	ccusage_us+=($((${t1/./} - ${t0/./})))
+}
+
+run_import() {
+	local r=$1 dir=$work/sessions/import-$1 t0 t1 n
+	[[ -z $import_dir ]] || rm -rf "$import_dir"
+	t0=$EPOCHREALTIME
+	if ! "$convlog" import --dir "$dir" "$projects" >"$work/import.out" 2>"$work/import.err"; then
+		bad "convlog import failed: $(head -n 3 "$work/import.err" | tr '\n' ' ')"
+		return
+	fi
+	t1=$EPOCHREALTIME
+	import_us+=($((${t1/./} - ${t0/./})))
+	import_dir=$dir
+	n=$(find "$dir" -name '*.db' | wc -l)
+	if ((n != tr_files)) || ! grep -q ' 0 failed' "$work/import.out"; then
+		bad "convlog import made $n session files from $tr_files transcripts: $(head -n 1 "$work/import.out")"
+	fi
+}
+
+for ((r = 1; r <= import_runs; r++)); do
+	say "import round $r/$import_runs: convlog import and ccusage daily on $tr_label of transcripts"
+	if ((r % 2)); then
+		run_import "$r"
+		[[ -n $ccusage_na ]] || run_ccusage
+	else
+		[[ -n $ccusage_na ]] || run_ccusage
+		run_import "$r"
+	fi
+done
+
+cc=
+if [[ -z $ccusage_na && ${#ccusage_us[@]} -gt 0 ]]; then
+	cc=$(median "${ccusage_us[@]}")
+fi
+fig="import $tr_label of transcripts ($tr_files files)"
+if ((${#import_us[@]} == 0)); then
+	row "$fig" "error" "-" "-" "<= 0.33x" "error"
+elif [[ -z $cc ]]; then
+	row "$fig" "$(fmt_dur "$(median "${import_us[@]}")")" "n/a ($ccusage_na)" "-" "<= 0.33x" "n/a"
+else
+	c=$(median "${import_us[@]}")
+	row "$fig" "$(fmt_dur "$c")" "ccusage $(fmt_dur "$cc")" "$(fmt_ratio "$c" "$cc")" "<= 0.33x" \
+		"$(judge "$(awk -v a="$c" -v b="$cc" 'BEGIN { print a / b }')" 0.33)"
+fi
+
+# convlog stats may be newer than this script: without it the row says so.
+# Its first run after an import also brings its archive of all sessions up to
+# date; the figure is the runs after that, as when asking again.
+fig="stats after that import (repeated)"
+if ! "$convlog" stats --help >/dev/null 2>&1; then
+	say "convlog stats: command missing"
+	row "$fig" "n/a (command missing)" "$([[ -z $cc ]] && echo - || echo "ccusage $(fmt_dur "$cc")")" "-" "<= 0.05x" "n/a"
+elif [[ -z $import_dir ]]; then
+	row "$fig" "n/a (import failed)" "-" "-" "<= 0.05x" "n/a"
+else
+	stats_help=$("$convlog" stats --help 2>&1)
+	stats_args=()
+	[[ $stats_help != *--dir* ]] || stats_args+=(--dir "$import_dir")
+	[[ $stats_help != *--archive* ]] || stats_args+=(--archive "$work/stats-archive.db")
+	stats_us=() stats_first=
+	for ((r = 0; r <= stats_runs; r++)); do
+		say "convlog stats run $r/$stats_runs$( ((r > 0)) || echo ' (the first after the import, not in the median)')"
+		t0=$EPOCHREALTIME
+		if ! CONVLOG_DIR=$import_dir "$convlog" stats "${stats_args[@]}" >"$work/stats.out" 2>"$work/stats.err"; then
+			bad "convlog stats failed: $(head -n 1 "$work/stats.err")"
+			break
+		fi
+		t1=$EPOCHREALTIME
+		if [[ ! -s $work/stats.out ]]; then
+			bad "convlog stats printed nothing"
+			break
+		fi
+		if ((r == 0)); then
+			stats_first=$((${t1/./} - ${t0/./}))
+		else
+			stats_us+=($((${t1/./} - ${t0/./})))
+		fi
+	done
+	if ((${#stats_us[@]} == 0)); then
+		row "$fig" "error" "-" "-" "<= 0.05x" "error"
+	else
+		s=$(median "${stats_us[@]}")
+		sl="$(fmt_dur "$s") (first $(fmt_dur "$stats_first"))"
+		if [[ -z $cc ]]; then
+			row "$fig" "$sl" "n/a ($ccusage_na)" "-" "<= 0.05x" "n/a"
+		else
+			row "$fig" "$sl" "ccusage $(fmt_dur "$cc")" "$(fmt_ratio "$s" "$cc")" "<= 0.05x" \
+				"$(judge "$(awk -v a="$s" -v b="$cc" 'BEGIN { print a / b }')" 0.05)"
+		fi
+	fi
+fi
+[[ -z $import_dir ]] || rm -rf "$import_dir"
+
+# ---------------------------------------------------------------------------
+# Start-up. convlog's side: `convlog tee --quiet --dir D < 10 lines > file`:
+# the process starts, creates a new session file in an existing folder, logs
+# the 10 lines, finalises the session and exits; its output is compared with
+# the input each time. sqlite3's side: `sqlite3 new.db < schema`, where schema
+# is `PRAGMA journal_mode=WAL;` and the repo's schema.sql: a new file with the
+# same tables and indexes, in WAL mode like convlog's files, and no rows.
+
+schema_sql=$work/schema-wal.sql
+{
+	echo 'PRAGMA journal_mode=WAL;'
+	cat "$repo/schema.sql"
+} >"$schema_sql"
+start_dir=$work/sessions/start
+mkdir -p "$start_dir" "$work/startdb"
+start_c=() start_s=()
+
+start_convlog() {
+	local t0 t1 before after
+	before=$(find "$start_dir" -name '*.db' | wc -l)
+	t0=$EPOCHREALTIME
+	if ! "$convlog" tee --quiet --dir "$start_dir" <"$ten" >"$work/start.out" 2>"$work/tee.err"; then
+		bad "convlog tee failed on 10 lines"
+		warn_stderr "$work/tee.err" "start-up"
+		return
+	fi
+	t1=$EPOCHREALTIME
+	after=$(find "$start_dir" -name '*.db' | wc -l)
+	cmp -s "$work/start.out" "$ten" || bad "convlog tee's output differs from its 10-line input"
+	((after == before + 1)) || bad "convlog tee on 10 lines made $((after - before)) session files"
+	warn_stderr "$work/tee.err" "start-up"
+	[[ ${1:-} == warm ]] || start_c+=($((${t1/./} - ${t0/./})))
+}
+
+start_sqlite() {
+	local i=$1 t0 t1
+	t0=$EPOCHREALTIME
+	if ! sqlite3 "$work/startdb/new-$i.db" <"$schema_sql" >/dev/null 2>"$work/sqlite.err"; then
+		bad "sqlite3 could not create a database from schema.sql: $(head -n 1 "$work/sqlite.err")"
+		return
+	fi
+	t1=$EPOCHREALTIME
+	[[ $i == warm ]] || start_s+=($((${t1/./} - ${t0/./})))
+}
+
+say "start-up: $start_runs runs each of convlog tee on 10 lines and sqlite3 creating the schema"
+# One untimed run of each first: both binaries then start from the page cache.
+start_convlog warm
+if ((have_sqlite3)); then start_sqlite warm; fi
+for ((r = 1; r <= start_runs; r++)); do
+	if ((r % 2)); then
+		start_convlog
+		if ((have_sqlite3)); then start_sqlite "$r"; fi
+	else
+		if ((have_sqlite3)); then start_sqlite "$r"; fi
+		start_convlog
+	fi
+done
+# The last session file must hold the 10 lines.
+if ((have_sqlite3)); then
+	last=$(find "$start_dir" -name '*.db' | sort | tail -n 1)
+	[[ $(sqlite3 "$last" 'SELECT count(*) FROM messages') == 10 ]] || bad "a 10-line session does not hold 10 messages"
+fi
+
+fig="start-up: tee of 10 lines to a new file"
+if ((${#start_c[@]} == 0)); then
+	row "$fig" "error" "-" "-" "<= 3x" "error"
+elif ((${#start_s[@]} == 0)); then
+	row "$fig" "$(fmt_dur "$(median "${start_c[@]}")")" "n/a (sqlite3 missing)" "-" "<= 3x" "n/a"
+else
+	c=$(median "${start_c[@]}")
+	s=$(median "${start_s[@]}")
+	row "$fig" "$(fmt_dur "$c")" "sqlite3 + schema $(fmt_dur "$s")" "$(fmt_ratio "$c" "$s")" "<= 3x" \
+		"$(judge "$(awk -v a="$c" -v b="$s" 'BEGIN { print a / b }')" 3)"
+fi
+
+# ---------------------------------------------------------------------------
+# Sync of a 10,000-message session to the local libSQL server (the Turso CLI's
+# sync server, which the tests use) next to the same rows sent one statement
+# per request: the sync package's benchmarks, which start the server
+# themselves. The ratio is time per row, convlog over the baseline.
+
+fig="sync of a 10,000-message session"
+say "sync: installing the test server if needed, then the sync benchmarks ($sync_benchtime)"
+if ! (cd "$repo" && scripts/install-test-deps.sh) >"$work/deps.out" 2>&1; then
+	say "sync: scripts/install-test-deps.sh failed: $(tail -n 1 "$work/deps.out")"
+	row "$fig" "n/a (test server not installed)" "-" "-" "<= 0.1x (10x faster)" "n/a"
+elif ! (cd "$repo" && go test -run '^$' -bench 'Sync' -benchtime "$sync_benchtime" ./sync/) >"$work/sync.out" 2>&1; then
+	bad "the sync benchmarks failed:"
+	tail -n 15 "$work/sync.out" | sed 's/^/    /' >&2
+	row "$fig" "error" "-" "-" "<= 0.1x (10x faster)" "error"
+else
+	# Each benchmark line ends with "<value> <unit>" pairs.
+	metric() { # benchmark unit
+		awk -v b="$1" -v u="$2" '$1 ~ "^" b "(-[0-9]+)?$" { for (i = 2; i < NF; i++) if ($(i + 1) == u) print $i }' "$work/sync.out"
+	}
+	c_rows=$(metric BenchmarkSync10k rows/s)
+	c_req=$(metric BenchmarkSync10k requests/session)
+	b_rows=$(metric BenchmarkSyncOneRowPerRequest rows/s)
+	b_req=$(metric BenchmarkSyncOneRowPerRequest requests/session)
+	if [[ -z $c_rows || -z $b_rows ]]; then
+		bad "could not read the sync benchmarks' figures"
+		row "$fig" "error" "-" "-" "<= 0.1x (10x faster)" "error"
+	else
+		ratio=$(awk -v c="$c_rows" -v b="$b_rows" 'BEGIN { print b / c }')
+		row "$fig" "$(printf '%.0f rows/s, %.0f requests' "$c_rows" "$c_req")" \
+			"1 stmt/request $(printf '%.0f rows/s, %.0f requests' "$b_rows" "$b_req")" \
+			"$(fmt_ratio "$b_rows" "$c_rows")" "<= 0.1x (10x faster)" "$(judge "$ratio" 0.1)"
+	fi
+fi
+
+# ---------------------------------------------------------------------------
+# The table
+
+header=$'figure\tconvlog\tbaseline\tratio\ttarget\tresult'
+elapsed=$((${EPOCHREALTIME/./} - ${bench_start/./}))
+say "done in $((elapsed / 1000000)) s"
+
+{
+	echo "# convlog benchmarks, $mode mode, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(go env GOVERSION), sqlite3 $(
+		((have_sqlite3)) && sqlite3 --version | cut -d' ' -f1 || echo -
+	), ccusage ${ccusage_na:+n/a}$([[ -n $ccusage_na ]] || "$ccusage" --version)"
+	echo "# medians of interleaved runs: stream x$stream_runs, latency x$lat_rounds ($lat_lines lines), import x$import_runs, start-up x$start_runs; ratio = convlog / baseline (time, or p99, or rows/s inverted)"
+	((quick == 0)) || echo "# quick mode: small inputs, ratios are indicative only"
+	printf '%s\n%s' "$header" "$table" | awk -F'\t' '
+		{ n = NR; for (i = 1; i <= NF; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } if (NF > nf) nf = NF }
+		END {
+			for (r = 1; r <= n; r++) {
+				line = ""
+				for (i = 1; i <= nf; i++) line = line sprintf(i < nf ? "%-" w[i] "s  " : "%s", c[r, i])
+				print line
+				if (r == 1) { sep = ""; for (i = 1; i <= nf; i++) { s = sprintf("%" w[i] "s", ""); gsub(/ /, "-", s); sep = sep s (i < nf ? "  " : "") } print sep }
+			}
+		}'
+	met=$(printf '%s' "$table" | awk -F'\t' '$6 == "pass"' | wc -l)
+	judged=$(printf '%s' "$table" | awk -F'\t' '$6 == "pass" || $6 ~ /^FAIL/' | wc -l)
+	echo "# targets met: $met of $judged judged$( ((errors == 0)) || echo "; $errors ERRORS (see stderr)")"
+}
+
+if [[ -n $out_tsv ]]; then
+	printf '%s\n%s' "$header" "$table" >"$out_tsv"
+	say "table written to $out_tsv"
+fi
+
+if ((errors > 0)); then
+	say "$errors errors: something crashed or gave wrong output"
+	exit 1
+fi
