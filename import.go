@@ -23,14 +23,19 @@ import (
 
 // ImportCmd is `convlog import`.
 type ImportCmd struct {
-	Paths  []string `arg:"" optional:"" name:"path" help:"Files, or folders to search for *.jsonl files."`
-	Claude bool     `help:"Import every transcript under Claude Code's projects folder ($CLAUDE_CONFIG_DIR/projects or ~/.claude/projects)."`
-	Dir    string   `env:"CONVLOG_DIR" default:".turso/sessions" placeholder:"DIR" help:"Folder for session files."`
-	Jobs   int      `default:"0" help:"Files imported at once (default: the number of CPUs, at most 4)."`
+	Paths       []string `arg:"" optional:"" name:"path" help:"Files, or folders to search for *.jsonl files."`
+	Claude      bool     `help:"Import every transcript under Claude Code's projects folder ($CLAUDE_CONFIG_DIR/projects or ~/.claude/projects)."`
+	Dir         string   `env:"CONVLOG_DIR" default:".turso/sessions" placeholder:"DIR" help:"Folder for session files."`
+	Jobs        int      `default:"0" help:"Files imported at once (default: the number of CPUs, at most 4)."`
+	RedactFlags `embed:""`
 }
 
 // Run implements `convlog import`.
 func (c *ImportCmd) Run(env *Env) error {
+	redactor, err := c.redactor(env)
+	if err != nil {
+		return err
+	}
 	paths := c.Paths
 	if c.Claude {
 		dir, err := claudeProjects(env)
@@ -78,7 +83,8 @@ func (c *ImportCmd) Run(env *Env) error {
 				if i >= len(files) || ctx.Err() != nil {
 					return
 				}
-				res, err := record.Import(ctx, files[i].path, c.Dir, sch, prog.addBytes)
+				res, err := record.Import(ctx, files[i].path, c.Dir, sch,
+					record.ImportOptions{Progress: prog.addBytes, Redactor: redactor})
 				prog.fileDone()
 				mu.Lock()
 				if err != nil {

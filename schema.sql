@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS sessions (
   output_tokens     INTEGER,
   cache_creation_input_tokens INTEGER,
   cache_read_input_tokens     INTEGER,
-  lines_dropped     INTEGER DEFAULT 0  -- input lines that could not be logged
+  lines_dropped     INTEGER DEFAULT 0, -- input lines that could not be logged
+  redactions        INTEGER DEFAULT 0  -- secrets replaced by [REDACTED:<kind>] in the stored copy
 );
 
 CREATE INDEX IF NOT EXISTS idx_sessions_started ON sessions(started_at);

@@ -28,6 +28,7 @@ type TeeCmd struct {
 	Strict       bool   `help:"Exit 1 when anything could not be logged."`
 	Quiet        bool   `short:"q" help:"Print nothing on stderr but errors and warnings about lost data."`
 	NoLog        bool   `name:"no-log" help:"Pass through only: no session file, nothing written anywhere."`
+	RedactFlags  `embed:""`
 	NoSync       bool   `name:"no-sync" help:"Keep the session local even when TURSO_DATABASE_URL and TURSO_AUTH_TOKEN are set."`
 	Summary      string `env:"CONVLOG_SUMMARY,GITHUB_STEP_SUMMARY" placeholder:"FILE" help:"At the end, append a Markdown summary of the session to FILE (in GitHub Actions, the job summary)."`
 	NoSummary    bool   `name:"no-summary" env:"CONVLOG_NO_SUMMARY" help:"Write no summary, whatever --summary or the environment says."`
@@ -54,6 +55,10 @@ func (c *TeeCmd) Run(env *Env) error {
 		return c.passThrough(env, sigs)
 	}
 
+	redactor, err := c.redactor(env)
+	if err != nil {
+		return err
+	}
 	warn := &warner{w: env.Stderr}
 	id := c.SessionID
 	if id == "" {
@@ -78,7 +83,6 @@ func (c *TeeCmd) Run(env *Env) error {
 	var (
 		w    *record.Writer
 		sink stream.Sink
-		err  error
 	)
 	w, err = record.Create(env.Ctx, c.Dir, schema(), meta)
 	if err != nil {
@@ -94,6 +98,7 @@ func (c *TeeCmd) Run(env *Env) error {
 		}
 	}
 	proc := stream.NewProcessor(sink)
+	proc.Redactor = redactor
 
 	in, _ := env.Stdin.(*os.File)
 	out, _ := env.Stdout.(*os.File)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/convlog/convlog/redact"
 	"github.com/convlog/convlog/stream"
 )
 
@@ -45,14 +46,20 @@ type ImportError struct {
 func (e *ImportError) Error() string { return e.Path + ": " + e.Err.Error() }
 func (e *ImportError) Unwrap() error { return e.Err }
 
+// ImportOptions are the optional parts of an import.
+type ImportOptions struct {
+	Progress func(bytes int64) // told of bytes read, if set
+	Redactor *redact.Redactor  // replaces secrets in the stored copy, if set
+}
+
 var tmpSeq atomic.Int64
 
 // Import replays a saved stream-json capture or Claude Code transcript into
 // the session file <dir>/<id>.db. The file is written whole into a temporary
 // file and renamed into place, so a session is never half imported, and an
 // earlier import of the same source is replaced only by a complete one.
-// progress, if set, is told of bytes read.
-func Import(ctx context.Context, path, dir string, schema *Schema, progress func(int64)) (ImportResult, error) {
+func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOptions) (ImportResult, error) {
+	progress := opts.Progress
 	res := ImportResult{Path: path}
 	fail := func(format string, args ...any) (ImportResult, error) {
 		return res, &ImportError{Path: path, Err: fmt.Errorf(format, args...)}
@@ -139,6 +146,7 @@ func Import(ctx context.Context, path, dir string, schema *Schema, progress func
 	}
 	proc := stream.NewProcessor(w)
 	proc.LineTimes = true
+	proc.Redactor = opts.Redactor
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		cleanup()
 		return fail("%w", err)

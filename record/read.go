@@ -47,6 +47,7 @@ type Session struct {
 	CacheCreationInputTokens *int64
 	CacheReadInputTokens     *int64
 	LinesDropped             *int64
+	Redactions               *int64
 }
 
 // Incomplete says whether the session has no recorded end: its logger is
@@ -140,6 +141,7 @@ var sessionColumns = []column[Session]{
 	intCol("cache_creation_input_tokens", func(s *Session) **int64 { return &s.CacheCreationInputTokens }),
 	intCol("cache_read_input_tokens", func(s *Session) **int64 { return &s.CacheReadInputTokens }),
 	intCol("lines_dropped", func(s *Session) **int64 { return &s.LinesDropped }),
+	intCol("redactions", func(s *Session) **int64 { return &s.Redactions }),
 }
 
 var messageColumns = []column[Message]{

@@ -248,7 +248,7 @@ func (w *Writer) prepare(ctx context.Context, bulk bool) error {
 		prompt_length=coalesce(prompt_length, ?), agent_session_id=?, agent_version=?, git_branch=?,
 		result_type=?, result_subtype=?, is_error=?, num_turns=?, total_cost_usd=?,
 		input_tokens=?, output_tokens=?, cache_creation_input_tokens=?, cache_read_input_tokens=?,
-		total_messages=?, total_tool_calls=?, lines_dropped=?,
+		total_messages=?, total_tool_calls=?, lines_dropped=?, redactions=?,
 		started_at=coalesce(started_at, ?), ended_at=coalesce(?, ended_at), duration_ms=coalesce(?, duration_ms)
 		WHERE id=?`)
 	return err
@@ -422,7 +422,7 @@ func (w *Writer) updateSession(f *stream.Facts, msgs, uses, endedAt int64) error
 	_, err := w.updSession.ExecContext(w.ctx, nullStr(model), nullStr(f.CWD), nullNonNeg(f.PromptLength),
 		nullStr(f.AgentSessionID), nullStr(f.AgentVersion), nullStr(f.GitBranch),
 		resType, resSub, isErr, numTurns, cost, in, out, cc, cr,
-		msgs, uses, f.DroppedByInput+w.Dropped,
+		msgs, uses, f.DroppedByInput+w.Dropped, f.Redactions,
 		started, ended, durationMS, w.meta.ID)
 	return err
 }

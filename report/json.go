@@ -59,6 +59,7 @@ type Session struct {
 	CacheCreationInputTokens *int64   `json:"cache_creation_input_tokens"`
 	CacheReadInputTokens     *int64   `json:"cache_read_input_tokens"`
 	LinesDropped             *int64   `json:"lines_dropped"`
+	Redactions               *int64   `json:"redactions"`
 	AgentSessionID           *string  `json:"agent_session_id"`
 	AgentVersion             *string  `json:"agent_version"`
 	GitBranch                *string  `json:"git_branch"`
@@ -81,7 +82,7 @@ func SessionOf(s *record.Session) *Session {
 		TotalMessages: s.TotalMessages, TotalToolCalls: s.TotalToolCalls, TotalCostUSD: s.TotalCostUSD,
 		InputTokens: s.InputTokens, OutputTokens: s.OutputTokens,
 		CacheCreationInputTokens: s.CacheCreationInputTokens, CacheReadInputTokens: s.CacheReadInputTokens,
-		LinesDropped: s.LinesDropped, AgentSessionID: s.AgentSessionID, AgentVersion: s.AgentVersion,
+		LinesDropped: s.LinesDropped, Redactions: s.Redactions, AgentSessionID: s.AgentSessionID, AgentVersion: s.AgentVersion,
 		GitBranch: s.GitBranch, Source: s.Source, SourceFormat: s.SourceFormat, SourcePath: s.SourcePath,
 		SourceSize: s.SourceSize, SourceMtime: s.SourceMtime, SourceModified: isoPtr(s.SourceMtime),
 	}

@@ -171,6 +171,9 @@ func (t *Text) Summary(s *record.Session) error {
 	if s.LinesDropped != nil && *s.LinesDropped > 0 {
 		t.field("Lines Dropped", t.paint(red, fmt.Sprintf("%d (input lines that could not be logged)", *s.LinesDropped)))
 	}
+	if s.Redactions != nil && *s.Redactions > 0 {
+		t.field("Redactions", fmt.Sprintf("%d (secrets replaced with [REDACTED:<kind>] in the stored copy)", *s.Redactions))
+	}
 
 	if s.GitHubRunID != nil || s.GitHubRepository != nil || s.GitHubRef != nil {
 		t.printf("\n")

@@ -5,6 +5,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
+
+	"github.com/convlog/convlog/redact"
 )
 
 // Message is one input line, as stored in the messages table.
@@ -87,6 +89,7 @@ type Facts struct {
 	UnmatchedUses  int64 // results whose tool_use was never seen
 	DuplicateUses  int64 // tool_use ids seen more than once
 	DroppedByInput int64 // lines lost before parsing (the logger fell behind)
+	Redactions     int64 // secrets replaced in the stored copy
 
 	cwdFromInit bool
 }
@@ -106,6 +109,10 @@ type Processor struct {
 	// LineTimes makes the line's own "timestamp" the message time (imports).
 	// Without it, the time passed to Line is used.
 	LineTimes bool
+	// Redactor, when set, replaces secrets in each line before anything is
+	// taken from it, so that the stored line and everything derived from it
+	// (tool inputs, outputs, errors) hold the redacted text.
+	Redactor *redact.Redactor
 
 	Facts Facts
 
@@ -119,6 +126,7 @@ type Processor struct {
 	costs       map[string]float64 // last total_cost_usd per agent session
 	costOrder   []string
 	buf, inBuf  []byte // reused for tool outputs and inputs
+	redBuf      []byte // reused for redacted lines
 }
 
 // NewProcessor returns a Processor that reports to sink.
@@ -141,6 +149,17 @@ func (p *Processor) Skip(n int64) { p.Facts.DroppedByInput += n }
 // Line processes one line (without its '\n') read at time t (Unix ms, 0 if
 // unknown).
 func (p *Processor) Line(raw []byte, t int64) {
+	if p.Redactor != nil {
+		var n int
+		p.redBuf, n = p.Redactor.Bytes(p.redBuf[:0], raw)
+		if n > 0 {
+			raw = p.redBuf
+			p.Facts.Redactions += int64(n)
+		}
+		if cap(p.redBuf) > 4<<20 {
+			p.redBuf = nil // not kept around after a huge line
+		}
+	}
 	m := Message{Seq: p.seq, Time: t, Raw: raw, Sidechain: -1}
 	p.seq++
 	p.Facts.Lines++
