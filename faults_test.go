@@ -270,3 +270,35 @@ func TestConcurrency(t *testing.T) {
 		t.Fatalf("%d ended sessions on the server", got)
 	}
 }
+
+// TestPermissionsUnderOpenUmask: session folders 0700 and every file convlog
+// or SQLite makes in them 0600, even with umask 000.
+func TestPermissionsUnderOpenUmask(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command("sh", "-c", `umask 000; exec "$0" tee --quiet --dir .turso/sessions --session-id u`, convlogBin)
+	cmd.Dir = dir
+	cmd.Env = cleanEnv()
+	stdin, _ := cmd.StdinPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	io.WriteString(stdin, `{"type":"assistant","message":{"content":[]}}`+"\n")
+	sessions := filepath.Join(dir, ".turso", "sessions")
+	waitForMessages(t, filepath.Join(sessions, "u.db"), 1)
+	for path, want := range map[string]os.FileMode{
+		filepath.Join(dir, ".turso"): 0o700, sessions: 0o700,
+		filepath.Join(sessions, "u.db"): 0o600, filepath.Join(sessions, "u.db-wal"): 0o600, filepath.Join(sessions, "u.db-shm"): 0o600,
+	} {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+		} else if st.Mode().Perm() != want {
+			t.Errorf("%s: %v, want %v", path, st.Mode().Perm(), want)
+		}
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
