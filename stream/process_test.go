@@ -233,3 +233,43 @@ func FuzzProcessor(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTranscript feeds whole files, as convlog import does: format
+// detection, then every line with its own timestamp. One message per line,
+// never a panic, and a result only for a call that was used.
+func FuzzTranscript(f *testing.F) {
+	f.Add([]byte(`{"type":"summary","summary":"s","leafUuid":"x"}` + "\n" +
+		`{"parentUuid":null,"sessionId":"a","type":"assistant","timestamp":"2025-01-01T00:00:00Z","message":{"id":"m","model":"claude","content":[{"type":"tool_use","id":"u","name":"Bash","input":{}}],"usage":{"input_tokens":1}}}` + "\n" +
+		`{"parentUuid":"p","sessionId":"a","type":"user","isSidechain":true,"timestamp":"2025-01-01T00:00:01Z","message":{"content":[{"type":"tool_result","tool_use_id":"u","content":"ok"}]},"toolUseResult":{}}`))
+	f.Add([]byte("{\"timestamp\":\"not a time\"}\n\n{\"timestamp\":\"2025-13-45T99:00:00Z\",\"type\":\"user\"}"))
+	f.Fuzz(func(t *testing.T, file []byte) {
+		var d Detector
+		var fr Framer
+		fr.Feed(file, d.Line)
+		fr.Flush(d.Line)
+		_ = d.Format()
+		r := &recorder{}
+		p := NewProcessor(r)
+		p.LineTimes = true
+		var n int
+		line := func(l []byte) { n++; p.Line(l, 0) }
+		fr.Feed(file, line)
+		fr.Flush(line)
+		if len(r.msgs) != n {
+			t.Fatalf("%d messages for %d lines", len(r.msgs), n)
+		}
+		used := map[string]bool{}
+		for _, u := range r.uses {
+			used[u.ID] = true
+		}
+		for _, res := range r.results {
+			if !used[res.ID] {
+				t.Fatalf("result for %q, never used", res.ID)
+			}
+		}
+		f := p.Totals()
+		if f.FirstTime > f.LastTime {
+			t.Fatalf("first time %d after last %d", f.FirstTime, f.LastTime)
+		}
+	})
+}
