@@ -112,7 +112,7 @@ var writeWords = map[string]bool{
 	"BEGIN": true, "COMMIT": true, "ROLLBACK": true, "SAVEPOINT": true, "RELEASE": true,
 }
 
-// notQuery is the start of every refusal.
+// notQuery ends every refusal: what convlog sql runs.
 const notQuery = "convlog sql runs one read-only query: SELECT, WITH, VALUES or EXPLAIN"
 
 // checkQuery refuses what is not one read-only query, before anything is

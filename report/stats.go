@@ -339,7 +339,9 @@ func (st *Stats) slowest(ctx context.Context, db Querier, with string) error {
 //   - b: sessions with no result line that carries usage: the assistant
 //     messages, once per API message id (its last line, as the stored
 //     totals count them), by the message's own model, with the part of the
-//     cache writes that went to the one-hour cache.
+//     cache writes that went to the one-hour cache. The last line is
+//     found by its sequence, then fetched by its id ({session}-msg-{seq}):
+//     sorting the lines themselves took twice as long.
 //   - c: the others (result lines without modelUsage): the session's
 //     totals under the session's model.
 const usageSQL = `,
@@ -364,30 +366,30 @@ a AS (
   GROUP BY r.session_id, j.key
 ),
 b_sessions AS (
-  SELECT id FROM s WHERE NOT EXISTS (
-    SELECT 1 FROM messages m WHERE m.session_id = s.id AND m.type = 'result'
-      AND typeof(m.raw_message) = 'text' AND json_valid(m.raw_message)
-      AND json_type(m.raw_message, '$.usage') = 'object')
+  SELECT id FROM s WHERE id NOT IN (
+    SELECT session_id FROM messages WHERE type = 'result'
+      AND typeof(raw_message) = 'text' AND json_valid(raw_message)
+      AND json_type(raw_message, '$.usage') = 'object')
 ),
 last_line AS (
-  SELECT m.session_id, m.raw_message,
-    row_number() OVER (PARTITION BY m.session_id, m.api_message_id ORDER BY m.sequence DESC) AS rn
-  FROM messages m
-  WHERE m.type = 'assistant' AND m.api_message_id IS NOT NULL
-    AND m.session_id IN (SELECT id FROM b_sessions)
-    AND typeof(m.raw_message) = 'text' AND json_valid(m.raw_message)
-    AND json_type(m.raw_message, '$.message.usage') = 'object'
+  SELECT session_id, max(sequence) AS sequence
+  FROM messages
+  WHERE type = 'assistant' AND api_message_id IS NOT NULL
+    AND session_id IN (SELECT id FROM b_sessions)
+    AND typeof(raw_message) = 'text' AND json_valid(raw_message)
+    AND json_type(raw_message, '$.message.usage') = 'object'
+  GROUP BY session_id, api_message_id
 ),
 b AS (
-  SELECT session_id, json_extract(raw_message, '$.message.model') AS model,
-    sum(coalesce(json_extract(raw_message, '$.message.usage.input_tokens'), 0)) AS input_tokens,
-    sum(coalesce(json_extract(raw_message, '$.message.usage.output_tokens'), 0)) AS output_tokens,
-    sum(coalesce(json_extract(raw_message, '$.message.usage.cache_creation_input_tokens'), 0)) AS cache_creation_input_tokens,
-    sum(coalesce(json_extract(raw_message, '$.message.usage.cache_creation.ephemeral_1h_input_tokens'), 0)) AS cache_creation_1h_tokens,
-    sum(coalesce(json_extract(raw_message, '$.message.usage.cache_read_input_tokens'), 0)) AS cache_read_input_tokens,
+  SELECT m.session_id, json_extract(m.raw_message, '$.message.model') AS model,
+    sum(coalesce(json_extract(m.raw_message, '$.message.usage.input_tokens'), 0)) AS input_tokens,
+    sum(coalesce(json_extract(m.raw_message, '$.message.usage.output_tokens'), 0)) AS output_tokens,
+    sum(coalesce(json_extract(m.raw_message, '$.message.usage.cache_creation_input_tokens'), 0)) AS cache_creation_input_tokens,
+    sum(coalesce(json_extract(m.raw_message, '$.message.usage.cache_creation.ephemeral_1h_input_tokens'), 0)) AS cache_creation_1h_tokens,
+    sum(coalesce(json_extract(m.raw_message, '$.message.usage.cache_read_input_tokens'), 0)) AS cache_read_input_tokens,
     NULL AS cost_usd
-  FROM last_line WHERE rn = 1
-  GROUP BY session_id, json_extract(raw_message, '$.message.model')
+  FROM last_line l JOIN messages m ON m.id = l.session_id || '-msg-' || l.sequence
+  GROUP BY m.session_id, json_extract(m.raw_message, '$.message.model')
 ),
 c AS (
   SELECT id AS session_id, model, input_tokens, output_tokens, cache_creation_input_tokens,
@@ -666,7 +668,7 @@ func (st *Stats) WriteText(w io.Writer, color bool) error {
 	costRight := []bool{true, true, true, true, true, true, true, true}
 	costCells := func(f CostFigures) []string {
 		return []string{itoa(f.Sessions), costText(f.ReportedCostUSD, ""), costText(f.EstimatedCostUSD, "~"),
-			itoa(f.Input), itoa(f.Output), itoa(f.CacheWrite), itoa(f.CacheRead)}
+			grouped(f.Input), grouped(f.Output), grouped(f.CacheWrite), grouped(f.CacheRead)}
 	}
 	t.section("Cost and tokens by day", &Table{
 		Header: append([]string{"day"}, costHeader...),
@@ -720,6 +722,20 @@ func rowsOf[T any](xs []T, f func(T) []string) [][]string {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// grouped writes a large count with thousands separators: 3,685,137.
+func grouped(n int64) string {
+	s := itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
 
 func plural2(n int64, one, many string) string {
 	if n == 1 {

@@ -5,7 +5,8 @@
 --      each agent session counts, summed over agent sessions.
 --   b: sessions with no result line that carries usage (transcripts, cut
 --      streams): the assistant messages, each API message id once (its last
---      line), by the message's own model. They report no cost.
+--      line, found by its sequence and fetched by its id), by the message's
+--      own model. They report no cost.
 --   c: the others: the session's totals under the session's model.
 -- cache_creation_1h_tokens is the part of the cache writes that went to the
 -- one-hour cache, where the messages say (b).
@@ -31,30 +32,30 @@ a AS (
   GROUP BY r.session_id, j.key
 ),
 b_sessions AS (
-  SELECT id FROM sessions s WHERE NOT EXISTS (
-    SELECT 1 FROM messages m WHERE m.session_id = s.id AND m.type = 'result'
-      AND typeof(m.raw_message) = 'text' AND json_valid(m.raw_message)
-      AND json_type(m.raw_message, '$.usage') = 'object')
+  SELECT id FROM sessions WHERE id NOT IN (
+    SELECT session_id FROM messages WHERE type = 'result'
+      AND typeof(raw_message) = 'text' AND json_valid(raw_message)
+      AND json_type(raw_message, '$.usage') = 'object')
 ),
 last_line AS (
-  SELECT m.session_id, m.raw_message,
-    ROW_NUMBER() OVER (PARTITION BY m.session_id, m.api_message_id ORDER BY m.sequence DESC) as rn
-  FROM messages m
-  WHERE m.type = 'assistant' AND m.api_message_id IS NOT NULL
-    AND m.session_id IN (SELECT id FROM b_sessions)
-    AND typeof(m.raw_message) = 'text' AND json_valid(m.raw_message)
-    AND json_type(m.raw_message, '$.message.usage') = 'object'
+  SELECT session_id, MAX(sequence) as sequence
+  FROM messages
+  WHERE type = 'assistant' AND api_message_id IS NOT NULL
+    AND session_id IN (SELECT id FROM b_sessions)
+    AND typeof(raw_message) = 'text' AND json_valid(raw_message)
+    AND json_type(raw_message, '$.message.usage') = 'object'
+  GROUP BY session_id, api_message_id
 ),
 b AS (
-  SELECT session_id, json_extract(raw_message, '$.message.model') as model,
-    SUM(COALESCE(json_extract(raw_message, '$.message.usage.input_tokens'), 0)) as input_tokens,
-    SUM(COALESCE(json_extract(raw_message, '$.message.usage.output_tokens'), 0)) as output_tokens,
-    SUM(COALESCE(json_extract(raw_message, '$.message.usage.cache_creation_input_tokens'), 0)) as cache_creation_input_tokens,
-    SUM(COALESCE(json_extract(raw_message, '$.message.usage.cache_creation.ephemeral_1h_input_tokens'), 0)) as cache_creation_1h_tokens,
-    SUM(COALESCE(json_extract(raw_message, '$.message.usage.cache_read_input_tokens'), 0)) as cache_read_input_tokens,
+  SELECT m.session_id, json_extract(m.raw_message, '$.message.model') as model,
+    SUM(COALESCE(json_extract(m.raw_message, '$.message.usage.input_tokens'), 0)) as input_tokens,
+    SUM(COALESCE(json_extract(m.raw_message, '$.message.usage.output_tokens'), 0)) as output_tokens,
+    SUM(COALESCE(json_extract(m.raw_message, '$.message.usage.cache_creation_input_tokens'), 0)) as cache_creation_input_tokens,
+    SUM(COALESCE(json_extract(m.raw_message, '$.message.usage.cache_creation.ephemeral_1h_input_tokens'), 0)) as cache_creation_1h_tokens,
+    SUM(COALESCE(json_extract(m.raw_message, '$.message.usage.cache_read_input_tokens'), 0)) as cache_read_input_tokens,
     NULL as cost_usd
-  FROM last_line WHERE rn = 1
-  GROUP BY session_id, json_extract(raw_message, '$.message.model')
+  FROM last_line l JOIN messages m ON m.id = l.session_id || '-msg-' || l.sequence
+  GROUP BY m.session_id, json_extract(m.raw_message, '$.message.model')
 ),
 c AS (
   SELECT id as session_id, model, input_tokens, output_tokens, cache_creation_input_tokens,
