@@ -190,11 +190,31 @@ func TestArchiveSkipsUnchangedFiles(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	q := "SELECT count(*) FROM messages"
+	files := sessionFiles(t, f.dir)
+	before := map[string]sourceKey{}
+	for _, p := range files {
+		k, err := statKey(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[p] = k
+	}
 	first := runConvlog(t, f.work, nil, nil, "sql", q)
 	if first.code != 0 || string(first.stdout) != "count(*)\n52\n" || len(first.stderr) != 0 {
 		t.Fatalf("first run: exit %d, %q %s", first.code, first.stdout, first.stderr)
 	}
-	files := sessionFiles(t, f.dir)
+	// The archive only reads the session files.
+	for _, p := range files {
+		if k, err := statKey(p); err != nil || k != before[p] {
+			t.Errorf("%s changed by the first run: %+v, was %+v", p, k, before[p])
+		}
+	}
+	archive := filepath.Join(f.work, ".turso", "convlog.db")
+	if st, err := os.Stat(archive); err != nil {
+		t.Error(err)
+	} else if st.Mode().Perm() != 0o600 {
+		t.Errorf("archive mode %v, want 0600", st.Mode())
+	}
 	for _, p := range files {
 		corruptKeepingStat(t, p)
 	}
