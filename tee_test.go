@@ -241,9 +241,11 @@ func TestTeeSessionFile(t *testing.T) {
 
 	db := openDB(t, path)
 	var version int
+	var journal string
 	queryRow(t, db, `PRAGMA user_version`, &version)
-	if version != record.SchemaVersion {
-		t.Fatalf("user_version %d", version)
+	queryRow(t, db, `PRAGMA journal_mode`, &journal)
+	if version != record.SchemaVersion || journal != "delete" {
+		t.Fatalf("user_version %d, journal_mode %s", version, journal)
 	}
 	var (
 		model, mode, cwd, runID, repo, ref, resType, resSub, agentID string

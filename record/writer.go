@@ -46,9 +46,12 @@ type Writer struct {
 
 	insMsg, insTool, updTool, updSession *sql.Stmt
 
+	ckpt           *checkpointer
 	inTx           bool
 	txFailed       bool
 	txMsgs, txUses int64
+	txBytes        int64 // written in the open transaction (roughly)
+	walBytes       int64 // committed since the last checkpoint request
 	idBuf          []byte
 
 	// Committed row counts and lines lost to failed writes.
@@ -131,11 +134,66 @@ func reopen(ctx context.Context, path string, meta Meta) (*Writer, error) {
 	if w.conn, err = db.Conn(ctx); err == nil {
 		err = w.prepare(ctx, false)
 	}
+	if err == nil {
+		w.ckpt, err = startCheckpointer(ctx, path)
+	}
 	if err != nil {
+		if w.conn != nil {
+			w.conn.Close()
+		}
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return w, nil
+}
+
+// checkpointInterval is how much is written to the WAL between checkpoints.
+const checkpointInterval = 16 << 20
+
+// checkpointer copies the WAL into the database file on a connection of its
+// own, so that the logger never waits for it: the copying (and the fsync of
+// synchronous=NORMAL) runs on the other core while the next lines are
+// inserted. PASSIVE checkpoints never block the writer.
+type checkpointer struct {
+	db   *sql.DB // its own, so that stopping it really closes the connection
+	kick chan struct{}
+	done chan struct{}
+}
+
+func startCheckpointer(ctx context.Context, path string) (*checkpointer, error) {
+	db, err := sql.Open("sqlite", DSN(path, false))
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	c := &checkpointer{db: db, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		for range c.kick {
+			db.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}()
+	return c, nil
+}
+
+// request asks for a checkpoint; one already asked for is enough.
+func (c *checkpointer) request() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// stop waits for a running checkpoint and closes the connection: the
+// writer's switch back to a rollback journal needs the file to itself.
+func (c *checkpointer) stop() error {
+	close(c.kick)
+	<-c.done
+	return c.db.Close()
 }
 
 // MakeDir creates a session folder, private to its owner.
@@ -226,9 +284,8 @@ func (w *Writer) prepare(ctx context.Context, bulk bool) error {
 	// the whole transaction is rolled back anyway.
 	_, err := conn.ExecContext(ctx, "PRAGMA foreign_keys=OFF")
 	if err == nil && !bulk {
-		// Checkpoints every 16 MiB of WAL: each is short, so the logger never
-		// stops long enough for the pass-through to give up on it.
-		_, err = conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint=256")
+		// Checkpoints are the checkpointer's, not this connection's.
+		_, err = conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint=0")
 	}
 	prep := func(q string) *sql.Stmt {
 		if err != nil {
@@ -288,6 +345,7 @@ func (w *Writer) fail(err error) {
 // Message implements stream.Sink.
 func (w *Writer) Message(m *stream.Message) {
 	w.txMsgs++
+	w.txBytes += int64(len(m.Raw))
 	if !w.begin() {
 		return
 	}
@@ -382,8 +440,12 @@ func (w *Writer) commit(f *stream.Facts, endedAt int64) {
 		w.Dropped += w.txMsgs
 	} else {
 		w.Messages, w.ToolCalls = msgs, uses
+		if w.walBytes += w.txBytes; w.walBytes >= checkpointInterval && w.ckpt != nil {
+			w.walBytes = 0
+			w.ckpt.request()
+		}
 	}
-	w.inTx, w.txFailed, w.txMsgs, w.txUses = false, false, 0, 0
+	w.inTx, w.txFailed, w.txMsgs, w.txUses, w.txBytes = false, false, 0, 0, 0
 }
 
 func (w *Writer) updateSession(f *stream.Facts, msgs, uses, endedAt int64) error {
@@ -432,6 +494,7 @@ func (w *Writer) updateSession(f *stream.Facts, msgs, uses, endedAt int64) error
 // the WAL is checkpointed into it and removed.
 func (w *Writer) Finish(f *stream.Facts, endedAt int64) error {
 	w.commit(f, endedAt)
+	w.stopCheckpointer()
 	// Back to a rollback journal: the file no longer needs its -wal and -shm
 	// companions, and read-only readers can open it anywhere. When another
 	// process is reading, this fails harmlessly and SQLite checkpoints on close.
@@ -456,8 +519,16 @@ func (w *Writer) compact() {
 	}
 }
 
+func (w *Writer) stopCheckpointer() {
+	if w.ckpt != nil {
+		w.ckpt.stop()
+		w.ckpt = nil
+	}
+}
+
 // closeDB closes the statements and the database.
 func (w *Writer) closeDB() error {
+	w.stopCheckpointer()
 	for _, s := range []*sql.Stmt{w.insMsg, w.insTool, w.updTool, w.updSession} {
 		if s != nil {
 			s.Close()
@@ -471,6 +542,7 @@ func (w *Writer) Close() error {
 	if w.inTx {
 		w.conn.ExecContext(w.ctx, "ROLLBACK")
 	}
+	w.stopCheckpointer()
 	w.conn.Close()
 	return w.db.Close()
 }

@@ -82,10 +82,10 @@ func (c *Copier) Run(out chan<- *Chunk) error {
 		c.BufSize = 256 << 10
 	}
 	if c.Buffers <= 0 {
-		c.Buffers = 64
+		c.Buffers = 32
 	}
 	if c.StallLimit <= 0 {
-		c.StallLimit = 5 * time.Second
+		c.StallLimit = 10 * time.Second
 	}
 	if c.Now == nil {
 		c.Now = func() int64 { return time.Now().UnixMilli() }

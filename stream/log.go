@@ -3,9 +3,11 @@ package stream
 import "time"
 
 // Logger is the consuming end of a Copier: it frames the chunks into lines,
-// runs them through a Processor and commits in groups. An idle stream is
-// committed line by line; a burst in batches capped by rows, bytes and age,
-// so what is logged is never more than MaxDelay behind what was read.
+// runs them through a Processor and commits in groups. A commit waits up to
+// Linger for more lines, so that a chatty stream (a line a millisecond) is
+// written a few dozen lines at a time rather than page by page for every
+// line; a burst is committed in batches capped by rows, bytes and age. What
+// is logged is never more than MaxDelay behind what was read.
 type Logger struct {
 	Proc   *Processor
 	Commit func(*Facts)
@@ -13,6 +15,7 @@ type Logger struct {
 	MaxRows  int
 	MaxBytes int
 	MaxDelay time.Duration
+	Linger   time.Duration
 
 	// Abort, when closed, makes Run commit what it has and return without
 	// waiting for the rest of the input.
@@ -34,6 +37,11 @@ func (l *Logger) Run(chunks <-chan *Chunk) {
 	if l.MaxDelay <= 0 {
 		l.MaxDelay = 100 * time.Millisecond
 	}
+	if l.Linger <= 0 {
+		l.Linger = 25 * time.Millisecond
+	}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	var (
 		rows, size int
 		since      time.Time
@@ -62,12 +70,22 @@ func (l *Logger) Run(chunks <-chan *Chunk) {
 		default:
 		}
 		if rows > 0 {
-			select {
-			case ch, ok = <-chunks:
-			default:
-				// Nothing waiting: a good moment to make the lines durable.
+			wait := l.Linger - time.Since(since)
+			if wait <= 0 {
 				commit()
 				continue
+			}
+			timer.Reset(wait)
+			select {
+			case ch, ok = <-chunks:
+				timer.Stop()
+			case <-timer.C:
+				// Quiet for a while: make the lines durable.
+				commit()
+				continue
+			case <-l.Abort:
+				timer.Stop()
+				return
 			}
 		} else {
 			select {

@@ -3,6 +3,7 @@ package stream
 import (
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 
@@ -126,7 +127,6 @@ type Processor struct {
 	costs       map[string]float64 // last total_cost_usd per agent session
 	costOrder   []string
 	buf, inBuf  []byte // reused for tool outputs and inputs
-	redBuf      []byte // reused for redacted lines
 }
 
 // NewProcessor returns a Processor that reports to sink.
@@ -149,15 +149,13 @@ func (p *Processor) Skip(n int64) { p.Facts.DroppedByInput += n }
 // Line processes one line (without its '\n') read at time t (Unix ms, 0 if
 // unknown).
 func (p *Processor) Line(raw []byte, t int64) {
-	if p.Redactor != nil {
-		var n int
-		p.redBuf, n = p.Redactor.Bytes(p.redBuf[:0], raw)
+	if p.Redactor != nil && len(raw) > 0 {
+		// The redactor reads the line in place and copies it only when it
+		// replaces something; the copy is never written to.
+		red, n := p.Redactor.String(unsafe.String(&raw[0], len(raw)))
 		if n > 0 {
-			raw = p.redBuf
+			raw = unsafe.Slice(unsafe.StringData(red), len(red))
 			p.Facts.Redactions += int64(n)
-		}
-		if cap(p.redBuf) > 4<<20 {
-			p.redBuf = nil // not kept around after a huge line
 		}
 	}
 	m := Message{Seq: p.seq, Time: t, Raw: raw, Sidechain: -1}
