@@ -279,6 +279,31 @@ func TestBrokenRequests(t *testing.T) {
 	}
 }
 
+// TestMalformedReply: the server did the work but the answer is not JSON.
+// The run stops with an error; the next one completes the target, nothing
+// doubled.
+func TestMalformedReply(t *testing.T) {
+	t.Parallel()
+	srv := libsqltest.Start(t)
+	proxy := srv.Proxy(t)
+	path := bigSession(t, t.TempDir(), "garbled", 300, 600)
+	opts := syncOpts(t)
+	opts.ChunkBytes = 64 << 10
+	opts.Retries = -1
+	tg := Target{URL: proxy.URL, Token: testToken}
+	opts.OnChunk = func(p Progress) {
+		if p.Chunks == 1 {
+			proxy.Break(1, libsqltest.GarbleResponse)
+		}
+	}
+	if _, err := Sync(context.Background(), tg, []string{path}, opts); err == nil {
+		t.Fatal("a malformed reply went unnoticed")
+	}
+	opts.OnChunk = nil
+	mustSync(t, tg, opts, path)
+	assertSame(t, srv.DB(), path)
+}
+
 func TestConcurrentSyncs(t *testing.T) {
 	t.Parallel()
 	srv := libsqltest.Start(t) // fresh: the writers also race to create the schema

@@ -26,6 +26,9 @@ const (
 	// client's connection without an answer: the work is done, but the
 	// client cannot know.
 	DropResponse
+	// GarbleResponse lets the server run the request, then answers the
+	// client with a 200 whose body is not the protocol's JSON.
+	GarbleResponse
 )
 
 // Proxy forwards HTTP requests to a Server and breaks the ones it is told
@@ -100,6 +103,11 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		hangUp(w)
 		return
 	}
+	if fault == GarbleResponse {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"baton":null,"results":[{"type":"ok","response":{"type":"exe`))
+		return
+	}
 	for k, v := range resp.Header {
 		w.Header()[k] = v
 	}
@@ -145,6 +153,8 @@ func (f Fault) String() string {
 		return "CutRequest"
 	case DropResponse:
 		return "DropResponse"
+	case GarbleResponse:
+		return "GarbleResponse"
 	}
 	return "Fault(" + strconv.Itoa(int(f)) + ")"
 }
