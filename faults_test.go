@@ -112,6 +112,17 @@ func TestKillAtRandomPoints(t *testing.T) {
 		if res := runConvlog(t, dir, nil, nil, "query", "--dir", dir, id, "--json", "--tools"); res.code != 0 {
 			t.Fatalf("run %d: query of a killed session: exit %d: %s", run, res.code, res.stderr)
 		}
+		// A killed session syncs like any other: every stored line arrives.
+		archive := filepath.Join(t.TempDir(), "target.db")
+		if res := runConvlog(t, dir, nil, []string{"TURSO_DATABASE_URL=file:" + archive, "TURSO_AUTH_TOKEN=x"},
+			"sync", "--dir", dir, id); res.code != 0 {
+			t.Fatalf("run %d: sync of a killed session: exit %d: %s", run, res.code, res.stderr)
+		}
+		var synced int
+		queryRow(t, openDB(t, archive), `SELECT count(*) FROM messages`, &synced)
+		if synced != len(stored) {
+			t.Fatalf("run %d: %d of %d messages synced", run, synced, len(stored))
+		}
 	}
 }
 
@@ -300,5 +311,46 @@ func TestPermissionsUnderOpenUmask(t *testing.T) {
 	stdin.Close()
 	if err := cmd.Wait(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFolderDeletedWhileRunning: the session folder disappears mid-stream.
+// The pass-through stays exact and the loss is one clear warning.
+func TestFolderDeletedWhileRunning(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		dir := filepath.Join(t.TempDir(), "sessions")
+		args := []string{"tee", "--quiet", "--dir", dir, "--session-id", "gone"}
+		if strict {
+			args = append(args, "--strict")
+		}
+		cmd := exec.Command(convlogBin, args...)
+		cmd.Env = cleanEnv()
+		stdin, _ := cmd.StdinPipe()
+		var out, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		input := faultStream(5, 200)
+		half := bytes.IndexByte(input[len(input)/2:], '\n') + len(input)/2 + 1
+		stdin.Write(input[:half])
+		waitForMessages(t, filepath.Join(dir, "gone.db"), 1)
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		stdin.Write(input[half:])
+		stdin.Close()
+		code := exitCode(cmd.Wait())
+		want := 0
+		if strict {
+			want = 1
+		}
+		if code != want || !bytes.Equal(out.Bytes(), input) {
+			t.Fatalf("strict=%v: exit %d, pass-through equal %v", strict, code, bytes.Equal(out.Bytes(), input))
+		}
+		if n := strings.Count(stderr.String(), "convlog: warning:"); n != 1 ||
+			!strings.Contains(stderr.String(), "was removed while convlog was running; this session is lost") {
+			t.Fatalf("strict=%v: stderr %s", strict, stderr.String())
+		}
 	}
 }
