@@ -36,8 +36,9 @@ func dsn(path string, readOnly, bulk, fresh bool) string {
 		b.WriteString("&_pragma=journal_mode(MEMORY)&_pragma=synchronous(OFF)")
 	case fresh:
 		// The page size can only be chosen before the file switches to WAL:
-		// Writer.init sets both.
-		b.WriteString("&_pragma=synchronous(NORMAL)")
+		// Writer.init sets both. The file is still under its temporary name,
+		// thrown away if anything fails, so it needs no syncs.
+		b.WriteString("&_pragma=synchronous(OFF)")
 	default:
 		b.WriteString("&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
 	}

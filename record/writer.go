@@ -47,6 +47,7 @@ type Writer struct {
 	insMsg, insTool, updTool, updSession *sql.Stmt
 
 	ckpt           *checkpointer
+	noCkpt         bool // the checkpointer could not be started
 	inTx           bool
 	txFailed       bool
 	txMsgs, txUses int64
@@ -133,9 +134,6 @@ func reopen(ctx context.Context, path string, meta Meta) (*Writer, error) {
 	w := &Writer{Path: path, meta: meta, db: db, ctx: context.Background()}
 	if w.conn, err = db.Conn(ctx); err == nil {
 		err = w.prepare(ctx, false)
-	}
-	if err == nil {
-		w.ckpt, err = startCheckpointer(ctx, path)
 	}
 	if err != nil {
 		if w.conn != nil {
@@ -440,9 +438,9 @@ func (w *Writer) commit(f *stream.Facts, endedAt int64) {
 		w.Dropped += w.txMsgs
 	} else {
 		w.Messages, w.ToolCalls = msgs, uses
-		if w.walBytes += w.txBytes; w.walBytes >= checkpointInterval && w.ckpt != nil {
+		if w.walBytes += w.txBytes; w.walBytes >= checkpointInterval {
 			w.walBytes = 0
-			w.ckpt.request()
+			w.checkpoint()
 		}
 	}
 	w.inTx, w.txFailed, w.txMsgs, w.txUses, w.txBytes = false, false, 0, 0, 0
@@ -517,6 +515,23 @@ func (w *Writer) compact() {
 	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA page_size="+strconv.Itoa(compactPageSize)); err == nil {
 		w.conn.ExecContext(w.ctx, "VACUUM")
 	}
+}
+
+// checkpoint asks the checkpointer for a checkpoint, starting it the first
+// time: a small session never needs one, and does not pay for opening it.
+// Without a checkpointer, the writer's own connection checkpoints.
+func (w *Writer) checkpoint() {
+	if w.ckpt == nil && !w.noCkpt {
+		var err error
+		if w.ckpt, err = startCheckpointer(w.ctx, w.Path); err != nil {
+			w.noCkpt = true
+		}
+	}
+	if w.ckpt != nil {
+		w.ckpt.request()
+		return
+	}
+	w.conn.ExecContext(w.ctx, "PRAGMA wal_checkpoint(PASSIVE)")
 }
 
 func (w *Writer) stopCheckpointer() {
