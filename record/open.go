@@ -25,7 +25,7 @@ func DSN(path string, readOnly bool) string {
 func dsn(path string, readOnly, bulk, fresh bool) string {
 	var b strings.Builder
 	b.WriteString("file:")
-	b.WriteString(escapePath(path))
+	b.WriteString(EscapePath(path))
 	b.WriteString("?_pragma=busy_timeout(")
 	b.WriteString(strconv.FormatInt(BusyTimeout.Milliseconds(), 10))
 	b.WriteString(")&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)")
@@ -45,8 +45,8 @@ func dsn(path string, readOnly, bulk, fresh bool) string {
 	return b.String()
 }
 
-// escapePath keeps a path from being read as URI syntax.
-func escapePath(p string) string {
+// EscapePath keeps a path from being read as URI syntax in a "file:" DSN.
+func EscapePath(p string) string {
 	if !strings.ContainsAny(p, "?#%") {
 		return p
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/convlog/convlog/record"
 )
 
 // OpenQuery opens the target for reading, for queries across everything
@@ -28,7 +30,7 @@ func OpenQuery(ctx context.Context, t Target) (*sql.DB, error) {
 	// mode=ro does not create a missing file, and query_only refuses any
 	// write that SQLite itself would allow on a read-only file (none, but
 	// it says so in the error).
-	dsn := "file:" + escapePath(path) + "?mode=ro&_pragma=query_only(1)&_pragma=busy_timeout(" +
+	dsn := "file:" + record.EscapePath(path) + "?mode=ro&_pragma=query_only(1)&_pragma=busy_timeout(" +
 		strconv.FormatInt(archiveBusyTimeout.Milliseconds(), 10) + ")"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {

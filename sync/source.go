@@ -425,7 +425,7 @@ func (src *source) saveMark(ctx context.Context, s *syncer) {
 func (src *source) writeMark(ctx context.Context, s *syncer, state string) error {
 	// mode=rw: a session file removed meanwhile is not created again. No
 	// journal_mode pragma: the file keeps the mode its writer gave it.
-	dsn := "file:" + escapePath(src.path) + "?mode=rw&_pragma=busy_timeout(" + strconv.FormatInt(marksBusyTimeout.Milliseconds(), 10) + ")"
+	dsn := "file:" + record.EscapePath(src.path) + "?mode=rw&_pragma=busy_timeout(" + strconv.FormatInt(marksBusyTimeout.Milliseconds(), 10) + ")"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return err

@@ -195,7 +195,7 @@ func openFile(ctx context.Context, t Target) (*file, error) {
 	// stop the archive from taking the rest. Temporary files (the statement
 	// journals of upserts in a transaction) stay in memory: on disk they
 	// made a first copy of many sessions take half again as long.
-	dsn := "file:" + escapePath(path) + "?_pragma=busy_timeout(" + strconv.FormatInt(archiveBusyTimeout.Milliseconds(), 10) +
+	dsn := "file:" + record.EscapePath(path) + "?_pragma=busy_timeout(" + strconv.FormatInt(archiveBusyTimeout.Milliseconds(), 10) +
 		")&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -253,21 +253,4 @@ func (f *file) close() error {
 		s.Close()
 	}
 	return errors.Join(f.conn.Close(), f.db.Close())
-}
-
-// escapePath keeps a path from being read as URI syntax in a DSN.
-func escapePath(p string) string {
-	if !strings.ContainsAny(p, "?#%") {
-		return p
-	}
-	var b strings.Builder
-	for _, r := range p {
-		switch r {
-		case '?', '#', '%':
-			b.WriteString(url.PathEscape(string(r)))
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
