@@ -32,6 +32,7 @@ type ImportCmd struct {
 
 // Run implements `convlog import`.
 func (c *ImportCmd) Run(env *Env) error {
+	softMemoryLimit(env)
 	redactor, err := c.redactor(env)
 	if err != nil {
 		return err

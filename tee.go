@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -41,6 +42,7 @@ const graceAfterSignal = 3 * time.Second
 // Run implements `convlog tee`.
 func (c *TeeCmd) Run(env *Env) error {
 	started := time.Now()
+	softMemoryLimit(env)
 	// A closed stdout must give EPIPE, not kill convlog: it keeps reading so
 	// that the agent upstream is not killed by SIGPIPE in turn.
 	signal.Ignore(syscall.SIGPIPE)
@@ -227,6 +229,17 @@ func signalName(s os.Signal) string {
 		return "interrupted"
 	}
 	return "terminated"
+}
+
+// softMemoryLimit keeps the garbage collector close to what is live when a
+// huge line passes (a 64 MiB line is held in several copies at once): by
+// default Go lets the heap grow to twice the live data first. Streams of
+// ordinary lines stay far below the limit and never notice it. GOMEMLIMIT,
+// when set, wins.
+func softMemoryLimit(env *Env) {
+	if env.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(128 << 20)
+	}
 }
 
 // countingSink stands in for the session file when it cannot be created.

@@ -163,6 +163,11 @@ func (p *Processor) Line(raw []byte, t int64) {
 	p.Facts.Lines++
 	m.UTF8 = utf8.Valid(raw)
 
+	if len(raw) > 16<<20 {
+		// The parser keeps a copy of the longest line it has seen; after a
+		// huge one, start afresh so that the copy can be collected.
+		defer func() { p.parser = fastjson.Parser{} }()
+	}
 	v, err := p.parser.ParseBytes(raw)
 	if err != nil || v.Type() != fastjson.TypeObject {
 		m.Type, m.Subtype = "error", "invalid_json"
