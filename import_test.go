@@ -218,3 +218,20 @@ func TestImportCorpus(t *testing.T) {
 		}
 	}
 }
+
+func TestImportClaudeFolder(t *testing.T) {
+	work := t.TempDir()
+	config := filepath.Join(work, "claude")
+	project := filepath.Join(config, "projects", "-home-dev-blog")
+	os.MkdirAll(project, 0o700)
+	copyFile(t, "testdata/import/transcript.jsonl", filepath.Join(project, "7d3f9a2c.jsonl"))
+	res := runConvlog(t, work, nil, []string{"CLAUDE_CONFIG_DIR=" + config}, "import", "--claude", "--dir", "s")
+	if res.code != 0 || !bytes.HasPrefix(res.stdout, []byte("Imported 1 file (0 updated), 0 unchanged, 0 failed: 1 session, 14 messages")) {
+		t.Fatalf("exit %d: %s %s", res.code, res.stdout, res.stderr)
+	}
+	res = runConvlog(t, work, nil, []string{"CLAUDE_CONFIG_DIR=" + filepath.Join(work, "nowhere")}, "import", "--claude")
+	if res.code != 1 || !bytes.Contains(res.stderr, []byte("convlog: --claude: no Claude Code projects folder at")) ||
+		!bytes.Contains(res.stderr, []byte("set CLAUDE_CONFIG_DIR")) {
+		t.Fatalf("missing folder: exit %d: %s", res.code, res.stderr)
+	}
+}
