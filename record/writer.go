@@ -238,7 +238,13 @@ func (w *Writer) init(ctx context.Context, schema *Schema, bulk bool) error {
 	w.conn = conn
 	// Nobody else knows this file yet: the page size can still be chosen,
 	// and WAL switched on.
-	pragmas := []string{"PRAGMA page_size=" + strconv.Itoa(writePageSize)}
+	pages := writePageSize
+	if bulk && w.meta.SourceSize > 0 && w.meta.SourceSize < compactBelow/2 {
+		// An import knows its size up front: a small file gets small pages
+		// at once instead of being compacted (rewritten) at the end.
+		pages = compactPageSize
+	}
+	pragmas := []string{"PRAGMA page_size=" + strconv.Itoa(pages)}
 	if !bulk {
 		pragmas = append(pragmas, "PRAGMA journal_mode=WAL")
 	}
