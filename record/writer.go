@@ -46,14 +46,15 @@ type Writer struct {
 
 	insMsg, insTool, updTool, updSession *sql.Stmt
 
-	ckpt           *checkpointer
-	noCkpt         bool // the checkpointer could not be started
-	inTx           bool
-	txFailed       bool
-	txMsgs, txUses int64
-	txBytes        int64 // written in the open transaction (roughly)
-	walBytes       int64 // committed since the last checkpoint request
-	idBuf          []byte
+	ckpt            *checkpointer
+	noCkpt          bool // the checkpointer could not be started
+	inTx            bool
+	txFailed        bool
+	txMsgs, txUses  int64
+	txBytes         int64 // written in the open transaction (roughly)
+	walBytes        int64 // committed since the last checkpoint request
+	walSinceRestart int64 // committed since the WAL was last started afresh
+	idBuf           []byte
 
 	// Committed row counts and lines lost to failed writes.
 	Messages, ToolCalls, Dropped int64
@@ -145,8 +146,12 @@ func reopen(ctx context.Context, path string, meta Meta) (*Writer, error) {
 	return w, nil
 }
 
-// checkpointInterval is how much is written to the WAL between checkpoints.
-const checkpointInterval = 16 << 20
+// checkpointInterval is how much is written to the WAL between checkpoints,
+// and walRestartAfter how much between checkpoints that the writer waits for.
+const (
+	checkpointInterval = 16 << 20
+	walRestartAfter    = 64 << 20
+)
 
 // checkpointer copies the WAL into the database file on a connection of its
 // own, so that the logger never waits for it: the copying (and the fsync of
@@ -447,6 +452,15 @@ func (w *Writer) commit(f *stream.Facts, endedAt int64) {
 		if w.walBytes += w.txBytes; w.walBytes >= checkpointInterval {
 			w.walBytes = 0
 			w.checkpoint()
+		}
+		if w.walSinceRestart += w.txBytes; w.walSinceRestart >= walRestartAfter {
+			// During a long burst the background checkpoints never catch up
+			// with the end of the WAL, so SQLite never starts it afresh and it
+			// grows without end (2.3 GB for a 1 GB stream). Now and then the
+			// writer waits for a checkpoint to finish the tail, mostly already
+			// copied, so that the next transaction starts the WAL again.
+			w.walSinceRestart = 0
+			w.conn.ExecContext(w.ctx, "PRAGMA wal_checkpoint(RESTART)")
 		}
 	}
 	w.inTx, w.txFailed, w.txMsgs, w.txUses, w.txBytes = false, false, 0, 0, 0
