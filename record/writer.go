@@ -430,40 +430,50 @@ func (w *Writer) Commit(f *stream.Facts) {
 
 func (w *Writer) commit(f *stream.Facts, endedAt int64) {
 	if w.inTx && w.txFailed {
-		w.Dropped += w.txMsgs
-		w.inTx, w.txFailed, w.txMsgs, w.txUses = false, false, 0, 0
+		w.endTx(false)
 	}
 	if !w.begin() {
-		w.inTx, w.txFailed, w.txMsgs, w.txUses = false, false, 0, 0
+		w.endTx(false)
 		return
 	}
 	msgs, uses := w.Messages+w.txMsgs, w.ToolCalls+w.txUses
-	if err := w.updateSession(f, msgs, uses, endedAt); err != nil {
+	err := w.updateSession(f, msgs, uses, endedAt)
+	if err == nil {
+		_, err = w.conn.ExecContext(w.ctx, "COMMIT")
+	}
+	if err != nil {
 		w.txFail(err)
-		w.Dropped += w.txMsgs
-		w.inTx, w.txFailed, w.txMsgs, w.txUses = false, false, 0, 0
+		w.endTx(false)
 		return
 	}
-	if _, err := w.conn.ExecContext(w.ctx, "COMMIT"); err != nil {
-		w.txFail(err)
+	w.Messages, w.ToolCalls = msgs, uses
+	w.walWritten(w.txBytes)
+	w.endTx(true)
+}
+
+// endTx forgets the transaction; its lines are dropped unless committed.
+func (w *Writer) endTx(committed bool) {
+	if !committed {
 		w.Dropped += w.txMsgs
-	} else {
-		w.Messages, w.ToolCalls = msgs, uses
-		if w.walBytes += w.txBytes; w.walBytes >= checkpointInterval {
-			w.walBytes = 0
-			w.checkpoint()
-		}
-		if w.walSinceRestart += w.txBytes; w.walSinceRestart >= walRestartAfter {
-			// During a long burst the background checkpoints never catch up
-			// with the end of the WAL, so SQLite never starts it afresh and it
-			// grows without end (2.3 GB for a 1 GB stream). Now and then the
-			// writer waits for a checkpoint to finish the tail, mostly already
-			// copied, so that the next transaction starts the WAL again.
-			w.walSinceRestart = 0
-			w.conn.ExecContext(w.ctx, "PRAGMA wal_checkpoint(RESTART)")
-		}
 	}
 	w.inTx, w.txFailed, w.txMsgs, w.txUses, w.txBytes = false, false, 0, 0, 0
+}
+
+// walWritten accounts for n committed bytes and checkpoints when due.
+func (w *Writer) walWritten(n int64) {
+	if w.walBytes += n; w.walBytes >= checkpointInterval {
+		w.walBytes = 0
+		w.checkpoint()
+	}
+	if w.walSinceRestart += n; w.walSinceRestart >= walRestartAfter {
+		// During a long burst the background checkpoints never catch up
+		// with the end of the WAL, so SQLite never starts it afresh and it
+		// grows without end (2.3 GB for a 1 GB stream). Now and then the
+		// writer waits for a checkpoint to finish the tail, mostly already
+		// copied, so that the next transaction starts the WAL again.
+		w.walSinceRestart = 0
+		w.conn.ExecContext(w.ctx, "PRAGMA wal_checkpoint(RESTART)")
+	}
 }
 
 func (w *Writer) updateSession(f *stream.Facts, msgs, uses, endedAt int64) error {
