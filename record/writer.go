@@ -54,7 +54,6 @@ type Writer struct {
 	txBytes         int64 // written in the open transaction (roughly)
 	walBytes        int64 // committed since the last checkpoint request
 	walSinceRestart int64 // committed since the WAL was last started afresh
-	idBuf           []byte
 
 	// Committed row counts and lines lost to failed writes.
 	Messages, ToolCalls, Dropped int64
@@ -358,8 +357,6 @@ func (w *Writer) Message(m *stream.Message) {
 	if !w.begin() {
 		return
 	}
-	w.idBuf = append(append(w.idBuf[:0], w.meta.ID...), "-msg-"...)
-	w.idBuf = strconv.AppendInt(w.idBuf, m.Seq, 10)
 	var raw any = m.Raw // a line that is not UTF-8 is kept byte-exact as a BLOB
 	if m.UTF8 {
 		raw = bytesText(m.Raw)
@@ -368,7 +365,7 @@ func (w *Writer) Message(m *stream.Message) {
 	if m.Sidechain >= 0 {
 		sidechain = m.Sidechain
 	}
-	_, err := w.insMsg.ExecContext(w.ctx, string(w.idBuf), w.meta.ID, m.Seq, nullInt(m.Time),
+	_, err := w.insMsg.ExecContext(w.ctx, w.messageID(m.Seq), w.meta.ID, m.Seq, nullInt(m.Time),
 		nullStr(m.Type), nullStr(m.Subtype), raw, nullStr(m.ParentToolUseID), nullStr(m.APIMessageID), sidechain)
 	if err != nil {
 		w.txFail(err)
