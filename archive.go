@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/convlog/convlog/record"
+	"github.com/convlog/convlog/report"
 	cloudsync "github.com/convlog/convlog/sync"
 )
 
@@ -31,6 +32,13 @@ import (
 // are only ever read: no write and no disk flush per file, and their
 // modification times keep meaning what their writers did. Sessions whose
 // files were removed (convlog prune) stay in the archive: it is the history.
+//
+// The archive also keeps what makes a repeated `convlog stats` cheap (see
+// report.CreateStatsExtras): an index that holds the tool figures apart
+// from the tools' large outputs, and each session's tokens by model worked
+// out once from the JSON of its messages. Both are the archive's own, not
+// in schema.sql: session files are written for speed, and a synced
+// database is read without them, the slower way.
 
 // archiveName is the archive's file name; it lives beside the session folder.
 const archiveName = "convlog.db"
@@ -223,7 +231,12 @@ func updateArchive(ctx context.Context, dir, path string, schema *record.Schema)
 		return nil, fmt.Errorf("archive %s: %w", abs, err)
 	}
 	stale := version < record.SchemaVersion
-	if len(todo) == 0 && len(gone) == 0 && !stale {
+	// So does one without the stats extras (see finishUpdate).
+	st := &updateState{taken: map[string]takenFile{}, gone: gone, read: map[string]bool{}}
+	if st.extras, err = report.HasStatsExtras(ctx, db); err != nil {
+		return nil, fmt.Errorf("archive %s: %w", abs, err)
+	}
+	if len(todo) == 0 && len(gone) == 0 && !stale && st.extras {
 		return up, nil
 	}
 	up.Read = len(todo)
@@ -233,9 +246,8 @@ func updateArchive(ctx context.Context, dir, path string, schema *record.Schema)
 		}
 	}
 
-	taken := map[string]takenFile{}
 	for pass := 0; pass < 2 && len(todo) > 0; pass++ {
-		again, problems, err := archivePass(ctx, abs, schema, archiveMarks{db}, todo, taken)
+		again, problems, err := archivePass(ctx, abs, schema, archiveMarks{db}, todo, st)
 		if err != nil {
 			return nil, err
 		}
@@ -244,7 +256,7 @@ func updateArchive(ctx context.Context, dir, path string, schema *record.Schema)
 			up.Problems = problems
 		}
 	}
-	if err := recordTaken(ctx, db, taken, gone); err != nil {
+	if err := finishUpdate(ctx, db, st); err != nil {
 		return nil, fmt.Errorf("archive %s: %w", abs, err)
 	}
 	return up, nil
@@ -256,10 +268,18 @@ type takenFile struct {
 	id  string
 }
 
-// archivePass syncs files into the archive and notes in taken those that
-// it holds whole. It returns the files to try again: those that changed
-// while they were read, with their keys as they are now.
-func archivePass(ctx context.Context, archive string, schema *record.Schema, marks cloudsync.MarkStore, files []sessionFile, taken map[string]takenFile) (again []sessionFile, problems []error, err error) {
+// updateState is what an archive update records at its end.
+type updateState struct {
+	taken  map[string]takenFile // files the archive holds whole, by path
+	gone   []string             // files of the folder that were removed
+	read   map[string]bool      // sessions the sync passes read, by id
+	extras bool                 // the archive had its stats extras
+}
+
+// archivePass syncs files into the archive and notes in st the sessions it
+// read and the files it holds whole. It returns the files to try again:
+// those that changed while they were read, with their keys as they are now.
+func archivePass(ctx context.Context, archive string, schema *record.Schema, marks cloudsync.MarkStore, files []sessionFile, st *updateState) (again []sessionFile, problems []error, err error) {
 	paths := make([]string, len(files))
 	for i, f := range files {
 		paths[i] = f.Path
@@ -272,6 +292,10 @@ func archivePass(ctx context.Context, archive string, schema *record.Schema, mar
 	now := time.Now()
 	for _, f := range files {
 		r := reps[f.Path]
+		if r != nil && r.ID != "" {
+			// Even a file that failed half way may have sent rows.
+			st.read[r.ID] = true
+		}
 		after, serr := statKey(f.Path)
 		switch {
 		case serr != nil:
@@ -281,7 +305,7 @@ func archivePass(ctx context.Context, archive string, schema *record.Schema, mar
 		case r.Err != nil:
 			problems = append(problems, r.Err)
 		case after == f.Key && f.Key.settled(now):
-			taken[f.Path] = takenFile{key: f.Key, id: r.ID}
+			st.taken[f.Path] = takenFile{key: f.Key, id: r.ID}
 		default:
 			again = append(again, sessionFile{Path: f.Path, Key: after})
 		}
@@ -344,10 +368,13 @@ func archiveSources(ctx context.Context, db *sql.DB) (map[string]sourceKey, erro
 	return known, rows.Err()
 }
 
-// recordTaken saves the figures of the files taken in, and forgets those
-// of files that are gone, in one transaction.
-func recordTaken(ctx context.Context, db *sql.DB, taken map[string]takenFile, gone []string) (err error) {
-	if len(taken) == 0 && len(gone) == 0 {
+// finishUpdate, in one transaction, saves the figures of the files taken
+// in, forgets those of files that are gone, and brings the stats extras up
+// to date: made for every session when the archive has none yet, else
+// remade for the sessions read. A crash before it commits leaves the files
+// untaken, so that the next update reads them, and their usage, again.
+func finishUpdate(ctx context.Context, db *sql.DB, st *updateState) (err error) {
+	if len(st.taken) == 0 && len(st.gone) == 0 && len(st.read) == 0 && st.extras {
 		return nil
 	}
 	conn, err := db.Conn(ctx)
@@ -365,14 +392,17 @@ func recordTaken(ctx context.Context, db *sql.DB, taken map[string]takenFile, go
 			conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		}
 	}()
+	if err := keepStatsExtras(ctx, conn, st); err != nil {
+		return err
+	}
 	now := time.Now().UnixMilli()
-	for p, t := range taken {
+	for p, t := range st.taken {
 		if _, err := conn.ExecContext(ctx, `INSERT OR REPLACE INTO archive_sources (path, size, mtime, wal_size, wal_mtime, session_id, taken_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, p, t.key.Size, t.key.Mtime, t.key.WalSize, t.key.WalMtime, t.id, now); err != nil {
 			return err
 		}
 	}
-	for _, p := range gone {
+	for _, p := range st.gone {
 		if _, err := conn.ExecContext(ctx, "DELETE FROM archive_sources WHERE path = ?", p); err != nil {
 			return err
 		}
@@ -382,6 +412,19 @@ func recordTaken(ctx context.Context, db *sql.DB, taken map[string]takenFile, go
 	}
 	_, err = conn.ExecContext(ctx, "COMMIT")
 	return err
+}
+
+// keepStatsExtras makes the stats index and usage table of an archive that
+// lacks them, or else remakes the usage rows of the sessions read.
+func keepStatsExtras(ctx context.Context, conn *sql.Conn, st *updateState) error {
+	if !st.extras {
+		return report.CreateStatsExtras(ctx, conn)
+	}
+	ids := make([]string, 0, len(st.read))
+	for id := range st.read {
+		ids = append(ids, id)
+	}
+	return report.RefreshUsage(ctx, conn, ids)
 }
 
 // archiveHolds reports, for each of paths, whether the archive holds the

@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -159,9 +160,14 @@ func CollectStats(ctx context.Context, db Querier, r StatsRange) (*Stats, error)
 	if r.Until > 0 {
 		st.Until = isoPtr(&r.Until)
 	}
+	usage, err := usageFrom(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	costs := func(ctx context.Context, db Querier, with string) error { return st.costs(ctx, db, with, usage) }
 	with := "WITH s AS (SELECT * FROM sessions WHERE " + r.where() + ")\n"
 	steps := []func(context.Context, Querier, string) error{
-		st.overview, st.byDay, st.results, st.byModel, st.tools, st.slowest, st.costs,
+		st.overview, st.byDay, st.results, st.byModel, st.tools, st.slowest, costs,
 	}
 	for _, step := range steps {
 		if err := step(ctx, db, with); err != nil {
@@ -271,8 +277,11 @@ func (st *Stats) byModel(ctx context.Context, db Querier, with string) error {
 }
 
 // toolsSQL: percentiles by nearest rank, the smallest duration whose rank
-// is at least p × n, with window functions so that it runs anywhere.
-const toolsSQL = `, t AS (SELECT * FROM tool_calls WHERE session_id IN (SELECT id FROM s)),
+// is at least p × n, with window functions so that it runs anywhere. Only
+// the columns it needs are named: status and duration_ms come after the
+// tool's output in the row, so reading whole rows walks every output's
+// overflow pages, and the archive has an index that holds just these.
+const toolsSQL = `, t AS (SELECT session_id, tool_name, status, duration_ms FROM tool_calls WHERE session_id IN (SELECT id FROM s)),
 d AS (
   SELECT tool_name, duration_ms,
     row_number() OVER (PARTITION BY tool_name ORDER BY duration_ms) AS rn,
@@ -332,7 +341,7 @@ func (st *Stats) slowest(ctx context.Context, db Querier, with string) error {
 	})
 }
 
-// usageSQL is tokens and reported cost per session and model:
+// usageParts is tokens and reported cost per session and model, as u:
 //   - a: sessions whose result lines carry modelUsage. It is cumulative
 //     within one agent process, like total_cost_usd: the last result line
 //     of each agent session counts, summed over agent sessions.
@@ -344,7 +353,10 @@ func (st *Stats) slowest(ctx context.Context, db Querier, with string) error {
 //     sorting the lines themselves took twice as long.
 //   - c: the others (result lines without modelUsage): the session's
 //     totals under the session's model.
-const usageSQL = `,
+//
+// Each part is worked out per session, so u over some sessions is the rows
+// of each of them alone: the archive keeps them in a table (UsageTable).
+const usageParts = `,
 last_result AS (
   SELECT m.session_id, m.raw_message,
     row_number() OVER (PARTITION BY m.session_id, json_extract(m.raw_message, '$.session_id') ORDER BY m.sequence DESC) AS rn
@@ -367,7 +379,7 @@ a AS (
 ),
 b_sessions AS (
   SELECT id FROM s WHERE id NOT IN (
-    SELECT session_id FROM messages WHERE type = 'result'
+    SELECT session_id FROM messages WHERE type = 'result' AND session_id IN (SELECT id FROM s)
       AND typeof(raw_message) = 'text' AND json_valid(raw_message)
       AND json_type(raw_message, '$.usage') = 'object')
 ),
@@ -396,13 +408,114 @@ c AS (
     0 AS cache_creation_1h_tokens, cache_read_input_tokens, total_cost_usd AS cost_usd
   FROM s WHERE id NOT IN (SELECT session_id FROM a) AND id NOT IN (SELECT id FROM b_sessions)
 ),
-u AS (SELECT * FROM a UNION ALL SELECT * FROM b UNION ALL SELECT * FROM c)
+u AS (SELECT * FROM a UNION ALL SELECT * FROM b UNION ALL SELECT * FROM c)`
+
+// usageSelect reads u for the statistics. The order is total, down to the
+// figures, so that sums of costs come out the same to the last bit however
+// u was made (a session can have an a and a b row for one model).
+const usageSelect = `
 SELECT u.session_id, date(s.started_at/1000, 'unixepoch'), u.model,
   coalesce(u.input_tokens, 0), coalesce(u.output_tokens, 0), coalesce(u.cache_creation_input_tokens, 0),
   coalesce(u.cache_creation_1h_tokens, 0), coalesce(u.cache_read_input_tokens, 0),
   u.cost_usd, s.total_cost_usd IS NOT NULL
 FROM u JOIN s ON s.id = u.session_id
-ORDER BY u.session_id, u.model`
+ORDER BY u.session_id, u.model, 4, 5, 6, 7, 8, 9`
+
+// UsageTable is the archive's copy of u, its rows for every session, kept
+// by the archive update for the sessions it takes in: working u out reads
+// the JSON of every assistant message, which a repeated `convlog stats`
+// should not pay for again. The statistics use it where the database has it.
+const UsageTable = "archive_usage"
+
+// usageTableDDL: the columns have no declared type, so that they keep each
+// value as u made it (INTEGER affinity would store a sum of 2.0 as 2): the
+// figures read back are exactly those of usageParts.
+const usageTableDDL = `CREATE TABLE IF NOT EXISTS ` + UsageTable + ` (
+  session_id, model, input_tokens, output_tokens, cache_creation_input_tokens,
+  cache_creation_1h_tokens, cache_read_input_tokens, cost_usd
+);
+CREATE INDEX IF NOT EXISTS ` + UsageTable + `_session ON ` + UsageTable + `(session_id)`
+
+// statsIndex covers the columns of toolsSQL, so that the tool figures are
+// read without the tools' outputs.
+const statsIndex = "archive_tool_calls_stats"
+
+const statsIndexDDL = `CREATE INDEX IF NOT EXISTS ` + statsIndex + ` ON tool_calls(session_id, tool_name, status, duration_ms)`
+
+// Execer is what making the stats extras needs: the connection that holds
+// the archive's write transaction.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// HasStatsExtras says whether db has what CreateStatsExtras makes.
+func HasStatsExtras(ctx context.Context, db Querier) (bool, error) {
+	var n int64
+	err := each(ctx, db, `SELECT count(*) FROM sqlite_master
+		WHERE (type = 'index' AND name = '`+statsIndex+`') OR (type = 'table' AND name = '`+UsageTable+`')`,
+		func(r *sql.Rows) error { return r.Scan(&n) })
+	return n == 2, err
+}
+
+// CreateStatsExtras makes what speeds up the statistics of a database that
+// is read more often than written (the archive): the index statsIndex, and
+// the usage table, filled for every session. Run it in one transaction, so
+// that a reader sees either no table or a whole one.
+func CreateStatsExtras(ctx context.Context, db Execer) error {
+	for _, ddl := range []string{statsIndexDDL, usageTableDDL} {
+		if _, err := db.ExecContext(ctx, ddl); err != nil {
+			return err
+		}
+	}
+	return fillUsage(ctx, db, nil)
+}
+
+// RefreshUsage remakes the usage rows of the sessions ids from what the
+// database holds of them now.
+func RefreshUsage(ctx context.Context, db Execer, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return fillUsage(ctx, db, ids)
+}
+
+// fillUsage replaces the usage rows of the sessions ids, or of all of them
+// when ids is nil.
+func fillUsage(ctx context.Context, db Execer, ids []string) error {
+	del, cond := "DELETE FROM "+UsageTable, "1"
+	var args []any
+	if ids != nil {
+		list, err := json.Marshal(ids)
+		if err != nil {
+			return err
+		}
+		del += " WHERE session_id IN (SELECT value FROM json_each(?))"
+		cond, args = "id IN (SELECT value FROM json_each(?))", []any{string(list)}
+	}
+	if _, err := db.ExecContext(ctx, del, args...); err != nil {
+		return fmt.Errorf("refresh %s: %w", UsageTable, err)
+	}
+	ins := "INSERT INTO " + UsageTable + "\nWITH s AS (SELECT * FROM sessions WHERE " + cond + ")" + usageParts + "\nSELECT * FROM u"
+	if _, err := db.ExecContext(ctx, ins, args...); err != nil {
+		return fmt.Errorf("refresh %s: %w", UsageTable, err)
+	}
+	return nil
+}
+
+// usageFrom is the u of the statistics: the archive's table where the
+// database has one, else worked out from the messages.
+func usageFrom(ctx context.Context, db Querier) (string, error) {
+	var n int64
+	err := each(ctx, db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '"+UsageTable+"'",
+		func(r *sql.Rows) error { return r.Scan(&n) })
+	if err != nil {
+		return "", err
+	}
+	if n > 0 {
+		return ",\nu AS (SELECT * FROM " + UsageTable + ")", nil
+	}
+	return usageParts, nil
+}
 
 // usageRow is one session's use of one model.
 type usageRow struct {
@@ -414,7 +527,8 @@ type usageRow struct {
 	reported bool     // the session reported a cost
 }
 
-func (st *Stats) costs(ctx context.Context, db Querier, with string) error {
+// costs: usage is the CTE u (see usageFrom), after with.
+func (st *Stats) costs(ctx context.Context, db Querier, with, usage string) error {
 	days := map[string]*DayCost{}
 	dayOf := func(d *string) *DayCost {
 		k := "\x00"
@@ -447,7 +561,7 @@ func (st *Stats) costs(ctx context.Context, db Querier, with string) error {
 	}
 
 	var rows []usageRow
-	err = each(ctx, db, strings.TrimSuffix(with, "\n")+usageSQL, func(r *sql.Rows) error {
+	err = each(ctx, db, strings.TrimSuffix(with, "\n")+usage+usageSelect, func(r *sql.Rows) error {
 		var u usageRow
 		var day, model sql.NullString
 		var cost sql.NullFloat64
