@@ -1,0 +1,53 @@
+package record
+
+import (
+	"unsafe"
+
+	"modernc.org/libc"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// pageCacheSlots is how many database pages of up to 64 KiB SQLite's page
+// cache keeps in one buffer of its own, shared by every connection.
+//
+// Without the buffer the page cache allocates page by page, and with this
+// SQLite's memory allocator every 64 KiB page is a mapping of its own,
+// handed back to the kernel (madvise, munmap) page by page when the
+// connection closes. Those calls are slow on a virtual machine with more
+// than one thread running: an import, which opens and closes a connection
+// per session file, spent a quarter of its time in them. Slots in one
+// buffer are taken from and returned to a free list instead, most recently
+// freed first, so the memory touched is what the busiest moment needed;
+// the rest of the buffer is never touched and costs nothing. Pages beyond
+// the slots are allocated as before.
+const pageCacheSlots = 1280
+
+// The configuration must be set before SQLite initialises itself, which it
+// does at the first connection; nothing opens one during package init.
+func init() {
+	tls := libc.NewTLS()
+	defer tls.Close()
+	// Each slot holds a page and SQLite's header for it.
+	if !config(tls, sqlite3.SQLITE_CONFIG_PCACHE_HDRSZ, uintptr(unsafe.Pointer(&pageHeaderSize))) {
+		return
+	}
+	slot := (writePageSize + int(pageHeaderSize) + 7) &^ 7
+	buf := libc.Xmalloc(tls, libc.Tsize_t(slot*pageCacheSlots))
+	if buf == 0 {
+		return
+	}
+	if !config(tls, sqlite3.SQLITE_CONFIG_PAGECACHE, buf, int32(slot), int32(pageCacheSlots)) {
+		libc.Xfree(tls, buf)
+	}
+}
+
+// config calls sqlite3_config(op, args...) and says whether SQLite took it.
+func config(tls *libc.TLS, op int32, args ...any) bool {
+	va := libc.NewVaList(args...)
+	defer libc.Xfree(tls, va)
+	return sqlite3.Xsqlite3_config(tls, op, va) == sqlite3.SQLITE_OK
+}
+
+// pageHeaderSize is where SQLite says how much it adds to each page; a
+// global, so that its address stays put while SQLite writes it.
+var pageHeaderSize int32
