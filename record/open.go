@@ -47,11 +47,10 @@ func dsn(path string, readOnly, bulk, fresh bool) string {
 	return b.String()
 }
 
-// Page cache sizes, in KiB. A writer whose transaction outgrows its cache
-// spills pages to the file mid-transaction and reads them back, which took
-// a tenth of a 1 GB tee's time at SQLite's default of 2 MB; an import writes
-// a whole file in one transaction. Set in the DSN, so that the page cache's
-// one bulk allocation (see memconfig.go) is sized by it.
+// Page cache sizes, in KiB, for the DSN. A writer whose transaction
+// outgrows its cache spills pages to the file mid-transaction and reads them
+// back, which took a tenth of a 1 GB tee's time at SQLite's default of 2 MB;
+// an import writes a whole file in one transaction.
 const (
 	writerCache = "&_pragma=cache_size(-8192)"
 	bulkCache   = "&_pragma=cache_size(-65536)"

@@ -126,7 +126,7 @@ func CreateFile(ctx context.Context, path string, schema *Schema, meta Meta, bul
 
 // reopen opens a session file made by CreateFile for more writing.
 func reopen(ctx context.Context, path string, meta Meta) (*Writer, error) {
-	db, err := sql.Open("sqlite", DSN(path, false))
+	db, err := sql.Open("sqlite", DSN(path, false)+writerCache)
 	if err != nil {
 		return nil, err
 	}
