@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"unsafe"
 
 	"github.com/convlog/convlog/stream"
 )
@@ -44,7 +43,8 @@ type Writer struct {
 	conn *sql.Conn
 	ctx  context.Context
 
-	insMsg, insTool, updTool, updSession *sql.Stmt
+	insMsg, insTool, updTool *rawStmt // the statements that carry a line's bytes
+	updSession               *sql.Stmt
 
 	ckpt            *checkpointer
 	noCkpt          bool // the checkpointer could not be started
@@ -295,6 +295,18 @@ func (w *Writer) prepare(ctx context.Context, bulk bool) error {
 		// Checkpoints are the checkpointer's, not this connection's.
 		_, err = conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint=0")
 	}
+	var handle uintptr
+	if err == nil {
+		handle, err = connHandle(ctx, conn)
+	}
+	prepRaw := func(q string) *rawStmt {
+		if err != nil {
+			return nil
+		}
+		var s *rawStmt
+		s, err = prepareRaw(handle, q)
+		return s
+	}
 	prep := func(q string) *sql.Stmt {
 		if err != nil {
 			return nil
@@ -303,11 +315,11 @@ func (w *Writer) prepare(ctx context.Context, bulk bool) error {
 		s, err = conn.PrepareContext(ctx, q)
 		return s
 	}
-	w.insMsg = prep(`INSERT OR FAIL INTO messages (id, session_id, sequence, timestamp, type, subtype, raw_message,
+	w.insMsg = prepRaw(`INSERT OR FAIL INTO messages (id, session_id, sequence, timestamp, type, subtype, raw_message,
 		parent_tool_use_id, api_message_id, is_sidechain) VALUES (?,?,?,?,?,?,?,?,?,?)`)
-	w.insTool = prep(`INSERT OR IGNORE INTO tool_calls (id, session_id, message_id, sequence, timestamp, tool_name,
+	w.insTool = prepRaw(`INSERT OR IGNORE INTO tool_calls (id, session_id, message_id, sequence, timestamp, tool_name,
 		tool_input, status, parent_tool_use_id) VALUES (?,?,?,?,?,?,?,'pending',?)`)
-	w.updTool = prep(`UPDATE OR FAIL tool_calls SET status=?, duration_ms=?, tool_output=?, error=?,
+	w.updTool = prepRaw(`UPDATE OR FAIL tool_calls SET status=?, duration_ms=?, tool_output=?, error=?,
 		result_message_id=?, completed_at=? WHERE id=? AND session_id=? AND status='pending'`)
 	w.updSession = prep(`UPDATE sessions SET model=coalesce(?, model), cwd=coalesce(?, cwd),
 		prompt_length=coalesce(prompt_length, ?), agent_session_id=?, agent_version=?, git_branch=?,
@@ -357,16 +369,13 @@ func (w *Writer) Message(m *stream.Message) {
 	if !w.begin() {
 		return
 	}
-	var raw any = m.Raw // a line that is not UTF-8 is kept byte-exact as a BLOB
+	raw := blobArg(m.Raw) // a line that is not UTF-8 is kept byte-exact as a BLOB
 	if m.UTF8 {
-		raw = bytesText(m.Raw)
+		raw = textArg(m.Raw)
 	}
-	var sidechain any
-	if m.Sidechain >= 0 {
-		sidechain = m.Sidechain
-	}
-	_, err := w.insMsg.ExecContext(w.ctx, w.messageID(m.Seq), w.meta.ID, m.Seq, nullInt(m.Time),
-		nullStr(m.Type), nullStr(m.Subtype), raw, nullStr(m.ParentToolUseID), nullStr(m.APIMessageID), sidechain)
+	err := w.insMsg.exec(strArg(w.messageID(m.Seq)), strArg(w.meta.ID), intArg(m.Seq), optIntArg(m.Time),
+		optStrArg(m.Type), optStrArg(m.Subtype), raw, optStrArg(m.ParentToolUseID), optStrArg(m.APIMessageID),
+		cond(m.Sidechain >= 0, intArg(int64(m.Sidechain))))
 	if err != nil {
 		w.txFail(err)
 	}
@@ -377,8 +386,8 @@ func (w *Writer) ToolUse(u *stream.ToolUse) {
 	if !w.begin() {
 		return
 	}
-	_, err := w.insTool.ExecContext(w.ctx, u.ID, w.meta.ID, w.messageID(u.MessageSeq), u.Seq, nullInt(u.Time),
-		nullStr(u.Name), nullText(u.Input), nullStr(u.ParentToolUseID))
+	err := w.insTool.exec(strArg(u.ID), strArg(w.meta.ID), strArg(w.messageID(u.MessageSeq)), intArg(u.Seq), optIntArg(u.Time),
+		optStrArg(u.Name), optTextArg(u.Input), optStrArg(u.ParentToolUseID))
 	if err != nil {
 		w.txFail(err)
 		return
@@ -391,19 +400,14 @@ func (w *Writer) ToolResult(r *stream.ToolResult) {
 	if !w.begin() {
 		return
 	}
-	// The driver copies text before Exec returns: the Processor's buffer
-	// need not be copied into a Go string first.
-	out := bytesText(r.Output)
-	status, errText := "success", any(nil)
+	// SQLite reads the Processor's buffer in place.
+	out := textArg(r.Output)
+	status, errText := "success", nullArg()
 	if r.IsError {
 		status, errText = "error", out
 	}
-	var dur any
-	if r.DurationMS >= 0 {
-		dur = r.DurationMS
-	}
-	_, err := w.updTool.ExecContext(w.ctx, status, dur, out, errText, w.messageID(r.MessageSeq),
-		nullInt(r.Time), r.ID, w.meta.ID)
+	err := w.updTool.exec(strArg(status), cond(r.DurationMS >= 0, intArg(r.DurationMS)), out, errText,
+		strArg(w.messageID(r.MessageSeq)), optIntArg(r.Time), strArg(r.ID), strArg(w.meta.ID))
 	if err != nil {
 		w.txFail(err)
 	}
@@ -571,10 +575,13 @@ func (w *Writer) stopCheckpointer() {
 // closeDB closes the statements and the database.
 func (w *Writer) closeDB() error {
 	w.stopCheckpointer()
-	for _, s := range []*sql.Stmt{w.insMsg, w.insTool, w.updTool, w.updSession} {
-		if s != nil {
-			s.Close()
-		}
+	// The raw statements go first: a connection closed with statements
+	// still prepared on it stays open until they are finalized.
+	for _, s := range []*rawStmt{w.insMsg, w.insTool, w.updTool} {
+		s.close()
+	}
+	if w.updSession != nil {
+		w.updSession.Close()
 	}
 	return errors.Join(w.conn.Close(), w.db.Close())
 }
@@ -584,9 +591,7 @@ func (w *Writer) Close() error {
 	if w.inTx {
 		w.conn.ExecContext(w.ctx, "ROLLBACK")
 	}
-	w.stopCheckpointer()
-	w.conn.Close()
-	return w.db.Close()
+	return w.closeDB()
 }
 
 func nullStr(s string) any {
@@ -608,21 +613,4 @@ func nullNonNeg(n int64) any {
 		return nil
 	}
 	return n
-}
-
-// nullText is b as TEXT, or NULL for nil.
-func nullText(b []byte) any {
-	if b == nil {
-		return nil
-	}
-	return bytesText(b)
-}
-
-// bytesText binds b as TEXT without copying it: the driver copies the text
-// into SQLite's memory before Exec returns, and b is not changed meanwhile.
-func bytesText(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	return unsafe.String(&b[0], len(b))
 }

@@ -1,0 +1,7 @@
+//go:build !race
+
+package record
+
+// bindInPlace: SQLite reads a statement's text and blob arguments straight
+// from Go memory.
+const bindInPlace = true
