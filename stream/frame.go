@@ -30,8 +30,15 @@ func (f *Framer) Feed(p []byte, fn func(line []byte)) {
 		case f.skip:
 			f.skip = false
 		case len(f.carry) > 0:
-			f.carry = append(f.carry, p[:i]...)
-			fn(f.carry)
+			line := append(f.carry, p[:i]...)
+			if cap(line) > maxKeptCarry {
+				// Not kept for the next line anyway; dropped before fn,
+				// so that fn can let go of a huge line while it works.
+				f.carry = nil
+			} else {
+				f.carry = line
+			}
+			fn(line)
 			f.reset()
 		default:
 			fn(p[:i])
@@ -60,10 +67,13 @@ func (f *Framer) Gap(endedWithNewline bool) {
 // Pending reports how many bytes of an unfinished line are held.
 func (f *Framer) Pending() int { return len(f.carry) }
 
+// maxKeptCarry is the largest carry buffer kept for the next line.
+const maxKeptCarry = 4 << 20
+
 func (f *Framer) reset() {
 	// A huge carry (a multi-MB line) is not kept around for the small lines
 	// that follow it.
-	if cap(f.carry) > 4<<20 {
+	if cap(f.carry) > maxKeptCarry {
 		f.carry = nil
 		return
 	}

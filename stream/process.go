@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"runtime/debug"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -146,6 +147,9 @@ func (p *Processor) Seq() int64 { return p.seq }
 // Skip accounts for n lines that were lost before reaching the Processor.
 func (p *Processor) Skip(n int64) { p.Facts.DroppedByInput += n }
 
+// hugeLine is the length from which a line is handled with care for memory.
+const hugeLine = 16 << 20
+
 // Line processes one line (without its '\n') read at time t (Unix ms, 0 if
 // unknown).
 func (p *Processor) Line(raw []byte, t int64) {
@@ -163,7 +167,8 @@ func (p *Processor) Line(raw []byte, t int64) {
 	p.Facts.Lines++
 	m.UTF8 = utf8.Valid(raw)
 
-	if len(raw) > 16<<20 {
+	huge := len(raw) > hugeLine
+	if huge {
 		// The parser keeps a copy of the longest line it has seen; after a
 		// huge one, start afresh so that the copy can be collected.
 		defer func() { p.parser = fastjson.Parser{} }()
@@ -205,6 +210,14 @@ func (p *Processor) Line(raw []byte, t int64) {
 		m.APIMessageID = str(msg, "id")
 	}
 	p.Sink.Message(&m)
+	if huge {
+		// The line is stored, and what follows needs only the parser's
+		// copy: the collector gets the line itself back now, before the
+		// tool's output (as big) is written, so that memory holds a huge
+		// line about three times at the most rather than four or five.
+		m.Raw, raw = nil, nil
+		debug.FreeOSMemory()
+	}
 
 	switch m.Type {
 	case "assistant":
