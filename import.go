@@ -64,6 +64,8 @@ func (c *ImportCmd) Run(env *Env) error {
 	if jobs <= 0 {
 		jobs = min(runtime.GOMAXPROCS(0), 4)
 	}
+	// Each job's writer fills its page cache (64 MB) in one transaction.
+	record.SetupPageCache(jobs*record.BulkCachePages + 64)
 	// Ctrl-C stops between files and removes the unfinished temporary file;
 	// sessions already imported stay.
 	ctx, stop := signal.NotifyContext(env.Ctx, os.Interrupt, syscall.SIGTERM)

@@ -1,14 +1,18 @@
 package record
 
 import (
+	"sync"
 	"unsafe"
 
 	"modernc.org/libc"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// pageCacheSlots is how many database pages of up to 64 KiB SQLite's page
-// cache keeps in one buffer of its own, shared by every connection.
+// SetupPageCache gives SQLite's page cache one buffer of slots, each for a
+// database page of up to 64 KiB, shared by every connection; slots are the
+// cache's pages that a command that writes session files needs at its
+// busiest. It must run before the process's first SQLite connection, and
+// does nothing after it.
 //
 // Without the buffer the page cache allocates page by page, and with this
 // SQLite's memory allocator every 64 KiB page is a mapping of its own,
@@ -17,14 +21,17 @@ import (
 // than one thread running: an import, which opens and closes a connection
 // per session file, spent a quarter of its time in them. Slots in one
 // buffer are taken from and returned to a free list instead, most recently
-// freed first, so the memory touched is what the busiest moment needed;
-// the rest of the buffer is never touched and costs nothing. Pages beyond
-// the slots are allocated as before.
-const pageCacheSlots = 1280
+// freed first, so the memory touched is what the busiest moment needed.
+// Setting the buffer up touches every slot once, about 15 µs each here,
+// which is why it is sized per command rather than made large for all.
+// Pages beyond the slots are allocated as before.
+func SetupPageCache(slots int) {
+	setupOnce.Do(func() { setupPageCache(slots) })
+}
 
-// The configuration must be set before SQLite initialises itself, which it
-// does at the first connection; nothing opens one during package init.
-func init() {
+var setupOnce sync.Once
+
+func setupPageCache(slots int) {
 	tls := libc.NewTLS()
 	defer tls.Close()
 	// Each slot holds a page and SQLite's header for it.
@@ -32,11 +39,11 @@ func init() {
 		return
 	}
 	slot := (writePageSize + int(pageHeaderSize) + 7) &^ 7
-	buf := libc.Xmalloc(tls, libc.Tsize_t(slot*pageCacheSlots))
+	buf := libc.Xmalloc(tls, libc.Tsize_t(slot*slots))
 	if buf == 0 {
 		return
 	}
-	if !config(tls, sqlite3.SQLITE_CONFIG_PAGECACHE, buf, int32(slot), int32(pageCacheSlots)) {
+	if !config(tls, sqlite3.SQLITE_CONFIG_PAGECACHE, buf, int32(slot), int32(slots)) {
 		libc.Xfree(tls, buf)
 	}
 }
