@@ -148,7 +148,7 @@ func (p *Processor) Seq() int64 { return p.seq }
 func (p *Processor) Skip(n int64) { p.Facts.DroppedByInput += n }
 
 // hugeLine is the length from which a line is handled with care for memory.
-const hugeLine = 16 << 20
+const hugeLine = 4 << 20
 
 // Line processes one line (without its '\n') read at time t (Unix ms, 0 if
 // unknown).
