@@ -525,7 +525,8 @@ func TestLocalFileProblems(t *testing.T) {
 }
 
 func TestMarkCannotBeWritten(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it shortens marksBusyTimeout, which every sync reads,
+	// and parallel tests only start once the others are done.
 	srv := libsqltest.Start(t)
 	path := bigSession(t, t.TempDir(), "locked", 40, 100)
 	// Another process holds the file's write lock for the whole sync.
