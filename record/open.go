@@ -56,11 +56,8 @@ const (
 	bulkCache   = "&_pragma=cache_size(-65536)"
 )
 
-// The same in pages, for SetupPageCache.
-const (
-	WriterCachePages = 8192 << 10 / writePageSize
-	BulkCachePages   = 65536 << 10 / writePageSize
-)
+// BulkCachePages is bulkCache in pages, for SetupPageCache.
+const BulkCachePages = 65536 << 10 / writePageSize
 
 // EscapePath keeps a path from being read as URI syntax in a "file:" DSN.
 func EscapePath(p string) string {
