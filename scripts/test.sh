@@ -25,9 +25,27 @@ go test -count=1 -timeout 20m . ./record
 
 # Fuzzing of what parses untrusted input, bounded in time. Seeds come from
 # the tests; anything found is saved under testdata/fuzz and fails here.
+#
+# Go 1.26's fuzzing can fail a run with a bare "context deadline exceeded"
+# when -fuzztime ends while a worker is busy (Go issue 75804, fixed in Go
+# 1.27): no input failed and none is written. Such a run is done once more;
+# a run that fails any other way, or writes a failing input, fails here.
 fuzztime=${CONVLOG_FUZZTIME:-10s}
+fuzzlog=$(mktemp)
+trap 'rm -f "$fuzzlog"' EXIT
 for target in $(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' . | sed 's/^func //' | sort -u); do
 	pkg=$(dirname "$(grep -rlE "^func $target\(" --include='*_test.go' . | head -1)")
-	echo "fuzz $target in $pkg for $fuzztime"
-	go test -run '^$' -fuzz "^$target\$" -fuzztime "$fuzztime" "$pkg"
+	for attempt in 1 2; do
+		echo "fuzz $target in $pkg for $fuzztime"
+		if go test -run '^$' -fuzz "^$target\$" -fuzztime "$fuzztime" "$pkg" 2>&1 | tee "$fuzzlog"; [[ ${PIPESTATUS[0]} -eq 0 ]]; then
+			break
+		fi
+		# Only those lines, and the deadline among them: anything else (a
+		# failing input, a test's message, a panic) is a real failure.
+		if ((attempt == 2)) || ! grep -q '^    context deadline exceeded$' "$fuzzlog" ||
+			grep -qvE '^(fuzz: |--- FAIL: Fuzz|    context deadline exceeded$|FAIL|exit status )' "$fuzzlog"; then
+			exit 1
+		fi
+		echo "fuzz $target: the fuzzing deadline race, no failing input; once more"
+	done
 done
