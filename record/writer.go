@@ -136,10 +136,7 @@ func reopen(ctx context.Context, path string, meta Meta) (*Writer, error) {
 		err = w.prepare(ctx, false)
 	}
 	if err != nil {
-		if w.conn != nil {
-			w.conn.Close()
-		}
-		db.Close()
+		w.closeDB()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return w, nil
@@ -219,10 +216,17 @@ func open(ctx context.Context, path string, schema *Schema, meta Meta, bulk bool
 	db.SetMaxOpenConns(1)
 	w := &Writer{Path: path, meta: meta, db: db, ctx: context.Background()}
 	if err := w.init(ctx, schema, bulk); err != nil {
-		db.Close()
+		w.closeDB()
 		return nil, err
 	}
-	return w, w.prepare(ctx, bulk)
+	if err := w.prepare(ctx, bulk); err != nil {
+		// Closed here, statements and all, so that the caller can remove
+		// the file: SQLite keeps a connection open while any statement
+		// prepared on it is not finalized.
+		w.closeDB()
+		return nil, err
+	}
+	return w, nil
 }
 
 // Page sizes: large pages while writing cut the number of writes per byte
@@ -583,7 +587,11 @@ func (w *Writer) closeDB() error {
 	if w.updSession != nil {
 		w.updSession.Close()
 	}
-	return errors.Join(w.conn.Close(), w.db.Close())
+	var err error
+	if w.conn != nil {
+		err = w.conn.Close()
+	}
+	return errors.Join(err, w.db.Close())
 }
 
 // Close abandons the session without recording its end (as a crash would).
