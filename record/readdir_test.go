@@ -115,7 +115,7 @@ func TestFindRefusesPaths(t *testing.T) {
 	sessions := filepath.Join(dir, "sessions")
 	writeSession(t, dir, "outside", fixtureStart, fixtureEnd, readFixture)
 	os.Mkdir(sessions, 0o700)
-	for _, ref := range []string{"../outside", "/etc/passwd", "a/b", "..", ".", "", "outside.db", " outside", "-x", "a\\b", "x\x00", strings.Repeat("a", 129)} {
+	for _, ref := range []string{"../outside", "/etc/passwd", "a/b", "..", ".", "", "outside.db", " outside", "-x", "a\\b", "x\x00", strings.Repeat("a", 129), "_x", "caf\u00e9", "a b"} {
 		_, err := Find(t.Context(), sessions, ref)
 		if !errors.Is(err, ErrBadRef) {
 			t.Errorf("Find(%q): %v, want ErrBadRef", ref, err)
@@ -124,7 +124,7 @@ func TestFindRefusesPaths(t *testing.T) {
 			t.Errorf("IsPlainID(%q)", ref)
 		}
 	}
-	for _, ref := range []string{"0199abcd-ef01-7000-8000-000000000000", "a", "my_run-1"} {
+	for _, ref := range []string{"0199abcd-ef01-7000-8000-000000000000", "a", "my_run-1", "Z9", strings.Repeat("a", 128)} {
 		if !IsPlainID(ref) {
 			t.Errorf("IsPlainID(%q) is false", ref)
 		}
