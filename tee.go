@@ -43,7 +43,7 @@ const graceAfterSignal = 3 * time.Second
 func (c *TeeCmd) Run(env *Env) error {
 	started := time.Now()
 	softMemoryLimit(env)
-	teeGC(env)
+	lowerGC := teeGC(env)
 	// No record.SetupPageCache: setting the slots up touches each one, which
 	// cost a short session 5 ms of its 65 ms, and the writer's one
 	// connection keeps its pages to the end, so it gains about 4% on a
@@ -128,7 +128,13 @@ func (c *TeeCmd) Run(env *Env) error {
 	abort := make(chan struct{})
 	logger := &stream.Logger{Proc: proc, Abort: abort, Commit: func(*stream.Facts) {}}
 	if w != nil {
-		logger.Commit = w.Commit
+		logger.Commit = func(f *stream.Facts) {
+			w.Commit(f)
+			if lowerGC != nil && w.Written() >= teeGCAfter {
+				lowerGC()
+				lowerGC = nil
+			}
+		}
 	}
 	logDone := make(chan struct{})
 	go func() { logger.Run(chunks); close(logDone) }()
@@ -247,17 +253,22 @@ func softMemoryLimit(env *Env) {
 	}
 }
 
-// teeGC runs the collector at half Go's usual heap growth (GOGC=50) for
-// tee, which stays in the background of a session for its whole length:
-// its heap is mostly buffers that live for one commit, collecting them
-// costs little, and the peak RSS of a long stream drops by about 10 MB. An
-// import, which wants its time back, keeps Go's default (it was 30% slower
-// at 50). GOGC, when set, wins.
-func teeGC(env *Env) {
-	if env.Getenv("GOGC") == "" {
-		debug.SetGCPercent(50)
+// teeGC returns what sets the collector to half Go's usual heap growth
+// (GOGC=50) for tee, which stays in the background of a session for its
+// whole length: its heap is mostly buffers that live for one commit,
+// collecting them costs little, and the peak RSS of a long stream drops by
+// about 10 MB. tee calls it once teeGCAfter bytes are logged: a short
+// session then ends before its first collection (it cost a 10-line session
+// about 5 ms of its 50–70). An import, which wants its time back, keeps Go's
+// default (it was 30% slower at 50). GOGC, when set, wins: the result is nil.
+func teeGC(env *Env) func() {
+	if env.Getenv("GOGC") != "" {
+		return nil
 	}
+	return func() { debug.SetGCPercent(50) }
 }
+
+const teeGCAfter = 4 << 20
 
 // countingSink stands in for the session file when it cannot be created.
 type countingSink struct{}

@@ -117,6 +117,9 @@ func prepareRaw(db uintptr, q string) (*rawStmt, error) {
 
 // exec runs the statement once with args.
 func (s *rawStmt) exec(args ...arg) error {
+	if s == nil || s.stmt == 0 {
+		return errStmtClosed
+	}
 	s.keep = args
 	defer func() {
 		// SQLite lets go of the arguments before they are let go of here.
@@ -196,6 +199,8 @@ func (s *rawStmt) err(rc int32) error {
 	}
 	return fmt.Errorf("%s: %s (%d)", str, msg, rc)
 }
+
+var errStmtClosed = errors.New("statement is closed: the session file's connection was lost")
 
 // close finalizes the statement; the connection stays open.
 func (s *rawStmt) close() error {
