@@ -124,7 +124,10 @@ func (c *TeeCmd) Run(env *Env) error {
 	if d, err := time.ParseDuration(env.Getenv("CONVLOG_STALL_LIMIT")); err == nil {
 		copier.StallLimit = d // for tests of a stuck database
 	}
-	chunks := make(chan *stream.Chunk, 64)
+	// Reads waiting for the logger: with reads packed into the copier's
+	// buffers, this is what bounds a stream of small lines (4096 reads is
+	// four seconds of a line a millisecond) before the buffers' 8 MiB do.
+	chunks := make(chan *stream.Chunk, 4096)
 	abort := make(chan struct{})
 	logger := &stream.Logger{Proc: proc, Abort: abort, Commit: func(*stream.Facts) {}}
 	if w != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -19,15 +20,29 @@ type Chunk struct {
 	GapNewlines   int64 // newlines in the skipped bytes
 	GapEndedAtEOL bool  // the skipped bytes ended with '\n'
 
-	buf  []byte
-	pool chan []byte
+	blk *block
 }
 
-// Release gives the chunk's buffer back to the Copier.
+// block is one of the Copier's buffers. Reads are packed into it one after
+// another, each handed on as a Chunk, and it goes back to the pool when the
+// Copier has moved on and the logger has released every chunk in it.
+type block struct {
+	buf  []byte
+	refs atomic.Int32
+	pool chan *block
+}
+
+func (b *block) unref() {
+	if b.refs.Add(-1) == 0 {
+		b.pool <- b
+	}
+}
+
+// Release gives the chunk's bytes back to the Copier.
 func (c *Chunk) Release() {
-	if c.pool != nil && c.buf != nil {
-		c.pool <- c.buf
-		c.buf = nil
+	if c.blk != nil {
+		c.blk.unref()
+		c.blk = nil
 	}
 }
 
@@ -45,12 +60,21 @@ func (c *Chunk) DroppedLines() int64 {
 // Copier forwards In to Out byte for byte and hands every read to a logger
 // without waiting on it: each read is written out before the next read is
 // made, and the logger works on its own copy of the bytes.
+//
+// The logger may fall behind by BufSize×Buffers bytes before the Copier
+// waits for it. Reads are packed into the buffers: a line a millisecond
+// takes a few KB of buffer each, not a whole buffer, so a logger that stops
+// for a moment (a commit, a checkpoint, the switch to large pages) holds up
+// nothing. With one buffer per read, 32 reads of 10 KB were enough to stall
+// the pass-through.
 type Copier struct {
 	In  io.Reader
 	Out io.Writer
 
-	// BufSize is the size of one read; Buffers bounds how many reads may wait
-	// for the logger (memory is BufSize×Buffers at most).
+	// BufSize is the size of one buffer, and of the largest read; Buffers
+	// bounds how many may hold bytes that wait for the logger (memory is
+	// BufSize×Buffers at most). The channel handed to Run bounds how many
+	// reads may wait.
 	BufSize int
 	Buffers int
 	// StallLimit is how long the Copier waits for the logger to free a buffer
@@ -69,7 +93,7 @@ type Copier struct {
 	OutClosed   bool
 	SkippedRuns int // times the logger fell behind and input was skipped
 
-	pool      chan []byte
+	pool      chan *block
 	allocated int
 }
 
@@ -90,55 +114,87 @@ func (c *Copier) Run(out chan<- *Chunk) error {
 	if c.Now == nil {
 		c.Now = func() int64 { return time.Now().UnixMilli() }
 	}
-	c.pool = make(chan []byte, c.Buffers)
+	c.pool = make(chan *block, c.Buffers)
+	// A buffer with less room than this is left for a fresh one, so that a
+	// fast stream is still read in large reads.
+	minRoom := max(c.BufSize/4, 1)
 
 	var (
+		cur      *block // the buffer being filled; the Copier holds a reference
+		off      int    // where in cur the next read goes
 		scratch  []byte // read buffer while skipping
 		skipping bool
 		gap      Chunk
 		timer    = time.NewTimer(time.Hour)
 	)
 	timer.Stop()
-	for {
-		var buf []byte
-		if skipping {
-			buf = c.tryGet()
-			if buf != nil {
-				skipping = false
-			}
-		} else {
-			buf = c.get(timer)
-			skipping = buf == nil
+	// skip accounts for bytes passed through but not handed on.
+	skip := func(p []byte) {
+		if !gap.Gap {
+			c.SkippedRuns++
+			gap.Gap = true
 		}
-		readInto := buf
-		if readInto == nil {
-			if scratch == nil {
-				scratch = make([]byte, c.BufSize)
+		gap.GapNewlines += int64(bytes.Count(p, []byte{'\n'}))
+		gap.GapEndedAtEOL = p[len(p)-1] == '\n'
+	}
+	defer func() {
+		if cur != nil {
+			cur.unref()
+		}
+	}()
+	for {
+		if cur != nil && len(cur.buf)-off < minRoom {
+			cur.unref()
+			cur = nil
+		}
+		resuming := false
+		if cur == nil {
+			if skipping {
+				// Logging resumes once a buffer is free, and the read is
+				// handed on if the logger takes it at once.
+				cur = c.tryGet()
+				resuming = cur != nil
+			} else {
+				cur = c.get(timer)
 			}
+			skipping = cur == nil
+			off = 0
+		}
+		readInto := scratch
+		if cur != nil {
+			readInto = cur.buf[off:]
+		} else if scratch == nil {
+			scratch = make([]byte, c.BufSize)
 			readInto = scratch
 		}
 		n, err := c.In.Read(readInto)
 		if n > 0 {
 			now := c.Now()
+			data := readInto[:n:n]
 			c.BytesIn += int64(n)
-			c.write(readInto[:n])
-			if buf == nil {
-				if !gap.Gap {
-					c.SkippedRuns++
-					gap.Gap = true
-				}
-				gap.GapNewlines += int64(bytes.Count(readInto[:n], []byte{'\n'}))
-				gap.GapEndedAtEOL = readInto[n-1] == '\n'
+			c.write(data)
+			if cur == nil {
+				skip(data)
 			} else {
-				ch := &Chunk{Data: buf[:n], Time: now, buf: buf, pool: c.pool}
+				cur.refs.Add(1)
+				off += n
+				ch := &Chunk{Data: data, Time: now, blk: cur}
 				if gap.Gap {
 					ch.Gap, ch.GapNewlines, ch.GapEndedAtEOL = true, gap.GapNewlines, gap.GapEndedAtEOL
 					gap = Chunk{}
 				}
-				out <- ch
+				if !c.send(out, ch, timer, !resuming) {
+					// The logger has not taken a read for StallLimit: this
+					// one, and what follows until it catches up, is skipped.
+					if ch.Gap {
+						gap = Chunk{Gap: true, GapNewlines: ch.GapNewlines, GapEndedAtEOL: ch.GapEndedAtEOL}
+					}
+					ch.Release()
+					skip(data)
+					cur.unref()
+					cur, skipping = nil, true
+				}
 			}
-		} else if buf != nil {
-			c.pool <- buf
 		}
 		if err != nil {
 			if gap.Gap {
@@ -152,22 +208,46 @@ func (c *Copier) Run(out chan<- *Chunk) error {
 	}
 }
 
-func (c *Copier) tryGet() []byte {
+// send hands ch to the logger, waiting at most StallLimit for room if wait
+// is set.
+func (c *Copier) send(out chan<- *Chunk, ch *Chunk, timer *time.Timer, wait bool) bool {
 	select {
-	case b := <-c.pool:
-		return b
+	case out <- ch:
+		return true
 	default:
 	}
-	if c.allocated < c.Buffers {
-		c.allocated++
-		return make([]byte, c.BufSize)
+	if !wait {
+		return false
 	}
-	return nil
+	timer.Reset(c.StallLimit)
+	defer timer.Stop()
+	select {
+	case out <- ch:
+		return true
+	case <-timer.C:
+		return false
+	}
+}
+
+// tryGet returns a free buffer, holding one reference, or nil.
+func (c *Copier) tryGet() *block {
+	var b *block
+	select {
+	case b = <-c.pool:
+	default:
+		if c.allocated >= c.Buffers {
+			return nil
+		}
+		c.allocated++
+		b = &block{buf: make([]byte, c.BufSize), pool: c.pool}
+	}
+	b.refs.Store(1)
+	return b
 }
 
 // get returns a free buffer, waiting at most StallLimit; nil means the
 // logger is stuck and input is to be skipped.
-func (c *Copier) get(timer *time.Timer) []byte {
+func (c *Copier) get(timer *time.Timer) *block {
 	if b := c.tryGet(); b != nil {
 		return b
 	}
@@ -175,6 +255,7 @@ func (c *Copier) get(timer *time.Timer) []byte {
 	defer timer.Stop()
 	select {
 	case b := <-c.pool:
+		b.refs.Store(1)
 		return b
 	case <-timer.C:
 		return nil

@@ -53,16 +53,17 @@ func TestCopierPassesEverything(t *testing.T) {
 
 func TestCopierSkipsWhenLoggerIsStuck(t *testing.T) {
 	chunks := make(chan *Chunk, 10)
-	s := &script{parts: []string{"a\nb", "c\nd\ne", "f\ng\n", "h\n"}}
-	// The logger holds the only buffer until the third read: the second and
-	// third reads find no buffer and are passed through but not logged.
+	s := &script{parts: []string{"a\nbcdef", "c\nd\ne", "f\ng\n", "h\n"}}
+	// The first read all but fills the only buffer, and the logger holds it
+	// until the third read: the second and third reads find no buffer and
+	// are passed through but not logged.
 	s.before = map[int]func(){2: func() { (<-chunks).Release() }}
 	var out bytes.Buffer
-	c := &Copier{In: s, Out: &out, BufSize: 64, Buffers: 1, StallLimit: time.Millisecond}
+	c := &Copier{In: s, Out: &out, BufSize: 8, Buffers: 1, StallLimit: time.Millisecond}
 	if err := c.Run(chunks); err != nil {
 		t.Fatal(err)
 	}
-	if out.String() != "a\nbc\nd\nef\ng\nh\n" {
+	if out.String() != "a\nbcdefc\nd\nef\ng\nh\n" {
 		t.Fatalf("pass-through %q", out.String())
 	}
 	if c.SkippedRuns != 1 {
@@ -73,7 +74,7 @@ func TestCopierSkipsWhenLoggerIsStuck(t *testing.T) {
 	// The first chunk was taken by the hook; replay it so the logger sees
 	// the stream as it would have.
 	replay := make(chan *Chunk, 10)
-	replay <- &Chunk{Data: []byte("a\nb"), Time: 1}
+	replay <- &Chunk{Data: []byte("a\nbcdef"), Time: 1}
 	for ch := range chunks {
 		replay <- ch
 	}
@@ -85,6 +86,75 @@ func TestCopierSkipsWhenLoggerIsStuck(t *testing.T) {
 	}
 	if strings.Join(got, "|") != "a|h" || p.Facts.DroppedByInput != 4 {
 		t.Fatalf("logged %q, dropped %d (want a|h, 4)", got, p.Facts.DroppedByInput)
+	}
+}
+
+// TestCopierPacksReads: small reads share a buffer, so a logger that holds
+// on to many of them does not run the Copier out of buffers; the buffer is
+// free again only once every chunk in it is released.
+func TestCopierPacksReads(t *testing.T) {
+	parts := make([]string, 12)
+	for i := range parts {
+		parts[i] = "abcd\n" // 12×5 bytes into one 80-byte buffer
+	}
+	chunks := make(chan *Chunk, len(parts))
+	var out bytes.Buffer
+	c := &Copier{In: &script{parts: parts}, Out: &out, BufSize: 80, Buffers: 1, StallLimit: time.Millisecond}
+	if err := c.Run(chunks); err != nil {
+		t.Fatal(err)
+	}
+	var got []*Chunk
+	for ch := range chunks {
+		got = append(got, ch)
+	}
+	if c.SkippedRuns != 0 || len(got) != len(parts) || out.String() != strings.Join(parts, "") {
+		t.Fatalf("skipped %d runs, %d chunks; want 0, %d", c.SkippedRuns, len(got), len(parts))
+	}
+	for i, ch := range got {
+		if string(ch.Data) != parts[i] || cap(ch.Data) != len(ch.Data) {
+			t.Fatalf("chunk %d: %q (cap %d)", i, ch.Data, cap(ch.Data))
+		}
+		if len(c.pool) != 0 {
+			t.Fatalf("buffer back in the pool with %d chunks still held", len(got)-i)
+		}
+		ch.Release()
+	}
+	if len(c.pool) != 1 {
+		t.Fatal("buffer not back in the pool once every chunk was released")
+	}
+}
+
+// TestCopierSkipsWhenTheChannelIsFull: reads are bounded by the channel as
+// well as by the buffers; a logger that takes none for StallLimit costs
+// lines, never the pass-through.
+func TestCopierSkipsWhenTheChannelIsFull(t *testing.T) {
+	chunks := make(chan *Chunk, 2)
+	s := &script{parts: []string{"a\n", "b\n", "c\n", "d\n", "e\n"}}
+	// Before the fifth read the logger takes everything queued.
+	var taken []*Chunk
+	s.before = map[int]func(){4: func() {
+		taken = append(taken, <-chunks, <-chunks)
+	}}
+	var out bytes.Buffer
+	c := &Copier{In: s, Out: &out, BufSize: 1024, Buffers: 4, StallLimit: time.Millisecond}
+	if err := c.Run(chunks); err != nil {
+		t.Fatal(err)
+	}
+	for ch := range chunks {
+		taken = append(taken, ch)
+	}
+	if out.String() != "a\nb\nc\nd\ne\n" || c.SkippedRuns != 1 {
+		t.Fatalf("pass-through %q, skipped runs %d", out.String(), c.SkippedRuns)
+	}
+	var logged []string
+	for _, ch := range taken {
+		logged = append(logged, string(ch.Data))
+		if ch.Gap && ch.DroppedLines() != 2 {
+			t.Fatalf("gap of %d lines, want 2", ch.DroppedLines())
+		}
+	}
+	if strings.Join(logged, "") != "a\nb\ne\n" || !taken[2].Gap {
+		t.Fatalf("logged %q (gap on the third chunk: %v)", logged, taken[2].Gap)
 	}
 }
 
