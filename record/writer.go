@@ -489,6 +489,9 @@ func (w *Writer) grow() {
 	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=DELETE"); err != nil {
 		return
 	}
+	// Out of WAL mode, synchronous=NORMAL leaves a small window in which a
+	// power cut can corrupt the file; the rewrite is done with FULL.
+	w.conn.ExecContext(w.ctx, "PRAGMA synchronous=FULL")
 	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA page_size="+strconv.Itoa(writePageSize)); err == nil {
 		w.conn.ExecContext(w.ctx, "VACUUM")
 	}
@@ -606,6 +609,9 @@ func (w *Writer) compact() {
 		w.conn.QueryRowContext(w.ctx, "PRAGMA page_size").Scan(&size) != nil ||
 		size == compactPageSize || pages*size >= compactBelow {
 		return
+	}
+	if w.wal {
+		w.conn.ExecContext(w.ctx, "PRAGMA synchronous=FULL") // as in grow
 	}
 	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA page_size="+strconv.Itoa(compactPageSize)); err == nil {
 		w.conn.ExecContext(w.ctx, "VACUUM")
