@@ -215,6 +215,10 @@ func TestArchiveSkipsUnchangedFiles(t *testing.T) {
 	} else if st.Mode().Perm() != 0o600 {
 		t.Errorf("archive mode %v, want 0600", st.Mode())
 	}
+	// A new archive has large pages.
+	if res := runConvlog(t, f.work, nil, nil, "sql", "SELECT page_size FROM pragma_page_size()"); string(res.stdout) != "page_size\n65536\n" {
+		t.Errorf("archive pages: exit %d, %q %s; want 65536", res.code, res.stdout, res.stderr)
+	}
 	for _, p := range files {
 		corruptKeepingStat(t, p)
 	}

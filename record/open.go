@@ -78,7 +78,21 @@ func EscapePath(p string) string {
 
 // OpenReadOnly opens a session file (or any file on the schema) for reading.
 func OpenReadOnly(ctx context.Context, path string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", DSN(path, true))
+	return openRead(ctx, DSN(path, true))
+}
+
+// OpenMapped opens a session file for reading it whole, through a memory
+// map of up to 256 MiB: a file with 4 KiB pages is otherwise read with one
+// read call per page, a fifth of the time it took to gather 100 MB of
+// sessions into an archive. SQLite maps only what the file holds at the
+// start of each read transaction and truncates only under an exclusive
+// lock, so the map never reaches past the end of the file.
+func OpenMapped(ctx context.Context, path string) (*sql.DB, error) {
+	return openRead(ctx, DSN(path, true)+"&_pragma=mmap_size(268435456)")
+}
+
+func openRead(ctx context.Context, dsn string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
 	}

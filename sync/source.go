@@ -137,7 +137,7 @@ func (s *syncer) open(ctx context.Context, path string) (*source, error) {
 }
 
 func (src *source) init(ctx context.Context, s *syncer) error {
-	db, err := record.OpenReadOnly(ctx, src.path)
+	db, err := record.OpenMapped(ctx, src.path)
 	if err != nil {
 		return err
 	}

@@ -476,6 +476,15 @@ func TestFileTarget(t *testing.T) {
 	defer adb.Close()
 	assertSame(t, adb, a)
 	assertSame(t, adb, b)
+	// A new archive file has large pages, and is in WAL mode.
+	var pageSize int64
+	var mode string
+	if err := adb.QueryRow("PRAGMA page_size").Scan(&pageSize); err != nil || pageSize != 65536 {
+		t.Errorf("archive page size %d (%v), want 65536", pageSize, err)
+	}
+	if err := adb.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("archive journal mode %q (%v), want wal", mode, err)
+	}
 	if st, err := os.Stat(archive); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("archive mode %v, %v", st.Mode(), err)
 	}
