@@ -575,11 +575,13 @@ func TestTeeSignals(t *testing.T) {
 	})
 }
 
-// TestTeeFileSizeLimit stands for a full disk: the session file cannot grow
-// past a few KB. The pass-through stays exact and the loss is reported.
+// TestTeeFileSizeLimit stands for a full disk: no file of the session can
+// grow past 2 MB (ulimit -f 4000, in 512-byte blocks). The input is twice
+// that, so that not even the WAL can take it all. The pass-through stays
+// exact and the loss is reported.
 func TestTeeFileSizeLimit(t *testing.T) {
 	var in bytes.Buffer
-	for i := range 6000 {
+	for i := range 12000 {
 		fmt.Fprintf(&in, `{"type":"assistant","i":%d,"pad":"%s"}`+"\n", i, strings.Repeat("z", 300))
 	}
 	for _, strict := range []string{"", "--strict"} {
@@ -600,7 +602,7 @@ func TestTeeFileSizeLimit(t *testing.T) {
 		}
 		if n := strings.Count(stderr.String(), "cannot write to session file"); n != 1 ||
 			!strings.Contains(stderr.String(), "free some") ||
-			!regexp.MustCompile(`convlog: warning: \d+ of 6000 input lines were not logged`).MatchString(stderr.String()) {
+			!regexp.MustCompile(`convlog: warning: \d+ of 12000 input lines were not logged`).MatchString(stderr.String()) {
 			t.Fatalf("%q: stderr %s", strict, stderr.String())
 		}
 		// What could be committed is intact: every stored message is its
@@ -619,9 +621,9 @@ func TestTeeFileSizeLimit(t *testing.T) {
 		}
 		// The loss is counted in the session if the file could still take
 		// the count, and always on stderr.
-		m := regexp.MustCompile(`(\d+) of 6000 input lines were not logged`).FindStringSubmatch(stderr.String())
+		m := regexp.MustCompile(`(\d+) of 12000 input lines were not logged`).FindStringSubmatch(stderr.String())
 		reported, _ := strconv.Atoi(m[1])
-		if check != "ok" || len(stored) == 0 || len(stored) != total || total+reported != 6000 ||
+		if check != "ok" || len(stored) == 0 || len(stored) != total || total+reported != 12000 ||
 			(dropped != 0 && dropped != reported) {
 			t.Fatalf("%q: integrity %q, %d stored, total %d, dropped %d, reported %d", strict, check, len(stored), total, dropped, reported)
 		}
