@@ -495,28 +495,28 @@ func (w *Writer) grow() {
 	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA page_size="+strconv.Itoa(writePageSize)); err == nil {
 		w.conn.ExecContext(w.ctx, "VACUUM")
 	}
-	// Should a reader get in first and outlast the busy timeout, the file
-	// stays in rollback mode: sound, and its lines still land, but readers
-	// wait while a transaction commits.
-	w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=WAL")
+	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=WAL"); err != nil {
+		// A reader got in first and outlasted the busy timeout: the file
+		// stays in rollback mode, sound, and this connection goes on
+		// writing it (readers wait while a transaction commits).
+		return
+	}
 	// A new connection: the one that changed the page size keeps its page
 	// cache set up for small pages, and allocates every large page on its
 	// own (one mmap and munmap each); a 30 MB stream took 60% longer.
-	if err := w.reconnect(); err != nil {
-		w.fail(err)
-	}
+	w.reconnect()
 }
 
-// reconnect closes the Writer's connection and opens a new one on its file.
-func (w *Writer) reconnect() error {
-	w.closeDB()
+// reconnect replaces the Writer's connection with a new one on its file. The
+// new one is opened first: should that fail, the old one goes on.
+func (w *Writer) reconnect() {
 	nw, err := reopen(w.ctx, w.Path, w.meta)
 	if err != nil {
-		return err
+		return
 	}
+	w.closeDB()
 	w.db, w.conn = nw.db, nw.conn
 	w.insMsg, w.insTool, w.updTool, w.updSession = nw.insMsg, nw.insTool, nw.updTool, nw.updSession
-	return nil
 }
 
 // endTx forgets the transaction; its lines are dropped unless committed.
