@@ -331,13 +331,9 @@ func openArchiveRW(path string) (*sql.DB, error) {
 		return nil, fmt.Errorf("open the archive: %w", err)
 	}
 	f.Close()
-	// A new archive gets 64 KiB pages, set before WAL mode fixes the page
-	// size (the driver runs DSN pragmas in alphabetical order, journal_mode
-	// before page_size, hence the explicit PRAGMA): it takes in every
-	// session's lines, and small pages made the first update of 500 MB of
-	// sessions write and read back 4 KiB at a time, over 240,000 calls.
+	// WAL mode after the DSN's pragmas: see record.LargePages.
 	dsn := "file:" + escapeDSNPath(path) + "?_pragma=busy_timeout(" + strconv.FormatInt(archiveWait.Milliseconds(), 10) +
-		")&_pragma=page_size(65536)&_pragma=synchronous(NORMAL)"
+		")&_pragma=synchronous(NORMAL)" + record.LargePages
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err

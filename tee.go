@@ -43,7 +43,7 @@ const graceAfterSignal = 3 * time.Second
 func (c *TeeCmd) Run(env *Env) error {
 	started := time.Now()
 	softMemoryLimit(env)
-	lowerGC := teeGC(env)
+	tuneGC := teeGC(env)
 	// No record.SetupPageCache: setting the slots up touches each one, which
 	// cost a short session 5 ms of its 65 ms, and the writer's one
 	// connection keeps its pages to the end, so it gains about 4% on a
@@ -133,10 +133,7 @@ func (c *TeeCmd) Run(env *Env) error {
 	if w != nil {
 		logger.Commit = func(f *stream.Facts) {
 			w.Commit(f)
-			if lowerGC != nil && w.Written() >= teeGCAfter {
-				lowerGC()
-				lowerGC = nil
-			}
+			tuneGC(w.Written())
 		}
 	}
 	logDone := make(chan struct{})
@@ -256,22 +253,24 @@ func softMemoryLimit(env *Env) {
 	}
 }
 
-// teeGC returns what sets the collector to half Go's usual heap growth
-// (GOGC=50) for tee, which stays in the background of a session for its
-// whole length: its heap is mostly buffers that live for one commit,
-// collecting them costs little, and the peak RSS of a long stream drops by
-// about 10 MB. tee calls it once teeGCAfter bytes are logged: a short
-// session then ends before its first collection (it cost a 10-line session
-// about 5 ms of its 50–70). An import, which wants its time back, keeps Go's
-// default (it was 30% slower at 50). GOGC, when set, wins: the result is nil.
-func teeGC(env *Env) func() {
-	if env.Getenv("GOGC") != "" {
-		return nil
+// teeGC returns what tee calls after each commit with the bytes logged so
+// far: past 4 MiB it sets the collector to half Go's usual heap growth
+// (GOGC=50), once. tee stays in the background of a session for its whole
+// length; its heap is mostly buffers that live for one commit, collecting
+// them costs little, and the peak RSS of a long stream drops by about
+// 10 MB. A short session ends before its first collection, which cost a
+// 10-line session about 5 ms of its 50–70 at GOGC=50 from the start. An
+// import, which wants its time back, keeps Go's default (it was 30% slower
+// at 50). GOGC, when set, wins.
+func teeGC(env *Env) func(logged int64) {
+	done := env.Getenv("GOGC") != ""
+	return func(logged int64) {
+		if !done && logged >= 4<<20 {
+			debug.SetGCPercent(50)
+			done = true
+		}
 	}
-	return func() { debug.SetGCPercent(50) }
 }
-
-const teeGCAfter = 4 << 20
 
 // countingSink stands in for the session file when it cannot be created.
 type countingSink struct{}

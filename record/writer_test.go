@@ -94,6 +94,17 @@ func fileState(t *testing.T, path string) (pageSize int64, mode string, messages
 	return pageSize, mode, messages
 }
 
+// newStream creates the session file id in a fresh folder, as tee does, and
+// a Processor that writes into it.
+func newStream(t *testing.T, id string) (*Writer, *stream.Processor) {
+	t.Helper()
+	w, err := Create(context.Background(), t.TempDir(), testSchema(t), Meta{ID: id, PromptLength: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, stream.NewProcessor(w)
+}
+
 // writeLines logs n lines of about size bytes each and commits them.
 func writeLines(w *Writer, p *stream.Processor, from, n, size int) {
 	pad := make([]byte, size)
@@ -109,16 +120,10 @@ func writeLines(w *Writer, p *stream.Processor, from, n, size int) {
 // TestSmallSessionStaysSmall: a short stream is written with small pages from
 // the start and ends as one file in rollback mode, without a compaction.
 func TestSmallSessionStaysSmall(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	w, err := Create(ctx, dir, testSchema(t), Meta{ID: "small", PromptLength: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, p := newStream(t, "small")
 	if size, mode, _ := fileState(t, w.Path); size != compactPageSize || mode != "wal" {
 		t.Fatalf("new session file: %d-byte pages in %s mode, want %d in wal", size, mode, compactPageSize)
 	}
-	p := stream.NewProcessor(w)
 	writeLines(w, p, 1, 10, 500)
 	if err := w.Finish(p.Totals(), 2); err != nil || w.Err != nil {
 		t.Fatal(err, w.Err)
@@ -140,13 +145,7 @@ func TestSmallSessionStaysSmall(t *testing.T) {
 // switches to large pages while it is being written, loses no line, and a
 // session that ends below compactBelow is compacted back to small pages.
 func TestStreamGrowsToLargePages(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	w, err := Create(ctx, dir, testSchema(t), Meta{ID: "grows", PromptLength: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := stream.NewProcessor(w)
+	w, p := newStream(t, "grows")
 	writeLines(w, p, 1, 100, 1000) // 100 KB: still small
 	if size, _, n := fileState(t, w.Path); size != compactPageSize || n != 100 {
 		t.Fatalf("after 100 KB: %d-byte pages, %d messages", size, n)
@@ -176,11 +175,7 @@ func TestStreamGrowsToLargePages(t *testing.T) {
 // pages and loses nothing.
 func TestGrowWhileAReaderHoldsTheFile(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	w, err := Create(ctx, dir, testSchema(t), Meta{ID: "held", PromptLength: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, p := newStream(t, "held")
 	db, err := sql.Open("sqlite", DSN(w.Path, true))
 	if err != nil {
 		t.Fatal(err)
@@ -194,7 +189,6 @@ func TestGrowWhileAReaderHoldsTheFile(t *testing.T) {
 	if err := tx.QueryRow("SELECT count(*) FROM sessions").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	p := stream.NewProcessor(w)
 	lines := int(growAt/4000) + 1
 	writeLines(w, p, 1, lines, 4000)
 	if !w.grown || w.Err != nil || w.Messages != int64(lines) {

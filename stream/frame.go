@@ -31,7 +31,7 @@ func (f *Framer) Feed(p []byte, fn func(line []byte)) {
 			f.skip = false
 		case len(f.carry) > 0:
 			line := append(f.carry, p[:i]...)
-			if cap(line) > maxKeptCarry {
+			if cap(line) > hugeLine {
 				// Not kept for the next line anyway; dropped before fn,
 				// so that fn can let go of a huge line while it works.
 				f.carry = nil
@@ -67,13 +67,10 @@ func (f *Framer) Gap(endedWithNewline bool) {
 // Pending reports how many bytes of an unfinished line are held.
 func (f *Framer) Pending() int { return len(f.carry) }
 
-// maxKeptCarry is the largest carry buffer kept for the next line.
-const maxKeptCarry = 4 << 20
-
 func (f *Framer) reset() {
 	// A huge carry (a multi-MB line) is not kept around for the small lines
 	// that follow it.
-	if cap(f.carry) > maxKeptCarry {
+	if cap(f.carry) > hugeLine {
 		f.carry = nil
 		return
 	}

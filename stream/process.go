@@ -147,7 +147,8 @@ func (p *Processor) Seq() int64 { return p.seq }
 // Skip accounts for n lines that were lost before reaching the Processor.
 func (p *Processor) Skip(n int64) { p.Facts.DroppedByInput += n }
 
-// hugeLine is the length from which a line is handled with care for memory.
+// hugeLine is the length from which a line is handled with care for memory,
+// here and in the Framer, which keeps no carry buffer larger than it.
 const hugeLine = 4 << 20
 
 // Line processes one line (without its '\n') read at time t (Unix ms, 0 if

@@ -195,11 +195,9 @@ func openFile(ctx context.Context, t Target) (*file, error) {
 	// stop the archive from taking the rest. Temporary files (the statement
 	// journals of upserts in a transaction) stay in memory: on disk they
 	// made a first copy of many sessions take half again as long.
-	// A new archive gets 64 KiB pages: it takes in every session's lines.
-	// The page size must be set before WAL mode, and the driver runs DSN
-	// pragmas in alphabetical order, hence the explicit journal_mode.
+	// WAL mode after the DSN's pragmas: see record.LargePages.
 	dsn := "file:" + record.EscapePath(path) + "?_pragma=busy_timeout(" + strconv.FormatInt(archiveBusyTimeout.Milliseconds(), 10) +
-		")&_pragma=page_size(65536)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)"
+		")&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)" + record.LargePages
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, &Error{Kind: KindLocal, Err: err, Msg: fmt.Sprintf("open %s: %v", path, err)}
