@@ -136,8 +136,7 @@ func (c *TeeCmd) Run(env *Env) error {
 			tuneGC(w.Written())
 		}
 	}
-	logDone := make(chan struct{})
-	go func() { logger.Run(chunks); close(logDone) }()
+	logDone := logger.Start(chunks)
 	copyDone := make(chan error, 1)
 	go func() { copyDone <- copier.Run(chunks) }()
 

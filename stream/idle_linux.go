@@ -1,0 +1,72 @@
+package stream
+
+import (
+	"bytes"
+	"os"
+	"runtime"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// idleThread gives the calling goroutine's thread, which the caller has
+// locked, idle priority (SCHED_IDLE). It returns a function that reports
+// whether the thread has waited for a CPU for more than limit in all since
+// it last asked (it looks at most every 10 ms), or nil, with the thread
+// unchanged, if either cannot be done.
+//
+// It also raises GOMAXPROCS by one: a thread that the kernel keeps waiting
+// still holds its P, and the pass-through must not wait for a P behind it.
+func idleThread(limit time.Duration) (starved func() bool) {
+	// The kernel's own count of the time this thread spent runnable but
+	// not running; /proc/thread-self names the thread that opens it.
+	f, err := os.Open("/proc/thread-self/schedstat")
+	if err != nil {
+		return nil
+	}
+	buf := make([]byte, 96)
+	waited := func() (time.Duration, bool) {
+		n, err := f.ReadAt(buf, 0)
+		if n == 0 && err != nil {
+			return 0, false
+		}
+		// "<ns on the CPU> <ns waiting for a CPU> <time slices>"
+		fields := bytes.Fields(buf[:n])
+		if len(fields) < 2 {
+			return 0, false
+		}
+		ns, err := strconv.ParseInt(string(fields[1]), 10, 64)
+		return time.Duration(ns), err == nil
+	}
+	before, ok := waited()
+	if !ok {
+		f.Close()
+		return nil
+	}
+	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_IDLE}
+	if unix.SchedSetAttr(0, &attr, 0) != nil {
+		f.Close()
+		return nil
+	}
+	runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+	last := time.Now()
+	return func() bool {
+		if f == nil {
+			return true
+		}
+		if time.Since(last) < 10*time.Millisecond {
+			return false
+		}
+		last = time.Now()
+		now, ok := waited()
+		if ok && now-before <= limit {
+			before = now
+			return false
+		}
+		// Starved, or no longer able to tell: either way, time to leave.
+		f.Close()
+		f = nil
+		return true
+	}
+}
