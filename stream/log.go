@@ -3,6 +3,8 @@ package stream
 import (
 	"runtime"
 	"time"
+
+	"github.com/convlog/convlog/internal/idle"
 )
 
 // Logger is the consuming end of a Copier: it frames the chunks into lines,
@@ -67,7 +69,7 @@ func (l *Logger) Start(chunks <-chan *Chunk) <-chan struct{} {
 		// this goroutine.
 		runtime.LockOSThread()
 		l.defaults()
-		starved := idleThread(l.MaxDelay / 2)
+		starved := idle.Thread(l.MaxDelay / 2)
 		if starved != nil && l.run(chunks, starved) {
 			go func() {
 				l.run(chunks, nil)

@@ -85,26 +85,3 @@ func TestLoggerLeavesAStarvedThread(t *testing.T) {
 		t.Fatalf("the logger committed on a thread of policy %d, want SCHED_NORMAL (%d) after leaving the idle one", got, unix.SCHED_NORMAL)
 	}
 }
-
-// idleThread reports a starved thread only after it has waited for longer
-// than its limit.
-func TestIdleThreadLimit(t *testing.T) {
-	done := make(chan string)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-		starved := idleThread(time.Hour)
-		switch {
-		case starved == nil:
-			done <- "idleThread failed"
-		case policy(t) != unix.SCHED_IDLE:
-			done <- "the thread is not SCHED_IDLE"
-		case starved():
-			done <- "starved before any waiting"
-		default:
-			done <- ""
-		}
-	}()
-	if msg := <-done; msg != "" {
-		t.Fatal(msg)
-	}
-}

@@ -1,4 +1,7 @@
-package stream
+// Package idle runs background work on threads of idle priority, so that it
+// only uses a CPU that nothing else wants, and tells the work when such a
+// thread is kept waiting too long to be of use.
+package idle
 
 import (
 	"bytes"
@@ -10,15 +13,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// idleThread gives the calling goroutine's thread, which the caller has
-// locked, idle priority (SCHED_IDLE). It returns a function that reports
-// whether the thread has waited for a CPU for more than limit in all since
-// it last asked (it looks at most every 10 ms), or nil, with the thread
-// unchanged, if either cannot be done.
+// Thread gives the calling goroutine's thread idle priority (SCHED_IDLE).
+// The caller must have locked the goroutine to its thread and must never
+// unlock it: the thread would go back to the runtime's pool, where it could
+// run anything, and an unprivileged thread cannot be given its priority back.
+// It ends with the goroutine instead.
+//
+// Thread returns a function that reports whether the thread has waited for
+// a CPU for more than limit in all since it last asked (it looks at most
+// every 10 ms); on a machine with no CPU to spare, a thread of idle priority
+// gets a turn only every second or two, and the work should then go on on
+// an ordinary thread. Thread returns nil, with the thread unchanged, if it
+// cannot do either.
 //
 // It also raises GOMAXPROCS by one: a thread that the kernel keeps waiting
-// still holds its P, and the pass-through must not wait for a P behind it.
-func idleThread(limit time.Duration) (starved func() bool) {
+// still holds its P, and other goroutines must not wait for a P behind it.
+func Thread(limit time.Duration) (starved func() bool) {
 	// The kernel's own count of the time this thread spent runnable but
 	// not running; /proc/thread-self names the thread that opens it.
 	f, err := os.Open("/proc/thread-self/schedstat")
