@@ -489,12 +489,7 @@ func (w *Writer) grow() {
 	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=DELETE"); err != nil {
 		return
 	}
-	// Out of WAL mode, synchronous=NORMAL leaves a small window in which a
-	// power cut can corrupt the file; the rewrite is done with FULL.
-	w.conn.ExecContext(w.ctx, "PRAGMA synchronous=FULL")
-	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA page_size="+strconv.Itoa(writePageSize)); err == nil {
-		w.conn.ExecContext(w.ctx, "VACUUM")
-	}
+	w.repage(writePageSize)
 	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=WAL"); err != nil {
 		// A reader got in first and outlasted the busy timeout: the file
 		// stays in rollback mode, sound, and this connection goes on
@@ -610,10 +605,19 @@ func (w *Writer) compact() {
 		size == compactPageSize || pages*size >= compactBelow {
 		return
 	}
+	w.repage(compactPageSize)
+}
+
+// repage rewrites the file (VACUUM) with pages of size bytes, out of WAL
+// mode. There synchronous=NORMAL leaves a small window in which a power cut
+// can corrupt the file, so a stream's file is rewritten with FULL; an
+// import's, still under its temporary name, is thrown away if anything
+// fails and needs no syncs.
+func (w *Writer) repage(size int) {
 	if w.wal {
-		w.conn.ExecContext(w.ctx, "PRAGMA synchronous=FULL") // as in grow
+		w.conn.ExecContext(w.ctx, "PRAGMA synchronous=FULL")
 	}
-	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA page_size="+strconv.Itoa(compactPageSize)); err == nil {
+	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA page_size="+strconv.Itoa(size)); err == nil {
 		w.conn.ExecContext(w.ctx, "VACUUM")
 	}
 }
