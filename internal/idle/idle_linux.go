@@ -65,10 +65,11 @@ func Thread(limit time.Duration) (starved func() bool) {
 		if f == nil {
 			return true
 		}
-		if time.Since(last) < 10*time.Millisecond {
+		t := time.Now()
+		if t.Sub(last) < 10*time.Millisecond {
 			return false
 		}
-		last = time.Now()
+		last = t
 		now, ok := waited()
 		if ok && now-before <= limit {
 			before = now
