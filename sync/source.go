@@ -282,9 +282,15 @@ func (src *source) markOf(t *table) *tableMark {
 }
 
 func (src *source) pendingQuery(t *table, m *tableMark, what string) (string, []any) {
+	where, args := pendingWhere(t, m)
+	return "SELECT " + what + " FROM " + quoteIdent(t.name) + " WHERE " + where, args
+}
+
+// pendingWhere selects the rows that were sent while pending and are
+// complete now.
+func pendingWhere(t *table, m *tableMark) (string, []any) {
 	ids, _ := json.Marshal(m.Pending)
-	return "SELECT " + what + " FROM " + quoteIdent(t.name) +
-		" WHERE rowid <= ? AND " + quoteIdent(t.cols[t.pendingIdx]) + " IS NOT 'pending' AND " +
+	return "rowid <= ? AND " + quoteIdent(t.cols[t.pendingIdx]) + " IS NOT 'pending' AND " +
 		quoteIdent(t.cols[t.keyIdx]) + " IN (SELECT value FROM json_each(?))", []any{m.Rowid, string(ids)}
 }
 

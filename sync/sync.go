@@ -34,6 +34,9 @@ type Options struct {
 	// a single larger row goes alone.
 	ChunkBytes int
 	// ChunkRows bounds the rows in one request (default 1000).
+	//
+	// A file target takes each session file in one piece instead (see
+	// attach.go); the bounds apply to a file only if it goes row by row.
 	ChunkRows int
 	// RequestTimeout bounds each request (default 30 s).
 	RequestTimeout time.Duration
@@ -160,6 +163,21 @@ func (s *syncer) run(ctx context.Context, paths []string) error {
 		if err != nil {
 			s.sessionDone(src)
 			continue
+		}
+		if f, ok := s.conn.(*file); ok && src.rep.Todo > 0 {
+			// Rows of earlier files that went row by row keep their order.
+			if len(s.chunk) > 0 {
+				if err := s.flush(ctx); err != nil {
+					src.closeRead()
+					return err
+				}
+				open = s.finishSources(open)
+			}
+			if s.copyAttached(ctx, f, src) {
+				src.closeRead()
+				s.sessionDone(src)
+				continue
+			}
 		}
 		open = append(open, src)
 		for {

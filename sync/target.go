@@ -232,6 +232,15 @@ func (f *file) apply(ctx context.Context, stmts []stmt) (err error) {
 			f.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		}
 	}()
+	if err := f.exec(ctx, stmts); err != nil {
+		return err
+	}
+	_, err = f.conn.ExecContext(ctx, "COMMIT")
+	return err
+}
+
+// exec runs statements in the transaction that is open.
+func (f *file) exec(ctx context.Context, stmts []stmt) (err error) {
 	for _, s := range stmts {
 		if len(s.args) == 0 {
 			// Scripts (the schema) may hold several statements.
@@ -251,8 +260,7 @@ func (f *file) apply(ctx context.Context, stmts []stmt) (err error) {
 			return err
 		}
 	}
-	_, err = f.conn.ExecContext(ctx, "COMMIT")
-	return err
+	return nil
 }
 
 func (f *file) close() error {
