@@ -17,8 +17,11 @@ import (
 // attached copy. The archives must hold the same rows, the session files
 // the same marks for each, and the reports must agree.
 func TestAttachedCopyIsTheRowByRowCopy(t *testing.T) {
-	// Not parallel: it switches attachCopies, which every sync reads.
-	t.Cleanup(func() { attachCopies = true })
+	// Not parallel: it switches attachCopies and attachMinRows, which every
+	// sync reads.
+	minRows := attachMinRows
+	t.Cleanup(func() { attachCopies, attachMinRows = true, minRows })
+	attachMinRows = 1
 	// Characters that a file: URL would read otherwise.
 	dir := filepath.Join(t.TempDir(), "odd ?#% name")
 	if err := os.Mkdir(dir, 0o700); err != nil {
@@ -111,6 +114,14 @@ func TestAttachedCopyIsTheRowByRowCopy(t *testing.T) {
 	full.Full = true
 	step("stale copy", full, stale)
 	assertSame(t, adb, livePath)
+
+	// Small files go row by row, together in one chunk.
+	attachMinRows = minRows
+	small := filepath.Join(t.TempDir(), "small.db")
+	smallPaths := []string{bigSession(t, t.TempDir(), "s1", 20, 100), bigSession(t, t.TempDir(), "s2", 20, 100)}
+	if rep := mustSync(t, Target{URL: "file:" + small}, syncOpts(t), smallPaths...); rep.Chunks != 1 || rep.Rows < 40 {
+		t.Errorf("two small files: %d rows in %d chunks, want one chunk", rep.Rows, rep.Chunks)
+	}
 
 	// Only marks were written to the session files.
 	for p, dump := range before {

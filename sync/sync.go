@@ -164,7 +164,7 @@ func (s *syncer) run(ctx context.Context, paths []string) error {
 			s.sessionDone(src)
 			continue
 		}
-		if f, ok := s.conn.(*file); ok && src.rep.Todo > 0 {
+		if f, ok := s.conn.(*file); ok && src.rep.Todo >= attachMinRows {
 			// Rows of earlier files that went row by row keep their order.
 			if len(s.chunk) > 0 {
 				if err := s.flush(ctx); err != nil {
