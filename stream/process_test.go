@@ -273,3 +273,63 @@ func FuzzTranscript(f *testing.F) {
 		}
 	})
 }
+
+// TestParsedIsTheParsersCopy checks what Processor.parsed relies on: the
+// first field of fastjson's Parser is its copy of the line it parsed.
+func TestParsedIsTheParsersCopy(t *testing.T) {
+	var p Processor
+	line := []byte(`{"type":"user","x":"a\"b","n":[1,2]}`)
+	if _, err := p.parser.ParseBytes(line); err != nil {
+		t.Fatal(err)
+	}
+	got := p.parsed()
+	if string(got) != string(line) || &got[0] == &line[0] {
+		t.Fatalf("parsed() = %q, want a copy of %q", got, line)
+	}
+}
+
+// sameBytesSink checks each line stored against the line fed, and notes
+// whether it was given the line itself or another buffer.
+type sameBytesSink struct {
+	t     *testing.T
+	want  []byte
+	given [][]byte
+}
+
+func (s *sameBytesSink) Message(m *Message) {
+	if string(m.Raw) != string(s.want) {
+		s.t.Errorf("line %d stored as %d different bytes", m.Seq, len(m.Raw))
+	}
+	s.given = append(s.given, m.Raw[:1])
+}
+func (s *sameBytesSink) ToolUse(*ToolUse)       {}
+func (s *sameBytesSink) ToolResult(*ToolResult) {}
+
+// A huge line is stored byte for byte, from the parser's copy when reading
+// its fields changed nothing in it, and from the line itself when reading
+// them unescaped a string in the copy.
+func TestHugeLineStoredExactly(t *testing.T) {
+	pad := strings.Repeat(`x\"y`, hugeLine/4+1)
+	for _, c := range []struct {
+		name     string
+		line     string
+		fromLine bool
+	}{
+		{"fields without escapes", `{"type":"user","cwd":"/w","session_id":"s1","message":{"role":"user","content":"` + pad + `"}}`, false},
+		{"an escape in a field read", `{"type":"user","cwd":"\/w","session_id":"s1","message":{"role":"user","content":"` + pad + `"}}`, true},
+		{"leading space", ` {"type":"user","message":{"role":"user","content":"` + pad + `"}}`, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			line := []byte(c.line)
+			s := &sameBytesSink{t: t, want: append([]byte(nil), line...)}
+			p := NewProcessor(s)
+			p.Line(line, 1000)
+			if len(s.given) != 1 {
+				t.Fatalf("%d lines stored", len(s.given))
+			}
+			if fromLine := &s.given[0][0] == &line[0]; fromLine != c.fromLine {
+				t.Errorf("stored from the line itself: %v, want %v", fromLine, c.fromLine)
+			}
+		})
+	}
+}
