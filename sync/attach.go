@@ -26,11 +26,11 @@ import (
 var attachCopies = true
 
 // attachMinRows is the fewest rows to send that make a file worth
-// attaching (a variable for tests). Attaching and its three commits cost about 2 ms a file, which
-// the rows of a small file do not pay back, and small files go together in
-// one chunk row by row: for 1,000 sessions of about 30 rows, the first
-// archive update took 4.5-4.8 s attached against 2.5-2.8 s row by row.
-// Rows of about 6 KB save about 12 µs each attached.
+// attaching (a variable for tests). Attaching and its three commits cost
+// about 2 ms a file, which the rows of a small file do not pay back, and
+// small files go together in one chunk row by row: for 1,000 sessions of
+// about 30 rows, the first archive update took 4.5-4.8 s attached against
+// 2.5-2.8 s row by row. Rows of about 6 KB save about 12 µs each attached.
 var attachMinRows int64 = 200
 
 // attachedSchema is the session file's schema name on the target's
