@@ -178,9 +178,9 @@ func (p *Processor) Line(raw []byte, t int64) {
 			// Assembling the line left the buffers it outgrew, as big
 			// again as the line: hand them back before the parser copies
 			// it. A full collection costs about 17 ms, which only lines
-			// this long repay: one 16 MiB line peaked at 100-102 MiB with
-			// it and 110-118 MiB without, while 60 lines of 5 MB took 10-20%
-			// longer with it and no less memory.
+			// this long repay: one 16 MiB line peaked at 95-102 MiB with
+			// it and 110-118 MiB without, while 60 lines of 5 MB took
+			// 10-20% longer with it and no less memory.
 			debug.FreeOSMemory()
 		}
 	}
