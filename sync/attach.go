@@ -3,7 +3,6 @@ package sync
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/convlog/convlog/record"
@@ -75,10 +74,10 @@ func (s *syncer) copyAttached(ctx context.Context, f *file, src *source) bool {
 	s.report.Rows += rows
 	s.report.Bytes += bytes
 	src.rep.Chunks++
+	// The caller reports the session done; the reading state is not needed.
 	for _, t := range src.tables {
 		if t.policy == whole {
 			for _, r := range src.whole[t.name] {
-				src.emitted++
 				src.commit(r)
 			}
 			delete(src.whole, t.name)
@@ -94,21 +93,13 @@ func (s *syncer) copyAttached(ctx context.Context, f *file, src *source) bool {
 			m.Count += c.n
 		}
 		for _, k := range c.resent {
-			if i := slices.Index(m.Pending, k); i >= 0 {
-				m.Pending = slices.Delete(m.Pending, i, i+1)
-			}
+			m.notePending(k, false)
 		}
 		for _, k := range c.added {
-			if !slices.Contains(m.Pending, k) {
-				m.Pending = append(m.Pending, k)
-			}
+			m.notePending(k, true)
 		}
-		sent := c.n + int64(len(c.resent))
-		src.emitted += sent
-		src.committed += sent
-		src.rep.Rows += sent
+		src.rep.Rows += c.n + int64(len(c.resent))
 	}
-	src.exhausted = true
 	src.saveMark(ctx, s)
 	if s.opts.OnChunk != nil {
 		s.opts.OnChunk(Progress{Chunks: s.report.Chunks, Rows: s.report.Rows})

@@ -394,17 +394,22 @@ func (src *source) commit(r *row) {
 		m.Count++
 	}
 	if r.pending >= 0 {
-		key := fmt.Sprint(r.vals[r.table.keyIdx])
-		i := slices.Index(m.Pending, key)
-		switch {
-		case r.pending == 1 && i < 0:
-			m.Pending = append(m.Pending, key)
-		case r.pending == 0 && i >= 0:
-			m.Pending = slices.Delete(m.Pending, i, i+1)
-		}
+		m.notePending(fmt.Sprint(r.vals[r.table.keyIdx]), r.pending == 1)
 	}
 	if r.hash != "" {
 		m.Hash = r.hash
+	}
+}
+
+// notePending records that the row with key was sent, still pending or
+// complete: a pending row is sent again once it completes.
+func (m *tableMark) notePending(key string, pending bool) {
+	i := slices.Index(m.Pending, key)
+	switch {
+	case pending && i < 0:
+		m.Pending = append(m.Pending, key)
+	case !pending && i >= 0:
+		m.Pending = slices.Delete(m.Pending, i, i+1)
 	}
 }
 
