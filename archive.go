@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/convlog/convlog/record"
@@ -228,15 +230,35 @@ func updateArchive(ctx context.Context, dir, path string, schema *record.Schema)
 		return nil, fmt.Errorf("list %s: %w", dir, err)
 	}
 	up.Files = len(files)
-	if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) && len(files) == 0 {
+	_, err = os.Stat(abs)
+	missing := errors.Is(err, fs.ErrNotExist)
+	if missing && len(files) == 0 {
 		return up, nil
 	}
 	up.Exists = true
-	db, err := openArchiveRW(abs)
+	// A new archive is built under a temporary name and put in place once
+	// it is whole and on disk (see cloudsync.Target.Scratch).
+	target := cloudsync.Target{URL: fileURL(abs)}
+	build := ""
+	if missing {
+		removeDeadBuilds(abs)
+		build = fmt.Sprintf("%s%s%d", abs, buildInfix, os.Getpid())
+		target = cloudsync.Target{URL: fileURL(build), Scratch: true}
+		defer func() {
+			if build != "" {
+				os.Remove(build)
+			}
+		}()
+	}
+	db, err := openArchiveRW(cmp.Or(build, abs), build != "")
 	if err != nil {
 		return nil, err
 	}
-	defer db.Close()
+	defer func() {
+		if db != nil {
+			db.Close()
+		}
+	}()
 	for _, ddl := range []string{archiveSourcesDDL, archiveMarksDDL} {
 		if _, err := db.ExecContext(ctx, ddl); err != nil {
 			return nil, fmt.Errorf("archive %s: %w", abs, err)
@@ -284,14 +306,14 @@ func updateArchive(ctx context.Context, dir, path string, schema *record.Schema)
 	}
 	up.Read = len(todo)
 	if len(todo) == 0 && stale {
-		if _, err := cloudsync.Sync(ctx, cloudsync.Target{URL: fileURL(abs)}, nil, cloudsync.Options{Schema: schema, Marks: newArchiveMarks(db)}); err != nil {
+		if _, err := cloudsync.Sync(ctx, target, nil, cloudsync.Options{Schema: schema, Marks: newArchiveMarks(db)}); err != nil {
 			return nil, fmt.Errorf("update the archive %s: %w", abs, err)
 		}
 	}
 
 	marks := newArchiveMarks(db)
 	for pass := 0; pass < 2 && len(todo) > 0; pass++ {
-		again, problems, err := archivePass(ctx, abs, schema, marks, todo, st)
+		again, problems, err := archivePass(ctx, abs, target, schema, marks, todo, st)
 		if err != nil {
 			return nil, err
 		}
@@ -303,7 +325,92 @@ func updateArchive(ctx context.Context, dir, path string, schema *record.Schema)
 	if err := finishUpdate(ctx, db, st); err != nil {
 		return nil, fmt.Errorf("archive %s: %w", abs, err)
 	}
+	if build != "" {
+		err := db.Close()
+		db = nil
+		if err == nil {
+			err = settleBuild(build, abs)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("archive %s: %w", abs, err)
+		}
+		build = ""
+	}
 	return up, nil
+}
+
+// buildInfix joins an archive's name and a building process's id in the
+// temporary name of a new archive.
+const buildInfix = ".new-"
+
+// settleBuild turns a newly built archive into the archive: in WAL mode
+// like any other, flushed to disk, then put in place (and that flushed
+// too), so that the archive is never seen half made.
+//
+// It is linked into place, never renamed over a file: when two processes
+// build the archive at once, the second would replace a database that a
+// third may already have open, whose -wal would then be read as this one's.
+// The first build to finish stays; the other is dropped, which loses
+// nothing, as both hold every session file there was.
+func settleBuild(build, abs string) error {
+	db, err := openArchiveRW(build, false)
+	if err != nil {
+		return err
+	}
+	if err := db.Close(); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(build, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	err = os.Link(build, abs)
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		// A file system without hard links: a rename, if there is still
+		// nothing in the way.
+		if _, serr := os.Lstat(abs); !errors.Is(serr, fs.ErrNotExist) {
+			return err
+		}
+		if err := os.Rename(build, abs); err != nil {
+			return err
+		}
+	}
+	os.Remove(build)
+	if d, err := os.Open(filepath.Dir(abs)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// removeDeadBuilds removes what builds of the archive at abs left when
+// their process died (killed, or the machine stopped) before renaming.
+func removeDeadBuilds(abs string) {
+	ents, _ := os.ReadDir(filepath.Dir(abs))
+	prefix := filepath.Base(abs) + buildInfix
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok {
+			continue
+		}
+		if pid, err := strconv.Atoi(rest); err == nil && pid > 0 && !processAlive(pid) {
+			os.Remove(filepath.Join(filepath.Dir(abs), e.Name()))
+		}
+	}
+}
+
+// processAlive says whether a process of that id exists (signal 0 checks
+// without sending anything; EPERM means it exists under another user).
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // takenFile is a session file the archive holds whole.
@@ -323,14 +430,14 @@ type updateState struct {
 // archivePass syncs files into the archive and notes in st the sessions it
 // read and the files it holds whole. It returns the files to try again:
 // those that changed while they were read, with their keys as they are now.
-func archivePass(ctx context.Context, archive string, schema *record.Schema, marks *archiveMarks, files []sessionFile, st *updateState) (again []sessionFile, problems []error, err error) {
+func archivePass(ctx context.Context, archive string, target cloudsync.Target, schema *record.Schema, marks *archiveMarks, files []sessionFile, st *updateState) (again []sessionFile, problems []error, err error) {
 	paths := make([]string, len(files))
 	for i, f := range files {
 		paths[i] = f.Path
 	}
 	reps := make(map[string]*cloudsync.SessionReport, len(files))
 	opts := cloudsync.Options{Schema: schema, Marks: marks, OnSession: func(r *cloudsync.SessionReport) { reps[r.Path] = r }}
-	_, err = cloudsync.Sync(ctx, cloudsync.Target{URL: fileURL(archive)}, paths, opts)
+	_, err = cloudsync.Sync(ctx, target, paths, opts)
 	// What was copied before a failure is kept, with its marks.
 	if serr := marks.save(context.WithoutCancel(ctx)); err == nil && serr != nil {
 		err = serr
@@ -370,8 +477,9 @@ func fileURL(p string) string {
 }
 
 // openArchiveRW opens the archive for convlog's own bookkeeping, creating
-// it private to its owner.
-func openArchiveRW(path string) (*sql.DB, error) {
+// it private to its owner; scratch is for a new archive being built (see
+// cloudsync.Target.Scratch).
+func openArchiveRW(path string, scratch bool) (*sql.DB, error) {
 	if err := record.MakeDir(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("create the folder of %s: %w", path, err)
 	}
@@ -380,7 +488,6 @@ func openArchiveRW(path string) (*sql.DB, error) {
 		return nil, fmt.Errorf("open the archive: %w", err)
 	}
 	f.Close()
-	// WAL mode after the DSN's pragmas: see record.LargePages.
 	dsn := "file:" + escapeDSNPath(path) + "?_pragma=busy_timeout(" + strconv.FormatInt(archiveWait.Milliseconds(), 10) +
 		")&_pragma=synchronous(NORMAL)" + record.LargePages
 	db, err := sql.Open("sqlite", dsn)
@@ -388,7 +495,7 @@ func openArchiveRW(path string) (*sql.DB, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec("PRAGMA journal_mode=WAL"); err != nil {
+	if _, err := db.Exec(cloudsync.JournalPragmas(scratch)); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open the archive: %w", err)
 	}

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -215,10 +218,15 @@ func TestArchiveSkipsUnchangedFiles(t *testing.T) {
 	} else if st.Mode().Perm() != 0o600 {
 		t.Errorf("archive mode %v, want 0600", st.Mode())
 	}
-	// A new archive has large pages.
+	// A new archive has large pages, and is in WAL mode like one that
+	// was updated, though it was built with its journal in memory.
 	if res := runConvlog(t, f.work, nil, nil, "sql", "SELECT page_size FROM pragma_page_size()"); string(res.stdout) != "page_size\n65536\n" {
 		t.Errorf("archive pages: exit %d, %q %s; want 65536", res.code, res.stdout, res.stderr)
 	}
+	if res := runConvlog(t, f.work, nil, nil, "sql", "SELECT journal_mode FROM pragma_journal_mode()"); string(res.stdout) != "journal_mode\nwal\n" {
+		t.Errorf("archive journal: exit %d, %q %s; want wal", res.code, res.stdout, res.stderr)
+	}
+	assertNoBuilds(t, archive)
 	for _, p := range files {
 		corruptKeepingStat(t, p)
 	}
@@ -326,9 +334,97 @@ func TestArchiveConcurrentRuns(t *testing.T) {
 	for e := range errs {
 		t.Error(e)
 	}
+	// Several runs built the archive at once; one build is in place, and
+	// none is left behind.
+	assertNoBuilds(t, filepath.Join(f.work, ".turso", "convlog.db"))
 	res := runConvlog(t, f.work, nil, nil, "sql", "SELECT total_messages, (SELECT count(*) FROM messages WHERE session_id = 'live'), ended_at IS NOT NULL FROM sessions WHERE id = 'live'")
 	if want := fmt.Sprintf("total_messages\t(SELECT count(*) FROM messages WHERE session_id = 'live')\tended_at IS NOT NULL\n%d\t%d\t1\n", len(lines), len(lines)); string(res.stdout) != want {
 		t.Errorf("the finished session in the archive:\n%s%s", res.stdout, res.stderr)
+	}
+}
+
+// assertNoBuilds fails the test if a new archive's temporary file is left
+// beside the archive.
+func assertNoBuilds(t *testing.T, archive string) {
+	t.Helper()
+	left, err := filepath.Glob(archive + buildInfix + "*")
+	if err != nil || len(left) > 0 {
+		t.Errorf("left behind: %v %v", left, err)
+	}
+}
+
+// TestArchiveBuildLeftovers: what a build killed before its end left is
+// removed by the next build, and a build still under way is left alone.
+func TestArchiveBuildLeftovers(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	archive := filepath.Join(f.work, ".turso", "convlog.db")
+	// A process that has ended: its id is free (reused only after the
+	// kernel has gone round every other).
+	done := exec.Command("true")
+	if err := done.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead := fmt.Sprintf("%s%s%d", archive, buildInfix, done.Process.Pid)
+	live := fmt.Sprintf("%s%s%d", archive, buildInfix, os.Getpid())
+	for _, p := range []string{dead, live} {
+		if err := os.WriteFile(p, []byte("half an archive"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := runConvlog(t, f.work, nil, nil, "sql", "SELECT count(*) FROM messages")
+	if res.code != 0 || string(res.stdout) != "count(*)\n52\n" || len(res.stderr) != 0 {
+		t.Fatalf("exit %d, %q %s", res.code, res.stdout, res.stderr)
+	}
+	if _, err := os.Stat(dead); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a dead build's file is still there: %v", err)
+	}
+	if b, err := os.ReadFile(live); err != nil || string(b) != "half an archive" {
+		t.Errorf("a live build's file was touched: %q %v", b, err)
+	}
+}
+
+// The first build to finish stays in place; a second one is dropped, and
+// never replaces a file that a reader may have open.
+func TestSettleBuildKeepsTheFirst(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	abs := filepath.Join(dir, "convlog.db")
+	first, second := abs+buildInfix+"1", abs+buildInfix+"2"
+	for _, p := range []string{first, second} {
+		db, err := openArchiveRW(p, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec("CREATE TABLE who (name TEXT); INSERT INTO who VALUES (?)", filepath.Base(p)); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+	}
+	for _, p := range []string{first, second} {
+		if err := settleBuild(p, abs); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s left behind: %v", p, err)
+		}
+	}
+	// WAL as the file says it (header bytes 18 and 19 are 2), before any
+	// connection sets it.
+	if h, err := os.ReadFile(abs); err != nil || len(h) < 20 || h[18] != 2 || h[19] != 2 {
+		t.Fatalf("the archive's header does not say WAL: %v", err)
+	}
+	db, err := openArchiveRW(abs, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var name, mode string
+	if err := db.QueryRow("SELECT name, (SELECT journal_mode FROM pragma_journal_mode()) FROM who").Scan(&name, &mode); err != nil {
+		t.Fatal(err)
+	}
+	if name != filepath.Base(first) || mode != "wal" {
+		t.Errorf("the archive is %s in mode %s; want the first build, in WAL mode", name, mode)
 	}
 }
 
