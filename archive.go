@@ -243,10 +243,13 @@ func updateArchive(ctx context.Context, dir, path string, schema *record.Schema)
 	if missing {
 		removeDeadBuilds(abs)
 		build = fmt.Sprintf("%s%s%d", abs, buildInfix, os.Getpid())
+		// One left by a dead process that had this id: with no journal on
+		// disk, what it wrote may not even be a sound database.
+		removeBuild(build)
 		target = cloudsync.Target{URL: fileURL(build), Scratch: true}
 		defer func() {
 			if build != "" {
-				os.Remove(build)
+				removeBuild(build)
 			}
 		}()
 	}
@@ -391,7 +394,8 @@ func settleBuild(build, abs string) error {
 }
 
 // removeDeadBuilds removes what builds of the archive at abs left when
-// their process died (killed, or the machine stopped) before renaming.
+// their process died (killed, or the machine stopped) before putting them
+// in place.
 func removeDeadBuilds(abs string) {
 	ents, _ := os.ReadDir(filepath.Dir(abs))
 	prefix := filepath.Base(abs) + buildInfix
@@ -400,9 +404,19 @@ func removeDeadBuilds(abs string) {
 		if !ok {
 			continue
 		}
+		for _, sfx := range []string{"-wal", "-shm", "-journal"} {
+			rest = strings.TrimSuffix(rest, sfx)
+		}
 		if pid, err := strconv.Atoi(rest); err == nil && pid > 0 && !processAlive(pid) {
 			os.Remove(filepath.Join(filepath.Dir(abs), e.Name()))
 		}
+	}
+}
+
+// removeBuild removes a build and the files SQLite keeps beside it.
+func removeBuild(build string) {
+	for _, sfx := range []string{"", "-wal", "-shm", "-journal"} {
+		os.Remove(build + sfx)
 	}
 }
 

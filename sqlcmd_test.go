@@ -367,7 +367,7 @@ func TestArchiveBuildLeftovers(t *testing.T) {
 	}
 	dead := fmt.Sprintf("%s%s%d", archive, buildInfix, done.Process.Pid)
 	live := fmt.Sprintf("%s%s%d", archive, buildInfix, os.Getpid())
-	for _, p := range []string{dead, live} {
+	for _, p := range []string{dead, dead + "-wal", live, live + "-wal"} {
 		if err := os.WriteFile(p, []byte("half an archive"), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -376,12 +376,35 @@ func TestArchiveBuildLeftovers(t *testing.T) {
 	if res.code != 0 || string(res.stdout) != "count(*)\n52\n" || len(res.stderr) != 0 {
 		t.Fatalf("exit %d, %q %s", res.code, res.stdout, res.stderr)
 	}
-	if _, err := os.Stat(dead); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("a dead build's file is still there: %v", err)
+	for _, p := range []string{dead, dead + "-wal"} {
+		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s, left by a dead build, is still there: %v", filepath.Base(p), err)
+		}
 	}
-	if b, err := os.ReadFile(live); err != nil || string(b) != "half an archive" {
-		t.Errorf("a live build's file was touched: %q %v", b, err)
+	for _, p := range []string{live, live + "-wal"} {
+		if b, err := os.ReadFile(p); err != nil || string(b) != "half an archive" {
+			t.Errorf("%s, a live build's, was touched: %q %v", filepath.Base(p), b, err)
+		}
 	}
+}
+
+// A file left under this process's own build name (by a dead process that
+// had the same id) is not taken for part of the new archive.
+func TestArchiveBuildIgnoresItsNamesake(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	archive := filepath.Join(f.work, ".turso", "convlog.db")
+	if err := os.WriteFile(fmt.Sprintf("%s%s%d", archive, buildInfix, os.Getpid()), []byte("half an archive"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	up, err := updateArchive(t.Context(), f.dir, archive, schema())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.Read != 6 || len(up.Problems) > 0 {
+		t.Errorf("read %d files, problems %v; want 6, none", up.Read, up.Problems)
+	}
+	assertNoBuilds(t, archive)
 }
 
 // The first build to finish stays in place; a second one is dropped, and
