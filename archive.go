@@ -219,11 +219,16 @@ type archiveUpdate struct {
 // it: then the archive holds all of it. A file that changed meanwhile (a
 // running `convlog tee` writes it) gets a second pass at once; if it keeps
 // changing, it is read again, from where the archive stopped, next time.
-func updateArchive(ctx context.Context, dir, path string, schema *record.Schema) (*archiveUpdate, error) {
+func updateArchive(ctx context.Context, dir, path string, schema *record.Schema) (_ *archiveUpdate, err error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if h := archiveHint(err, abs); err != nil && h != "" {
+			err = fmt.Errorf("%w; %s", err, h)
+		}
+	}()
 	up := &archiveUpdate{Path: abs}
 	files, err := listSessionFiles(dir, abs)
 	if err != nil {
@@ -340,6 +345,23 @@ func updateArchive(ctx context.Context, dir, path string, schema *record.Schema)
 		build = ""
 	}
 	return up, nil
+}
+
+// archiveHint says what to do about an error in bringing the archive at
+// abs up to date, when there is something to say.
+func archiveHint(err error, abs string) string {
+	if err == nil {
+		return ""
+	}
+	switch troubleOf(err) {
+	case noSpace, ioTrouble:
+		return "free some disk space, or keep the archive elsewhere with --archive or CONVLOG_ARCHIVE"
+	case cannotWrite:
+		return fmt.Sprintf("check that %s is writable, or keep the archive elsewhere with --archive or CONVLOG_ARCHIVE", filepath.Dir(abs))
+	case lockedOut:
+		return "another convlog is writing the archive; run this again when it is done"
+	}
+	return ""
 }
 
 // buildInfix joins an archive's name and a building process's id in the

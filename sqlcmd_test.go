@@ -490,3 +490,28 @@ func TestSQLRemote(t *testing.T) {
 		t.Errorf("stats --url: exit %d %s", res.code, res.stderr)
 	}
 }
+
+// What an archive error tells the user to do, by the kind of error.
+func TestArchiveHint(t *testing.T) {
+	abs := filepath.Join(string(filepath.Separator), "data", "convlog.db")
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{errors.New("update the archive: database or disk is full (13)"), "free some disk space, or keep the archive elsewhere with --archive"},
+		{errors.New("disk I/O error (10)"), "free some disk space"},
+		{fmt.Errorf("open: %w", fs.ErrPermission), "check that " + filepath.Dir(abs) + " is writable"},
+		{errors.New("attempt to write a readonly database (8)"), "is writable"},
+		{errors.New("database is locked (5)"), "another convlog is writing the archive"},
+		{errors.New("no such table: messages (1)"), ""},
+	}
+	for _, c := range cases {
+		got := archiveHint(c.err, abs)
+		if c.want == "" && got != "" || !strings.Contains(got, c.want) {
+			t.Errorf("%v: hint %q, want %q", c.err, got, c.want)
+		}
+	}
+	if got := archiveHint(nil, abs); got != "" {
+		t.Errorf("a hint with no error: %q", got)
+	}
+}

@@ -310,21 +310,46 @@ func (w *warner) Once(kind, format string, args ...any) {
 
 // hint says what to do about a failure to write a session file.
 func hint(err error, dir string) string {
+	switch troubleOf(err) {
+	case cannotWrite:
+		return fmt.Sprintf("check that %s is writable, or log elsewhere with --dir or CONVLOG_DIR", filepath.Clean(dir))
+	case noSpace:
+		return "free some disk space, or log elsewhere with --dir or CONVLOG_DIR"
+	case ioTrouble:
+		return "the disk may be full or over a file size limit: free some space, or log elsewhere with --dir or CONVLOG_DIR"
+	case lockedOut:
+		return "another process holds the file locked; close it"
+	}
+	if errors.Is(err, record.ErrExists) {
+		return "choose another --session-id"
+	}
+	return "check the folder, or log elsewhere with --dir or CONVLOG_DIR"
+}
+
+// trouble is a kind of storage error, sorted by what the user can do.
+type trouble int
+
+const (
+	otherTrouble trouble = iota
+	cannotWrite          // permission denied, or a read-only file or folder
+	noSpace              // a full disk, or a file over a size limit
+	// SQLite's I/O error, which does not pass on the errno; a full disk or
+	// a file size limit are the usual causes.
+	ioTrouble
+	lockedOut // another process holds a lock
+)
+
+func troubleOf(err error) trouble {
 	msg := strings.ToLower(err.Error())
 	switch {
 	case errors.Is(err, os.ErrPermission) || strings.Contains(msg, "readonly") || strings.Contains(msg, "read-only") || strings.Contains(msg, "permission"):
-		return fmt.Sprintf("check that %s is writable, or log elsewhere with --dir or CONVLOG_DIR", filepath.Clean(dir))
+		return cannotWrite
 	case strings.Contains(msg, "full") || strings.Contains(msg, "no space") || strings.Contains(msg, "too large"):
-		return "free some disk space, or log elsewhere with --dir or CONVLOG_DIR"
+		return noSpace
 	case strings.Contains(msg, "i/o error"):
-		// SQLite does not pass on the errno; a full disk or a file size
-		// limit are the usual causes.
-		return "the disk may be full or over a file size limit: free some space, or log elsewhere with --dir or CONVLOG_DIR"
+		return ioTrouble
 	case strings.Contains(msg, "locked") || strings.Contains(msg, "busy"):
-		return "another process holds the file locked; close it"
-	case errors.Is(err, record.ErrExists):
-		return "choose another --session-id"
-	default:
-		return "check the folder, or log elsewhere with --dir or CONVLOG_DIR"
+		return lockedOut
 	}
+	return otherTrouble
 }
