@@ -225,7 +225,7 @@ func updateArchive(ctx context.Context, dir, path string, schema *record.Schema)
 		return nil, err
 	}
 	defer func() {
-		if h := archiveHint(err, abs); err != nil && h != "" {
+		if h := archiveHint(err, abs); h != "" {
 			err = fmt.Errorf("%w; %s", err, h)
 		}
 	}()
@@ -426,7 +426,7 @@ func removeDeadBuilds(abs string) {
 		if !ok {
 			continue
 		}
-		for _, sfx := range []string{"-wal", "-shm", "-journal"} {
+		for _, sfx := range sidecars {
 			rest = strings.TrimSuffix(rest, sfx)
 		}
 		if pid, err := strconv.Atoi(rest); err == nil && pid > 0 && !processAlive(pid) {
@@ -437,10 +437,14 @@ func removeDeadBuilds(abs string) {
 
 // removeBuild removes a build and the files SQLite keeps beside it.
 func removeBuild(build string) {
-	for _, sfx := range []string{"", "-wal", "-shm", "-journal"} {
+	os.Remove(build)
+	for _, sfx := range sidecars {
 		os.Remove(build + sfx)
 	}
 }
+
+// sidecars are the endings of the files SQLite keeps beside a database.
+var sidecars = []string{"-wal", "-shm", "-journal"}
 
 // processAlive says whether a process of that id exists (signal 0 checks
 // without sending anything; EPERM means it exists under another user).
