@@ -142,7 +142,8 @@ func TestAttachedCopyIsTheRowByRowCopy(t *testing.T) {
 }
 
 // archiveDump is every row of convlog's tables in an archive, in rowid
-// order.
+// order. Not tableDump: that takes every table, and each archive's
+// convlog_target holds an id of its own, so two archives never match.
 func archiveDump(t testing.TB, path string) string {
 	t.Helper()
 	db, err := record.OpenReadOnly(context.Background(), path)
