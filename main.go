@@ -34,6 +34,12 @@ type Env struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
+
+	// Args is the command line, and Exe the binary to run it again with:
+	// `convlog tee` logs in a process of its own (relay.go). Without Exe,
+	// as in tests that run commands in-process, it logs in this one.
+	Args []string
+	Exe  string
 }
 
 // exitError carries an exit status other than 1; Err, if set, is printed.
@@ -52,7 +58,8 @@ func (e *exitError) Error() string {
 var version = "dev"
 
 func main() {
-	env := &Env{Ctx: context.Background(), Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	env := &Env{Ctx: context.Background(), Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
+		Args: os.Args[1:], Exe: selfExe()}
 	os.Exit(run(os.Args[1:], env))
 }
 

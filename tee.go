@@ -33,6 +33,10 @@ type TeeCmd struct {
 	NoSync       bool   `name:"no-sync" help:"Keep the session local even when TURSO_DATABASE_URL and TURSO_AUTH_TOKEN are set."`
 	Summary      string `env:"CONVLOG_SUMMARY,GITHUB_STEP_SUMMARY" placeholder:"FILE" help:"At the end, append a Markdown summary of the session to FILE (in GitHub Actions, the job summary)."`
 	NoSummary    bool   `name:"no-summary" env:"CONVLOG_NO_SUMMARY" help:"Write no summary, whatever --summary or the environment says."`
+
+	// Relay makes this the pass-through process of another convlog tee
+	// (relay.go).
+	Relay bool `hidden:""`
 }
 
 // graceAfterSignal is how long the first SIGINT/SIGTERM lets the input drain
@@ -41,6 +45,9 @@ const graceAfterSignal = 3 * time.Second
 
 // Run implements `convlog tee`.
 func (c *TeeCmd) Run(env *Env) error {
+	if c.Relay {
+		return relayMain(env)
+	}
 	started := time.Now()
 	softMemoryLimit(env)
 	tuneGC := teeGC(env)
@@ -124,6 +131,15 @@ func (c *TeeCmd) Run(env *Env) error {
 	if d, err := time.ParseDuration(env.Getenv("CONVLOG_STALL_LIMIT")); err == nil {
 		copier.StallLimit = d // for tests of a stuck database
 	}
+	var handover *stream.Handover
+	stopRelay := func() {}
+	if env.Exe != "" && in != nil && out != nil {
+		// A long session is passed through by a process of its own.
+		handover = stream.NewHandover(env.Stdin, env.Stdout)
+		copier.In, copier.Out, copier.Now = handover, handover, handover.Now
+		stopRelay = startRelay(env, in, out, handover)
+		defer stopRelay()
+	}
 	// Reads waiting for the logger: with reads packed into the copier's
 	// buffers, this is what bounds a stream of small lines (4096 reads is
 	// four seconds of a line a millisecond) before the buffers' 8 MiB do.
@@ -170,6 +186,7 @@ func (c *TeeCmd) Run(env *Env) error {
 		<-logDone
 	}
 
+	stopRelay()
 	facts := proc.Totals()
 	dropped := facts.DroppedByInput
 	finished := "" // the session file, once finished: it is synced at the end
@@ -185,6 +202,9 @@ func (c *TeeCmd) Run(env *Env) error {
 		}
 	} else {
 		dropped = facts.Lines + facts.DroppedByInput
+	}
+	if handover != nil && handover.Cut {
+		warn.Printf("the pass-through process ended unexpectedly; convlog passed the rest of the input through itself, but what that process had read and not yet written out is lost.")
 	}
 	if copier.SkippedRuns > 0 {
 		warn.Printf("the session file could not keep up (blocked for over %s); some input was passed through but not logged.", copier.StallLimit)

@@ -125,15 +125,17 @@ func (c *Copier) Run(out chan<- *Chunk) error {
 		scratch  []byte // read buffer while skipping
 		skipping bool
 		gap      Chunk
+		counted  bool // the run of skipped input in gap is in SkippedRuns
 		timer    = time.NewTimer(time.Hour)
 	)
 	timer.Stop()
 	// skip accounts for bytes passed through but not handed on.
 	skip := func(p []byte) {
-		if !gap.Gap {
+		if !counted {
 			c.SkippedRuns++
-			gap.Gap = true
+			counted = true
 		}
+		gap.Gap = true
 		gap.GapNewlines += int64(bytes.Count(p, []byte{'\n'}))
 		gap.GapEndedAtEOL = p[len(p)-1] == '\n'
 	}
@@ -168,6 +170,15 @@ func (c *Copier) Run(out chan<- *Chunk) error {
 			readInto = scratch
 		}
 		n, err := c.In.Read(readInto)
+		if gs, ok := c.In.(gapSource); ok {
+			// What the pass-through process skipped comes before this read,
+			// and is reported with the next chunk as the Copier's own is.
+			if nl, eol, ok := gs.TakeGap(); ok {
+				gap.Gap = true
+				gap.GapNewlines += nl
+				gap.GapEndedAtEOL = eol
+			}
+		}
 		if n > 0 {
 			now := c.Now()
 			data := readInto[:n:n]
@@ -193,6 +204,8 @@ func (c *Copier) Run(out chan<- *Chunk) error {
 					skip(data)
 					cur.unref()
 					cur, skipping = nil, true
+				} else {
+					counted = false
 				}
 			}
 		}

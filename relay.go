@@ -1,0 +1,129 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/convlog/convlog/stream"
+)
+
+// handoverAfter is how long tee passes the input through itself before a
+// process of its own takes over (stream.Handover says why). A session
+// shorter than that never starts one.
+const handoverAfter = 100 * time.Millisecond
+
+// The pass-through process is this binary run as `convlog tee --relay`. It
+// inherits stdin, stdout and stderr, and two pipes: it sends the relay stream
+// on fd 3, and waits for the byte that says "go" on fd 4.
+const (
+	relayFD   = 3
+	controlFD = 4
+)
+
+// startRelay starts the pass-through process after handoverAfter (or
+// CONVLOG_HANDOVER_AFTER, for tests), and offers it to h once it is ready.
+// The returned stop, to be called once the input is done, cancels what has
+// not happened yet; a process that has not been handed over to ends when
+// its fd 4 closes. Nothing here ever holds up tee: if the process cannot be
+// started, tee goes on passing the input through itself.
+func startRelay(env *Env, in, out *os.File, h *stream.Handover) (stop func()) {
+	delay := handoverAfter
+	if d, err := time.ParseDuration(env.Getenv("CONVLOG_HANDOVER_AFTER")); err == nil {
+		delay = d
+	}
+	var (
+		mu      sync.Mutex
+		stopped bool
+		control *os.File // the write end of the process's fd 4
+	)
+	timer := time.AfterFunc(delay, func() {
+		// The kernel sends Pdeathsig when the thread that started the
+		// child ends, not the process: the thread is kept, locked to this
+		// goroutine, until the child is reaped. The child must not outlive
+		// tee, or a killed tee would leave a pass-through running.
+		runtime.LockOSThread()
+		relayR, relayW, err := os.Pipe()
+		if err != nil {
+			return
+		}
+		defer relayR.Close()
+		controlR, controlW, err := os.Pipe()
+		if err != nil {
+			relayW.Close()
+			return
+		}
+		cmd := exec.Command(env.Exe, "tee", "--relay")
+		cmd.Args[0] = "convlog" // for ps, rather than /proc/self/exe
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = in, out, env.Stderr
+		cmd.ExtraFiles = []*os.File{relayW, controlR}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		mu.Lock()
+		started := false
+		if !stopped {
+			err = cmd.Start()
+			started = err == nil
+			control = controlW
+		}
+		mu.Unlock()
+		relayW.Close()
+		controlR.Close()
+		if !started {
+			controlW.Close()
+			return
+		}
+		stream.GrowPipe(relayR)
+		relay := stream.NewRelayReader(relayR)
+		if relay.Hello() == nil {
+			h.Offer(relay, controlW)
+		}
+		cmd.Wait()
+	})
+	return sync.OnceFunc(func() {
+		timer.Stop()
+		mu.Lock()
+		stopped = true
+		if control != nil {
+			control.Close()
+		}
+		mu.Unlock()
+	})
+}
+
+// relayMain is `convlog tee --relay`: the pass-through process.
+func relayMain(env *Env) error {
+	// Signals are tee's to handle: Ctrl-C reaches the whole process group,
+	// and tee decides when the session ends. This process ends with the
+	// input, or with tee (Pdeathsig).
+	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGPIPE, syscall.SIGXFSZ)
+	if err := stream.WriteHello(relayFD); err != nil {
+		return &exitError{Code: 2, Err: fmt.Errorf("tee --relay is the pass-through process of another convlog tee, not for use by hand: fd %d: %v", relayFD, err)}
+	}
+	var b [1]byte
+	if n, _ := syscall.Read(controlFD, b[:]); n != 1 || b[0] != 'G' {
+		return nil // the session ended before the handover
+	}
+	warn := &warner{w: env.Stderr}
+	r := &stream.Relay{In: 0, Out: 1, Log: relayFD,
+		OutErr: func(err error) {
+			warn.Printf("writing to stdout: %v; the rest of the input is logged but not passed on.", err)
+		},
+	}
+	if d, err := time.ParseDuration(env.Getenv("CONVLOG_STALL_LIMIT")); err == nil {
+		r.StallLimit = d
+	}
+	if err := r.Run(); err != nil {
+		warn.Printf("reading stdin: %v; the session ends here.", err)
+	}
+	if r.SkippedRuns > 0 {
+		warn.Printf("the session file could not keep up (blocked for over %s); some input was passed through but not logged.", r.StallLimit)
+	}
+	return nil
+}
