@@ -35,11 +35,10 @@ type Env struct {
 	Stderr io.Writer
 	Getenv func(string) string
 
-	// Args is the command line, and Exe the binary to run it again with:
-	// `convlog tee` logs in a process of its own (relay.go). Without Exe,
-	// as in tests that run commands in-process, it logs in this one.
-	Args []string
-	Exe  string
+	// Exe is this binary, for `convlog tee` to start its pass-through
+	// process (relay.go). Without it, as in tests that run commands
+	// in-process, tee passes the input through itself to the end.
+	Exe string
 }
 
 // exitError carries an exit status other than 1; Err, if set, is printed.
@@ -59,7 +58,7 @@ var version = "dev"
 
 func main() {
 	env := &Env{Ctx: context.Background(), Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
-		Args: os.Args[1:], Exe: selfExe()}
+		Exe: selfExe()}
 	os.Exit(run(os.Args[1:], env))
 }
 

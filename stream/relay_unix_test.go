@@ -31,6 +31,9 @@ func runRelay(t *testing.T, input []byte, r *Relay, logLate, logGone bool) relay
 	logR, logW := pipe(t)
 	r.In, r.Out, r.Log = fd(t, inR), fd(t, outW), dupFD(t, logW)
 	logW.Close()
+	// A test that goes wrong fails, rather than waits forever.
+	outR.SetReadDeadline(time.Now().Add(20 * time.Second))
+	logR.SetReadDeadline(time.Now().Add(20 * time.Second))
 	if err := WriteHello(r.Log); err != nil {
 		t.Fatal(err)
 	}
@@ -81,8 +84,15 @@ func runRelay(t *testing.T, input []byte, r *Relay, logLate, logGone bool) relay
 		run.facts = proc.Totals()
 		logR.Close()
 	}()
-	if err := r.Run(); err != nil {
-		t.Fatalf("Run: %v", err)
+	runDone := make(chan error, 1)
+	go func() { runDone <- r.Run() }()
+	select {
+	case err := <-runDone:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the Relay is stuck")
 	}
 	outW.Close()
 	run.out = <-outDone
