@@ -54,9 +54,9 @@ func startRelay(env *Env, in, out *os.File, h *stream.Handover) (stop func()) {
 		if err != nil {
 			return
 		}
-		defer relayR.Close()
 		controlR, controlW, err := os.Pipe()
 		if err != nil {
+			relayR.Close()
 			relayW.Close()
 			return
 		}
@@ -76,13 +76,18 @@ func startRelay(env *Env, in, out *os.File, h *stream.Handover) (stop func()) {
 		relayW.Close()
 		controlR.Close()
 		if !started {
+			relayR.Close()
 			controlW.Close()
 			return
 		}
 		stream.GrowPipe(relayR)
 		relay := stream.NewRelayReader(relayR)
 		if relay.Hello() == nil {
+			// relayR is the Handover's from now on, to read to its end
+			// after the process has gone; it is closed with tee.
 			h.Offer(relay, controlW)
+		} else {
+			relayR.Close()
 		}
 		cmd.Wait()
 	})

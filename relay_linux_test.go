@@ -78,6 +78,33 @@ func (rt *relayedTee) line(i int) string {
 	return fmt.Sprintf(`{"type":"assistant","message":{"id":"m%d","content":[{"type":"text","text":"line %d"}]}}`, i, i)
 }
 
+// burst sends n lines of 1 KB at once, reading them back as they come: the
+// pass-through process reaches the end of the input well before tee has
+// logged it all.
+func (rt *relayedTee) burst(n int) {
+	rt.t.Helper()
+	var b bytes.Buffer
+	start := len(rt.sent)
+	for i := range n {
+		line := fmt.Sprintf(`{"type":"user","i":%d,"pad":"%s"}`, start+i, strings.Repeat("x", 1000))
+		rt.sent = append(rt.sent, []byte(line))
+		b.WriteString(line + "\n")
+	}
+	want := b.Bytes()
+	written := make(chan error, 1)
+	go func() {
+		_, err := rt.stdin.Write(want)
+		written <- err
+	}()
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(rt.stdout, got); err != nil || !bytes.Equal(got, want) {
+		rt.t.Fatalf("the burst came back different (%v)", err)
+	}
+	if err := <-written; err != nil {
+		rt.t.Fatal(err)
+	}
+}
+
 // handOver sends lines until tee's pass-through process reads stdin, and
 // returns that process's pid.
 func (rt *relayedTee) handOver() int {
@@ -178,6 +205,7 @@ func TestTeeHandsOverToARelay(t *testing.T) {
 	for i := range 50 {
 		rt.send(rt.line(i))
 	}
+	rt.burst(20000)
 	if code := rt.finish(); code != 0 {
 		t.Fatalf("exit %d: %s", code, rt.stderr)
 	}
