@@ -149,26 +149,17 @@ judge() {
 	awk -v v="$1" -v m="$2" 'BEGIN { print (v + 0 <= m + 0) ? "pass" : "FAIL" }'
 }
 
-# Peak RSS comes from GNU time; without it those rows say n/a.
-gnu_time=
-if [[ -x /usr/bin/time ]] && /usr/bin/time --version 2>&1 | grep -q GNU; then
-	gnu_time=/usr/bin/time
-fi
-# measured RSSFILE CMD...: runs CMD, with its peak RSS in KiB written to
-# RSSFILE when GNU time is here. Every side of a comparison goes through it,
-# so its small cost is the same on both.
+# measured RSSFILE CMD...: runs CMD, with the peak RSS of it and of every
+# process it starts, in KiB, written to RSSFILE (`gen peak` says how: convlog
+# tee runs as two processes once a session is long). Every side of a
+# comparison goes through it, so its small cost is the same on both.
 measured() {
 	local rss=$1
 	shift
-	if [[ -n $gnu_time ]]; then
-		"$gnu_time" -f %M -o "$rss" "$@"
-	else
-		"$@"
-	fi
+	"$gen" peak -o "$rss" "$@"
 }
-# rss_of RSSFILE: the KiB figure (GNU time puts "Command exited with…" above it).
 rss_of() {
-	if [[ -s $1 ]]; then tail -n 1 "$1" | tr -dc 0-9; fi
+	if [[ -s $1 ]]; then tr -dc 0-9 <"$1"; fi
 }
 
 have_sqlite3=0
@@ -225,7 +216,6 @@ for tool in cat tee cmp; do
 	command -v "$tool" >/dev/null || { echo "bench: $tool is missing" >&2; exit 1; }
 done
 ((have_sqlite3)) || say "sqlite3 is missing: its baselines are n/a and session files are not checked"
-[[ -n $gnu_time ]] || say "GNU time is missing (/usr/bin/time; Debian package 'time'): peak RSS rows are n/a"
 
 # ccusage, the baseline for import and stats, from npm into .tools/ccusage.
 # Pinned to 18.0.11: the 20.x package is only a launcher for a per-platform
@@ -313,7 +303,7 @@ run_convlog_tee() {
 	fi
 	t1=$EPOCHREALTIME
 	convlog_us+=($((${t1/./} - ${t0/./})))
-	[[ -z $gnu_time ]] || rss_stream+=("$(rss_of "$work/rss")")
+	rss_stream+=("$(rss_of "$work/rss")")
 	warn_stderr "$work/tee.err" "stream run $r"
 	check_session "$dir" "$stream_lines" "stream run $r"
 	((session_dropped == 0)) || stream_lossy=$((stream_lossy + 1))
@@ -383,7 +373,7 @@ rm -f "$work/dd.bin"
 say "stream: checking convlog tee's output against its input"
 if cat "$stream" | measured "$work/rss" "$convlog" tee --quiet --dir "$work/sessions/stream-cmp" 2>"$work/tee.err" |
 	cmp -s - "$stream"; then
-	[[ -z $gnu_time ]] || rss_stream+=("$(rss_of "$work/rss")")
+	rss_stream+=("$(rss_of "$work/rss")")
 	check_session "$work/sessions/stream-cmp" "$stream_lines" "stream cmp run"
 else
 	bad "convlog tee's output differs from its input on the $stream_label stream"
@@ -503,7 +493,7 @@ for ((r = 1; r <= big_runs; r++)); do
 	say "one $big_label line, run $r/$big_runs: peak RSS, output compared with the input"
 	dir=$work/sessions/big-$r
 	if cat "$big" | measured "$work/rss" "$convlog" tee --quiet --dir "$dir" 2>"$work/tee.err" | cmp -s - "$big"; then
-		[[ -z $gnu_time ]] || rss_big+=("$(rss_of "$work/rss")")
+		rss_big+=("$(rss_of "$work/rss")")
 		check_session "$dir" "$big_lines" "$big_label line run $r"
 	else
 		bad "convlog tee's output differs from its input on the stream with one $big_label line"
@@ -512,24 +502,19 @@ for ((r = 1; r <= big_runs; r++)); do
 	rm -rf "$dir"
 done
 
-if [[ -z $gnu_time ]]; then
-	row "peak RSS, $stream_label stream" "n/a (GNU time missing)" "-" "-" "<= 100 MiB" "n/a"
-	row "peak RSS, one $big_label line" "n/a (GNU time missing)" "-" "-" "<= 3x line + 64 MiB" "n/a"
+if ((${#rss_stream[@]} > 0)); then
+	k=$(maximum "${rss_stream[@]}")
+	row "peak RSS, $stream_label stream" "$(fmt_mib "$k")" "-" "-" "<= 100 MiB" "$(judge "$k" $((100 * 1024)))"
 else
-	if ((${#rss_stream[@]} > 0)); then
-		k=$(maximum "${rss_stream[@]}")
-		row "peak RSS, $stream_label stream" "$(fmt_mib "$k")" "-" "-" "<= 100 MiB" "$(judge "$k" $((100 * 1024)))"
-	else
-		row "peak RSS, $stream_label stream" "error" "-" "-" "<= 100 MiB" "error"
-	fi
-	limit_kib=$(((3 * big_longest + 64 * 1024 * 1024) / 1024))
-	if ((${#rss_big[@]} > 0)); then
-		k=$(maximum "${rss_big[@]}")
-		row "peak RSS, one $big_label line" "$(fmt_mib "$k")" "-" "$(fmt_ratio "$k" "$((big_longest / 1024))") line" \
-			"<= $(fmt_mib "$limit_kib") (3x line + 64 MiB)" "$(judge "$k" "$limit_kib")"
-	else
-		row "peak RSS, one $big_label line" "error" "-" "-" "<= $(fmt_mib "$limit_kib")" "error"
-	fi
+	row "peak RSS, $stream_label stream" "error" "-" "-" "<= 100 MiB" "error"
+fi
+limit_kib=$(((3 * big_longest + 64 * 1024 * 1024) / 1024))
+if ((${#rss_big[@]} > 0)); then
+	k=$(maximum "${rss_big[@]}")
+	row "peak RSS, one $big_label line" "$(fmt_mib "$k")" "-" "$(fmt_ratio "$k" "$((big_longest / 1024))") line" \
+		"<= $(fmt_mib "$limit_kib") (3x line + 64 MiB)" "$(judge "$k" "$limit_kib")"
+else
+	row "peak RSS, one $big_label line" "error" "-" "-" "<= $(fmt_mib "$limit_kib")" "error"
 fi
 
 # ---------------------------------------------------------------------------

@@ -42,6 +42,8 @@ commands:
   latency      N small stream-json lines, one per interval, each with its send time
                -lines 1000 -interval 1ms -line-size 200
   measure      reads lines from stdin, prints p50/p99/max latency in µs as JSON
+  peak         runs a command and writes the peak RSS of its process tree in KiB
+               -o FILE CMD [ARGS...]
 
 Sizes are bytes, or take a suffix: KB, MB, GB (powers of 1000) or KiB, MiB,
 GiB (powers of 1024).
@@ -63,6 +65,12 @@ func main() {
 		err = runLatency(args, os.Stdout)
 	case "measure":
 		err = runMeasure(args, os.Stdin, os.Stdout)
+	case "peak":
+		var code int
+		code, err = runPeak(args)
+		if err == nil {
+			os.Exit(code)
+		}
 	case "-h", "-help", "--help", "help":
 		fmt.Print(usage)
 	default:
