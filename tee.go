@@ -137,6 +137,9 @@ func (c *TeeCmd) Run(env *Env) error {
 		// A long session is passed through by a process of its own.
 		handover = stream.NewHandover(env.Stdin, env.Stdout)
 		copier.In, copier.Out, copier.Now = handover, handover, handover.Now
+		// Half the usual buffers: after the handover, the pass-through
+		// process holds up to 4 MiB more, and the pipe 1 MiB.
+		copier.Buffers = 16
 		stopRelay = startRelay(env, in, out, handover)
 		defer stopRelay()
 	}
@@ -203,7 +206,7 @@ func (c *TeeCmd) Run(env *Env) error {
 	} else {
 		dropped = facts.Lines + facts.DroppedByInput
 	}
-	if handover != nil && handover.Cut {
+	if handover != nil && handover.Cut.Load() {
 		warn.Printf("the pass-through process ended unexpectedly; convlog passed the rest of the input through itself, but what that process had read and not yet written out is lost.")
 	}
 	if copier.SkippedRuns > 0 {

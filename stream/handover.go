@@ -2,6 +2,7 @@ package stream
 
 import (
 	"io"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,8 +31,9 @@ type Handover struct {
 	lastNL   bool // the last relayed byte was '\n'
 
 	// Cut is set when the Relay's process ended without closing its
-	// stream; bytes it had read and not passed on are lost.
-	Cut bool
+	// stream; bytes it had read and not passed on are lost. It may be read
+	// while the Copier runs.
+	Cut atomic.Bool
 }
 
 type offer struct {
@@ -77,7 +79,8 @@ func (h *Handover) Read(p []byte) (int, error) {
 			return n, err
 		}
 		// The Relay's process is gone: pass the input through here again.
-		h.switched, h.Cut, h.tookBack = false, true, true
+		h.switched, h.tookBack = false, true
+		h.Cut.Store(true)
 		if n > 0 {
 			return n, nil
 		}

@@ -122,8 +122,8 @@ func TestHandoverMovesThePassThrough(t *testing.T) {
 		t.Fatalf("Copier: %v", err)
 	}
 	times := g.times()
-	if len(g.logged.msgs) != 3 || times["a"] == relayTime || times["c"] != relayTime || g.h.Cut || g.facts.DroppedByInput != 0 {
-		t.Fatalf("logged %d lines at %v, cut %v, dropped %d", len(g.logged.msgs), times, g.h.Cut, g.facts.DroppedByInput)
+	if len(g.logged.msgs) != 3 || times["a"] == relayTime || times["c"] != relayTime || g.h.Cut.Load() || g.facts.DroppedByInput != 0 {
+		t.Fatalf("logged %d lines at %v, cut %v, dropped %d", len(g.logged.msgs), times, g.h.Cut.Load(), g.facts.DroppedByInput)
 	}
 	g.outW.Close()
 	if rest, _ := io.ReadAll(g.out); len(rest) > 0 {
@@ -170,8 +170,8 @@ func TestHandoverTakesBack(t *testing.T) {
 				t.Fatalf("Copier: %v", err)
 			}
 			times := g.times()
-			if !g.h.Cut || len(g.logged.msgs) != c.logged || g.facts.DroppedByInput != c.dropped || times["c"] != relayTime || times["d"] == relayTime {
-				t.Fatalf("cut %v, logged %d at %v, dropped %d", g.h.Cut, len(g.logged.msgs), times, g.facts.DroppedByInput)
+			if !g.h.Cut.Load() || len(g.logged.msgs) != c.logged || g.facts.DroppedByInput != c.dropped || times["c"] != relayTime || times["d"] == relayTime {
+				t.Fatalf("cut %v, logged %d at %v, dropped %d", g.h.Cut.Load(), len(g.logged.msgs), times, g.facts.DroppedByInput)
 			}
 		})
 	}
