@@ -15,15 +15,21 @@ import (
 )
 
 // runPeak is `gen peak -o FILE CMD ARGS...`: it runs CMD with this process's
-// stdin, stdout and stderr, and writes to FILE the peak RSS of CMD and every
-// process it starts, in KiB, as the sum of each one's own peak. GNU time
-// reports the largest process's peak only, which would leave out all but
-// one process of a command that runs as several.
+// stdin, stdout and stderr, and writes to FILE two figures in KiB, one per
+// line, for CMD and every process it starts:
 //
-// Each process's peak (VmHWM) is read every 10 ms while it lives. The
-// largest one's is also the kernel's exact figure from wait4, which takes in
-// whatever it reached between the last reading and its exit. It returns
-// CMD's exit status.
+//  1. the peak of the memory they use together: at each reading, their
+//     anonymous and shared-memory pages added up, plus the largest one's
+//     file pages (processes of one binary share its pages in the page
+//     cache; counting them once per process counts them twice). It is never
+//     below the largest process's own peak, the kernel's exact figure from
+//     wait4, which is what GNU time reports and what a one-process command
+//     gets.
+//  2. an upper bound: each process's own peak (VmHWM), added up, shared
+//     pages and all.
+//
+// Readings are every 10 ms while the processes live. It returns CMD's exit
+// status.
 func runPeak(args []string) (int, error) {
 	fs := flag.NewFlagSet("peak", flag.ContinueOnError)
 	out := fs.String("o", "", "file to write the peak RSS in KiB to")
@@ -41,7 +47,8 @@ func runPeak(args []string) (int, error) {
 	if err := cmd.Start(); err != nil {
 		return 0, err
 	}
-	peaks := map[int]int64{} // pid → KiB
+	hwm := map[int]int64{} // pid → its peak, KiB
+	var together int64
 	done := make(chan struct{})
 	go func() {
 		cmd.Wait()
@@ -50,50 +57,68 @@ func runPeak(args []string) (int, error) {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for running := true; running; {
-		treePeaks(cmd.Process.Pid, peaks)
+		var now treeMem
+		now.read(cmd.Process.Pid, hwm)
+		together = max(together, now.private+now.maxFile)
 		select {
 		case <-done:
 			running = false
 		case <-tick.C:
 		}
 	}
-	var sum, largest int64
-	for _, kib := range peaks {
-		sum += kib
+	var upper, largest int64
+	for _, kib := range hwm {
+		upper += kib
 		largest = max(largest, kib)
 	}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		// ru_maxrss is in KiB on Linux: the largest process's exact peak.
 		if exact := int64(ru.Maxrss); exact > largest {
-			sum += exact - largest
+			upper += exact - largest
+			largest = exact
 		}
 	}
-	if err := os.WriteFile(*out, []byte(strconv.FormatInt(sum, 10)+"\n"), 0o644); err != nil {
+	together = max(together, largest)
+	text := fmt.Sprintf("%d\n%d\n", together, upper)
+	if err := os.WriteFile(*out, []byte(text), 0o644); err != nil {
 		return 0, err
 	}
 	return cmd.ProcessState.ExitCode(), nil
 }
 
-// treePeaks records the VmHWM of pid and all its descendants.
-func treePeaks(pid int, peaks map[int]int64) {
+// treeMem is one reading of a process tree's memory, in KiB.
+type treeMem struct {
+	private int64 // anonymous and shared-memory pages, added up
+	maxFile int64 // the most file pages of any one process
+}
+
+// read adds pid and all its descendants, and raises their peaks in hwm.
+func (m *treeMem) read(pid int, hwm map[int]int64) {
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return
 	}
-	if i := bytes.Index(status, []byte("VmHWM:")); i >= 0 {
-		f := strings.Fields(string(status[i+len("VmHWM:"):]))
-		if len(f) > 0 {
-			if kib, err := strconv.ParseInt(f[0], 10, 64); err == nil && kib > peaks[pid] {
-				peaks[pid] = kib
-			}
+	field := func(name string) int64 {
+		i := bytes.Index(status, []byte("\n"+name+":"))
+		if i < 0 {
+			return 0
 		}
+		f := strings.Fields(string(status[i+len(name)+2:]))
+		if len(f) == 0 {
+			return 0
+		}
+		kib, _ := strconv.ParseInt(f[0], 10, 64)
+		return kib
 	}
+	hwm[pid] = max(hwm[pid], field("VmHWM"))
+	m.private += field("RssAnon") + field("RssShmem")
+	m.maxFile = max(m.maxFile, field("RssFile"))
 	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	for _, t := range tasks {
 		kids, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, t.Name()))
 		for _, k := range strings.Fields(string(kids)) {
 			if child, err := strconv.Atoi(k); err == nil {
-				treePeaks(child, peaks)
+				m.read(child, hwm)
 			}
 		}
 	}
