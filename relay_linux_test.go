@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,13 +32,17 @@ type relayedTee struct {
 	sent   [][]byte
 }
 
-// startRelayedTee starts tee with its handover at once (it is 100 ms
-// otherwise), so that a test can make it happen early.
+// startRelayedTee starts tee with its handover at once, whatever the
+// machine is doing, so that a test can make it happen early.
 func startRelayedTee(t *testing.T, args ...string) *relayedTee {
+	return startTeeWith(t, []string{"CONVLOG_HANDOVER=0s"}, args...)
+}
+
+func startTeeWith(t *testing.T, env []string, args ...string) *relayedTee {
 	t.Helper()
 	dir := t.TempDir()
 	cmd := exec.Command(convlogBin, append([]string{"tee", "--quiet", "--dir", dir, "--session-id", "live"}, args...)...)
-	cmd.Env = append(cleanEnv(), "CONVLOG_HANDOVER_AFTER=0s")
+	cmd.Env = append(cleanEnv(), env...)
 	// A group of its own, for a Ctrl-C that reaches tee and its
 	// pass-through process alike.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -322,4 +327,32 @@ func TestTeeRelayByHand(t *testing.T) {
 	if res.code != 2 || !strings.Contains(string(res.stderr), "convlog: tee --relay is the pass-through process of another convlog tee, not for use by hand") {
 		t.Fatalf("exit %d: %s", res.code, res.stderr)
 	}
+}
+
+// On a machine with no CPU to spare, tee hands the pass-through over by
+// itself: here every CPU is kept busy by this test.
+func TestTeeHandsOverOnABusyMachine(t *testing.T) {
+	started := time.Now()
+	rt := startTeeWith(t, nil)
+	stop := make(chan struct{})
+	defer close(stop)
+	for range 2*runtime.NumCPU() + 1 {
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+			}
+		}()
+	}
+	rt.handOver()
+	for i := range 20 {
+		rt.send(rt.line(3000 + i))
+	}
+	if code := rt.finish(); code != 0 || rt.stderr.Len() > 0 {
+		t.Fatalf("exit %d; stderr: %s", code, rt.stderr)
+	}
+	rt.checkLogged(started)
 }

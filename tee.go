@@ -140,8 +140,7 @@ func (c *TeeCmd) Run(env *Env) error {
 		// Half the usual buffers: after the handover, the pass-through
 		// process holds up to 4 MiB more, and the pipe 1 MiB.
 		copier.Buffers = 16
-		stopRelay = startRelay(env, in, out, handover)
-		defer stopRelay()
+		defer func() { stopRelay() }()
 	}
 	// Reads waiting for the logger: with reads packed into the copier's
 	// buffers, this is what bounds a stream of small lines (4096 reads is
@@ -156,6 +155,9 @@ func (c *TeeCmd) Run(env *Env) error {
 		}
 	}
 	logDone := logger.Start(chunks)
+	if handover != nil {
+		stopRelay = startRelay(env, in, out, handover, logger)
+	}
 	copyDone := make(chan error, 1)
 	go func() { copyDone <- copier.Run(chunks) }()
 

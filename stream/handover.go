@@ -8,7 +8,7 @@ import (
 
 // Handover is the input and output of tee's Copier. It starts out as stdin
 // and stdout: the Copier passes the input through itself. Once a
-// pass-through process (a Relay) is ready, the next read hands the
+// pass-through process (a Relay) is offered, the next read hands the
 // pass-through over to it, and from then on the Copier reads what the Relay
 // sends, with its times and gaps, and writes nothing: the Relay has.
 //

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/convlog/convlog/internal/idle"
@@ -28,6 +29,8 @@ type Logger struct {
 
 	framer  Framer
 	curTime int64
+	// The thread of idle priority Start runs on: 0 if none, -1 once left.
+	idleThread atomic.Int64
 	// The batch not yet committed; fields, so that a run that leaves its
 	// thread is carried on by the next.
 	rows, size int
@@ -69,8 +72,13 @@ func (l *Logger) Start(chunks <-chan *Chunk) <-chan struct{} {
 		// this goroutine.
 		runtime.LockOSThread()
 		l.defaults()
+		starved := idle.Thread(l.MaxDelay / 2)
+		if starved != nil {
+			l.idleThread.Store(int64(idle.ThreadID()))
+		}
 		// Without an idle thread (nil), this is a plain Run.
-		if l.run(chunks, idle.Thread(l.MaxDelay/2)) {
+		if l.run(chunks, starved) {
+			l.idleThread.Store(-1)
 			go func() {
 				l.run(chunks, nil)
 				close(done)
@@ -80,6 +88,14 @@ func (l *Logger) Start(chunks <-chan *Chunk) <-chan struct{} {
 		close(done)
 	}()
 	return done
+}
+
+// IdleThread reports the id of the thread of idle priority that the logger
+// runs on (0 if it has none), and whether it has left it for an ordinary
+// one because it was kept waiting for a CPU. Any goroutine may ask.
+func (l *Logger) IdleThread() (tid int, left bool) {
+	n := l.idleThread.Load()
+	return int(max(n, 0)), n < 0
 }
 
 func (l *Logger) defaults() {

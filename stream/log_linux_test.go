@@ -32,17 +32,29 @@ func policy(t *testing.T) uint32 {
 	return attr.Policy
 }
 
-// logLines runs a started logger over n lines and returns the scheduling
-// policy of the thread that made the last commit. The logger leaves its
-// thread of idle priority once that has waited for maxDelay/2.
-func logLines(t *testing.T, n int, maxDelay time.Duration) uint32 {
+// lastCommit is what a logger's last commit saw of its thread.
+type lastCommit struct {
+	policy   uint32
+	tid      int  // the committing thread
+	idleTID  int  // what IdleThread said
+	idleLeft bool // and whether the logger had left it
+}
+
+// logLines runs a started logger over n lines and returns what its last
+// commit saw. The logger leaves its thread of idle priority once that has
+// waited for maxDelay/2.
+func logLines(t *testing.T, n int, maxDelay time.Duration) lastCommit {
 	var in strings.Builder
 	for i := range n {
 		fmt.Fprintf(&in, `{"type":"assistant","seq":%d}`+"\n", i)
 	}
 	r := &recorder{}
-	var last uint32
-	l := &Logger{Proc: NewProcessor(r), MaxDelay: maxDelay, Commit: func(*Facts) { last = policy(t) }}
+	var last lastCommit
+	l := &Logger{Proc: NewProcessor(r), MaxDelay: maxDelay}
+	l.Commit = func(*Facts) {
+		last.policy, last.tid = policy(t), unix.Gettid()
+		last.idleTID, last.idleLeft = l.IdleThread()
+	}
 	<-l.Start(chunked(in.String(), 64))
 	if len(r.msgs) != n {
 		t.Fatalf("logged %d of %d lines", len(r.msgs), n)
@@ -53,8 +65,12 @@ func logLines(t *testing.T, n int, maxDelay time.Duration) uint32 {
 // The logger works on a thread of idle priority. (So that the test holds on
 // a busy machine too, the logger is told to put up with any wait.)
 func TestLoggerRunsAtIdlePriority(t *testing.T) {
-	if got := logLines(t, 100, 24*time.Hour); got != unix.SCHED_IDLE {
-		t.Fatalf("the logger committed on a thread of policy %d, want SCHED_IDLE (%d)", got, unix.SCHED_IDLE)
+	got := logLines(t, 100, 24*time.Hour)
+	if got.policy != unix.SCHED_IDLE {
+		t.Fatalf("the logger committed on a thread of policy %d, want SCHED_IDLE (%d)", got.policy, unix.SCHED_IDLE)
+	}
+	if got.idleTID != got.tid || got.idleLeft {
+		t.Fatalf("IdleThread said %d (left %v); the logger ran on thread %d", got.idleTID, got.idleLeft, got.tid)
 	}
 }
 
@@ -81,7 +97,11 @@ func TestLoggerLeavesAStarvedThread(t *testing.T) {
 			t.Fatalf("the spinning process did not start: %v", err)
 		}
 	}
-	if got := logLines(t, 20000, 0); got != unix.SCHED_NORMAL {
-		t.Fatalf("the logger committed on a thread of policy %d, want SCHED_NORMAL (%d) after leaving the idle one", got, unix.SCHED_NORMAL)
+	got := logLines(t, 20000, 0)
+	if got.policy != unix.SCHED_NORMAL {
+		t.Fatalf("the logger committed on a thread of policy %d, want SCHED_NORMAL (%d) after leaving the idle one", got.policy, unix.SCHED_NORMAL)
+	}
+	if got.idleTID != 0 || !got.idleLeft {
+		t.Fatalf("IdleThread said %d (left %v) after the logger left its idle thread", got.idleTID, got.idleLeft)
 	}
 }

@@ -81,3 +81,21 @@ func Thread(limit time.Duration) (starved func() bool) {
 		return true
 	}
 }
+
+// ThreadID is the calling thread's id, for Waited.
+func ThreadID() int { return unix.Gettid() }
+
+// Waited is how long in all the thread tid of this process has waited for
+// a CPU while ready to run. Any goroutine may ask about any thread.
+func Waited(tid int) (time.Duration, bool) {
+	b, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(tid) + "/schedstat")
+	if err != nil {
+		return 0, false
+	}
+	fields := bytes.Fields(b)
+	if len(fields) < 2 {
+		return 0, false
+	}
+	ns, err := strconv.ParseInt(string(fields[1]), 10, 64)
+	return time.Duration(ns), err == nil
+}

@@ -6,3 +6,9 @@ import "time"
 
 // Thread is only done on Linux; elsewhere work runs on ordinary threads.
 func Thread(limit time.Duration) func() bool { return nil }
+
+// ThreadID is 0 here: there are no threads of idle priority to ask about.
+func ThreadID() int { return 0 }
+
+// Waited knows nothing here.
+func Waited(tid int) (time.Duration, bool) { return 0, false }
