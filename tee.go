@@ -137,9 +137,6 @@ func (c *TeeCmd) Run(env *Env) error {
 		// A long session is passed through by a process of its own.
 		handover = stream.NewHandover(env.Stdin, env.Stdout)
 		copier.In, copier.Out, copier.Now = handover, handover, handover.Now
-		// Half the usual buffers: after the handover, the pass-through
-		// process holds up to 4 MiB more, and the pipe 1 MiB.
-		copier.Buffers = 16
 		defer func() { stopRelay() }()
 	}
 	// Reads waiting for the logger: with reads packed into the copier's
