@@ -4,11 +4,15 @@ package stream
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // handoverRig is a Copier on a Handover over real pipes, with a Logger.
@@ -25,6 +29,7 @@ type handoverRig struct {
 	relayW      *os.File
 	ctlR, ctlW  *os.File
 	relayReader *RelayReader
+	inFD        int
 }
 
 func newHandoverRig(t *testing.T) *handoverRig {
@@ -38,6 +43,9 @@ func newHandoverRig(t *testing.T) *handoverRig {
 	for _, f := range []*os.File{outR, g.relayR, g.ctlR} {
 		f.SetReadDeadline(time.Now().Add(20 * time.Second))
 	}
+	// Blocking, as a process's stdin is: the Copier then waits in read(2),
+	// where waitReading can see it.
+	g.inFD = int(g.inR.Fd())
 	g.h = NewHandover(g.inR, g.outW)
 	c := &Copier{In: g.h, Out: g.h, Now: g.h.Now}
 	chunks := make(chan *Chunk, 64)
@@ -65,9 +73,11 @@ func (g *handoverRig) send(line string) {
 }
 
 // offer makes the relay ready: its hello is sent and read, and the
-// Handover takes it at the Copier's next read.
+// Handover takes it at the Copier's next read. The Copier is waiting for
+// stdin by then, so the next line sent is still its own.
 func (g *handoverRig) offer() {
 	g.t.Helper()
+	g.waitReading()
 	if err := WriteHello(int(g.relayW.Fd())); err != nil {
 		g.t.Fatal(err)
 	}
@@ -76,6 +86,24 @@ func (g *handoverRig) offer() {
 		g.t.Fatal(err)
 	}
 	g.h.Offer(g.relayReader, g.ctlW)
+}
+
+// waitReading waits until a thread of this process is in a read(2) of
+// stdin's pipe: the Copier, waiting for the next line.
+func (g *handoverRig) waitReading() {
+	g.t.Helper()
+	want := fmt.Sprintf("%d 0x%x ", unix.SYS_READ, g.inFD)
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		tasks, _ := filepath.Glob("/proc/self/task/*/syscall")
+		for _, task := range tasks {
+			if b, _ := os.ReadFile(task); strings.HasPrefix(string(b), want) {
+				return
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	g.t.Fatal("the Copier never waited for stdin")
 }
 
 // waitForGo waits for the byte that starts the relay.
@@ -110,9 +138,7 @@ func TestHandoverMovesThePassThrough(t *testing.T) {
 		g.relayW.Close()
 		relayDone <- r.Run()
 	}()
-	// The Copier may already be waiting on stdin when the offer comes: b
-	// may be the last line it reads itself.
-	g.send(`{"type":"b"}` + "\n")
+	g.send(`{"type":"b"}` + "\n") // the Copier's; it takes the offer at its next read
 	g.send(`{"type":"c"}` + "\n")
 	g.inW.Close()
 	if err := <-relayDone; err != nil {
@@ -122,7 +148,7 @@ func TestHandoverMovesThePassThrough(t *testing.T) {
 		t.Fatalf("Copier: %v", err)
 	}
 	times := g.times()
-	if len(g.logged.msgs) != 3 || times["a"] == relayTime || times["c"] != relayTime || g.h.Cut.Load() || g.facts.DroppedByInput != 0 {
+	if len(g.logged.msgs) != 3 || times["a"] == relayTime || times["b"] == relayTime || times["c"] != relayTime || g.h.Cut.Load() || g.facts.DroppedByInput != 0 {
 		t.Fatalf("logged %d lines at %v, cut %v, dropped %d", len(g.logged.msgs), times, g.h.Cut.Load(), g.facts.DroppedByInput)
 	}
 	g.outW.Close()
