@@ -158,7 +158,7 @@ func (rr *RelayReader) next() error {
 	return fmt.Errorf("relay: unknown frame kind %q", kind)
 }
 
-var errNotRelay = errors.New("the input is not a relayed stream: tee --relayed reads what another convlog tee sends it, and is not for use by hand")
+var errNotRelay = errors.New("relay: the stream does not open with convlog's hello")
 
 // Time is the Unix ms of the read whose bytes the last Read returned.
 func (rr *RelayReader) Time() int64 { return rr.time }

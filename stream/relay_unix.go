@@ -3,6 +3,7 @@
 package stream
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"time"
@@ -38,7 +39,6 @@ type Relay struct {
 	OutErr func(error)
 
 	// Stats, valid after Run.
-	BytesIn     int64
 	OutClosed   bool
 	SkippedRuns int  // times the logging process fell behind and input was skipped
 	LogGone     bool // the logging process stopped reading before the end frame
@@ -101,7 +101,6 @@ func (r *Relay) Run() error {
 			now := r.Now()
 			frame := buf[:frameHeader+n]
 			data := frame[frameHeader:]
-			r.BytesIn += int64(n)
 			r.write(data)
 			if !r.LogGone {
 				r.flush()
@@ -114,7 +113,7 @@ func (r *Relay) Run() error {
 				}
 				if skipping {
 					gap = true
-					gapNL += int64(countNL(data))
+					gapNL += int64(bytes.Count(data, []byte{'\n'}))
 					gapEOL = data[n-1] == '\n'
 				} else {
 					if gap {
@@ -140,16 +139,6 @@ func (r *Relay) Run() error {
 			return err
 		}
 	}
-}
-
-func countNL(p []byte) int {
-	n := 0
-	for _, b := range p {
-		if b == '\n' {
-			n++
-		}
-	}
-	return n
 }
 
 // read reads from In. While frames are pending it waits for Log's room as
