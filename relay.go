@@ -188,13 +188,10 @@ func relayMain(env *Env) error {
 		return nil // the session ended before the handover
 	}
 	warn := &warner{w: env.Stderr}
-	r := &stream.Relay{In: 0, Out: 1, Log: relayFD,
+	r := &stream.Relay{In: 0, Out: 1, Log: relayFD, StallLimit: stallLimit(env),
 		OutErr: func(err error) {
 			warn.Printf("writing to stdout: %v; the rest of the input is logged but not passed on.", err)
 		},
-	}
-	if d, err := time.ParseDuration(env.Getenv("CONVLOG_STALL_LIMIT")); err == nil {
-		r.StallLimit = d
 	}
 	if err := r.Run(); err != nil {
 		warn.Printf("reading stdin: %v; the session ends here.", err)

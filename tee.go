@@ -39,6 +39,14 @@ type TeeCmd struct {
 	Relay bool `hidden:""`
 }
 
+// stallLimit is CONVLOG_STALL_LIMIT, for tests of a stuck database: how
+// long the pass-through waits for logging that does not take its input.
+// Zero leaves the default.
+func stallLimit(env *Env) time.Duration {
+	d, _ := time.ParseDuration(env.Getenv("CONVLOG_STALL_LIMIT"))
+	return d
+}
+
 // graceAfterSignal is how long the first SIGINT/SIGTERM lets the input drain
 // before the session is finalised anyway.
 const graceAfterSignal = 3 * time.Second
@@ -128,9 +136,7 @@ func (c *TeeCmd) Run(env *Env) error {
 			warn.Printf("writing to stdout: %v; the rest of the input is logged but not passed on.", err)
 		},
 	}
-	if d, err := time.ParseDuration(env.Getenv("CONVLOG_STALL_LIMIT")); err == nil {
-		copier.StallLimit = d // for tests of a stuck database
-	}
+	copier.StallLimit = stallLimit(env)
 	var handover *stream.Handover
 	stopRelay := func() {}
 	if env.Exe != "" && in != nil && out != nil {

@@ -41,13 +41,7 @@ func Thread(limit time.Duration) (starved func() bool) {
 		if n == 0 && err != nil {
 			return 0, false
 		}
-		// "<ns on the CPU> <ns waiting for a CPU> <time slices>"
-		fields := bytes.Fields(buf[:n])
-		if len(fields) < 2 {
-			return 0, false
-		}
-		ns, err := strconv.ParseInt(string(fields[1]), 10, 64)
-		return time.Duration(ns), err == nil
+		return runDelay(buf[:n])
 	}
 	before, ok := waited()
 	if !ok {
@@ -92,7 +86,13 @@ func Waited(tid int) (time.Duration, bool) {
 	if err != nil {
 		return 0, false
 	}
-	fields := bytes.Fields(b)
+	return runDelay(b)
+}
+
+// runDelay reads the time waited for a CPU from a schedstat file:
+// "<ns on the CPU> <ns waiting for a CPU> <time slices>".
+func runDelay(schedstat []byte) (time.Duration, bool) {
+	fields := bytes.Fields(schedstat)
 	if len(fields) < 2 {
 		return 0, false
 	}
