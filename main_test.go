@@ -70,7 +70,8 @@ func cleanEnv() []string {
 	for _, kv := range os.Environ() {
 		switch k, _, _ := strings.Cut(kv, "="); k {
 		case "TURSO_DATABASE_URL", "TURSO_AUTH_TOKEN", "CONVLOG_DIR", "CONVLOG_SUMMARY", "CONVLOG_NO_SUMMARY",
-			"GITHUB_STEP_SUMMARY", "GITHUB_RUN_ID", "GITHUB_REPOSITORY", "GITHUB_REF", "NO_COLOR":
+			"GITHUB_STEP_SUMMARY", "GITHUB_RUN_ID", "GITHUB_REPOSITORY", "GITHUB_REF", "NO_COLOR",
+			"GOGC", "GOMEMLIMIT":
 			continue
 		}
 		env = append(env, kv)

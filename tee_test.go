@@ -717,3 +717,18 @@ func TestTeeNoLog(t *testing.T) {
 		t.Fatalf("--no-log left %d entries in the working folder", len(entries))
 	}
 }
+
+// The collector gets room for half the live heap, but never less than
+// gcHeadroom: Go's smallest goal at GOGC=200 is 8 MB.
+func TestGCPercent(t *testing.T) {
+	for _, c := range []struct {
+		live uint64
+		want int
+	}{
+		{0, 200}, {1 << 20, 200}, {4 << 20, 200}, {8 << 20, 100}, {12 << 20, 66}, {16 << 20, 50}, {1 << 30, 50},
+	} {
+		if got := gcPercent(c.live); got != c.want {
+			t.Errorf("gcPercent(%d MiB) = %d, want %d", c.live>>20, got, c.want)
+		}
+	}
+}

@@ -349,9 +349,6 @@ var testHookLinked func(path string)
 // ID is the session id.
 func (w *Writer) ID() string { return w.meta.ID }
 
-// Written is how many bytes of lines the Writer has committed.
-func (w *Writer) Written() int64 { return w.written }
-
 func (w *Writer) begin() bool {
 	if w.inTx {
 		return !w.txFailed
