@@ -157,6 +157,7 @@ func (c *TeeCmd) Run(env *Env) error {
 			w.Commit(f)
 			tuneGC()
 		}
+		logger.Pause = w.Pause
 	}
 	logDone := logger.Start(chunks)
 	if handover != nil {

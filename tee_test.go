@@ -732,3 +732,36 @@ func TestGCPercent(t *testing.T) {
 		}
 	}
 }
+
+// In a pause of the stream, tee copies its WAL into the session file
+// (Writer.Pause): 3 MB of lines and a pause, and the file itself holds them
+// before the stream ends. Without it they would wait in the WAL for 48 MB
+// more, or for the end.
+func TestTeeCheckpointsInAPause(t *testing.T) {
+	dir := t.TempDir()
+	_, stdin, _, path := startTee(t, dir, "--quiet")
+	pad := strings.Repeat("x", 10<<10)
+	for i := range 300 {
+		if _, err := fmt.Fprintf(stdin, `{"type":"assistant","seq":%d,"pad":"%s"}`+"\n", i, pad); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := os.Stat(path)
+		if err == nil && st.Size() >= 3<<20 {
+			break
+		}
+		if time.Now().After(deadline) {
+			size := func(p string) int64 {
+				if st, err := os.Stat(p); err == nil {
+					return st.Size()
+				}
+				return -1
+			}
+			t.Fatalf("the session file never took in the WAL in a pause: %d bytes, its WAL %d", size(path), size(path+"-wal"))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	stdin.Close()
+}

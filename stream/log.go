@@ -23,6 +23,12 @@ type Logger struct {
 	MaxDelay time.Duration
 	Linger   time.Duration
 
+	// Pause, if set, is called when no input has come for PauseAfter
+	// since the last commit, once per pause: the time for work that would
+	// otherwise slow the lines passing through.
+	Pause      func()
+	PauseAfter time.Duration
+
 	// Abort, when closed, makes Run commit what it has and return without
 	// waiting for the rest of the input.
 	Abort <-chan struct{}
@@ -35,6 +41,7 @@ type Logger struct {
 	// thread is carried on by the next.
 	rows, size int
 	since      time.Time
+	paused     bool // Pause was called, and no input has come since
 }
 
 // Run consumes chunks until the channel is closed or Abort fires, and always
@@ -111,6 +118,9 @@ func (l *Logger) defaults() {
 	if l.Linger <= 0 {
 		l.Linger = 25 * time.Millisecond
 	}
+	if l.PauseAfter <= 0 {
+		l.PauseAfter = 100 * time.Millisecond
+	}
 }
 
 // run is Run, except that it returns true, leaving the rest to a later call,
@@ -168,6 +178,19 @@ func (l *Logger) run(chunks <-chan *Chunk, leave func() bool) (left bool) {
 				timer.Stop()
 				return false
 			}
+		} else if l.Pause != nil && !l.paused {
+			timer.Reset(l.PauseAfter)
+			select {
+			case ch, ok = <-chunks:
+				timer.Stop()
+			case <-timer.C:
+				l.paused = true
+				l.Pause()
+				continue
+			case <-l.Abort:
+				timer.Stop()
+				return false
+			}
 		} else {
 			select {
 			case ch, ok = <-chunks:
@@ -175,6 +198,7 @@ func (l *Logger) run(chunks <-chan *Chunk, leave func() bool) (left bool) {
 				return false
 			}
 		}
+		l.paused = false
 		if !ok {
 			l.framer.Flush(line)
 			return false

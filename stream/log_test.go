@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // chunked splits s into chunks of n bytes, so that lines straddle them, and
@@ -57,4 +58,50 @@ func TestLoggerLeavesAndCarriesOn(t *testing.T) {
 			t.Fatalf("line %d is %s, want %s", i, m.Raw, want)
 		}
 	}
+}
+
+// Pause is called once per pause in the input, after the lines before it
+// are committed, and again after the next pause.
+func TestLoggerPause(t *testing.T) {
+	r := &recorder{}
+	var committed int // lines committed, read by Pause on the logger's goroutine
+	paused := make(chan int, 4)
+	l := &Logger{
+		Proc:       NewProcessor(r),
+		Commit:     func(*Facts) { committed = len(r.msgs) },
+		Linger:     time.Millisecond,
+		PauseAfter: 20 * time.Millisecond,
+		Pause:      func() { paused <- committed },
+	}
+	chunks := make(chan *Chunk)
+	done := make(chan struct{})
+	go func() { l.Run(chunks); close(done) }()
+	line := func(i int) *Chunk {
+		return &Chunk{Data: fmt.Appendf(nil, `{"type":"assistant","seq":%d}`+"\n", i), Time: 1000}
+	}
+	wait := func(want int) {
+		t.Helper()
+		select {
+		case got := <-paused:
+			if got != want {
+				t.Fatalf("Pause came with %d lines committed, want %d", got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no Pause after %d lines", want)
+		}
+	}
+	for i := range 3 {
+		chunks <- line(i)
+	}
+	wait(3)
+	chunks <- line(3)
+	wait(4)
+	// One pause, one call: none in the next five PauseAfters.
+	select {
+	case got := <-paused:
+		t.Fatalf("a second Pause in one pause (%d lines committed)", got)
+	case <-time.After(5 * l.PauseAfter):
+	}
+	close(chunks)
+	<-done
 }
