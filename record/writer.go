@@ -153,7 +153,7 @@ func reopen(ctx context.Context, path string, meta Meta) (*Writer, error) {
 // Copying the WAL into the file while lines pass through slows them, at
 // whatever priority it runs: with 10 KB lines a millisecond, a 2000-line
 // round with a 16 MB checkpoint in it had a p99 latency of 1.69-1.83x tee's,
-// against 1.50-1.54x with none (medians of 20 interleaved rounds, four
+// against 1.50-1.59x with none (medians of 20 interleaved rounds, four
 // times; 55 of the 80 rounds were faster without). Smaller, more frequent
 // checkpoints and checkpoints without fsync cost the same. An agent's
 // stream pauses often (the model thinking, a tool running), and a
