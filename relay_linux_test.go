@@ -330,7 +330,8 @@ func TestTeeRelayByHand(t *testing.T) {
 }
 
 // On a machine with no CPU to spare, tee hands the pass-through over by
-// itself: here every CPU is kept busy by this test.
+// itself, and tells it that its logger is starved: here every CPU is kept
+// busy by this test.
 func TestTeeHandsOverOnABusyMachine(t *testing.T) {
 	started := time.Now()
 	rt := startTeeWith(t, nil)
@@ -347,7 +348,16 @@ func TestTeeHandsOverOnABusyMachine(t *testing.T) {
 			}
 		}()
 	}
-	rt.handOver()
+	relay := rt.handOver()
+	// tee tells the pass-through process when its logger is starved, so
+	// that the process holds more for it (stream.Relay.MaxStarved); the
+	// word waits on the process's fd 4 until the process needs it. A logger
+	// that gets a turn to see it is starved first moves to an ordinary
+	// thread instead, and needs no more room (2 runs in 5 here): what was
+	// said, if anything, must be 'M'.
+	if word := waitForWord(t, relay, rt.cmd.Process.Pid); word != 'M' && word != 0 {
+		t.Fatalf("tee said %q to its pass-through process, want 'M' (starved)", word)
+	}
 	for i := range 20 {
 		rt.send(rt.line(3000 + i))
 	}
@@ -355,4 +365,87 @@ func TestTeeHandsOverOnABusyMachine(t *testing.T) {
 		t.Fatalf("exit %d; stderr: %s", code, rt.stderr)
 	}
 	rt.checkLogged(started)
+}
+
+// waitForWord takes the first byte tee has written on the pass-through
+// process pid's control pipe (its fd 4) since the 'G' that began it, or
+// returns 0 once tee's logger has left its thread of idle priority.
+func waitForWord(t *testing.T, pid, tee int) byte {
+	t.Helper()
+	fd, err := syscall.Open(fmt.Sprintf("/proc/%d/fd/%d", pid, 4), syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var b [1]byte
+		if n, _ := syscall.Read(fd, b[:]); n == 1 {
+			return b[0]
+		}
+		if !hasIdleThread(tee) {
+			return 0
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("tee said nothing to its pass-through process after 'G'")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// hasIdleThread reports whether a thread of process pid has the policy
+// SCHED_IDLE (5), the 41st field of its stat.
+func hasIdleThread(pid int) bool {
+	stats, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+	for _, p := range stats {
+		b, _ := os.ReadFile(p)
+		// The command name, in parentheses, may hold spaces: count from
+		// the last ')'.
+		if i := bytes.LastIndexByte(b, ')'); i >= 0 {
+			if f := strings.Fields(string(b[i+1:])); len(f) > 38 && f[38] == "5" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// A thread is starved when, over the last starvedFor, it ran for less than
+// a tenth of the time and waited for a CPU over half of it; a slice now and
+// then (as a thread of idle priority gets on a busy machine) does not
+// change that, and a thread that runs most of the time is never starved,
+// however long it waits as well.
+func TestStarvation(t *testing.T) {
+	t0 := time.Unix(1e9, 0)
+	ms := time.Millisecond
+	check := func(name string, ranPer, waitedPer func(i int) time.Duration, want []bool) {
+		t.Helper()
+		var s starvation
+		var ran, waited time.Duration
+		for i, w := range want {
+			ran += ranPer(i)
+			waited += waitedPer(i)
+			if got := s.add(t0.Add(time.Duration(i)*busyCheck), ran, waited); got != w {
+				t.Fatalf("%s: check %d said %v, want %v", name, i, got, w)
+			}
+		}
+	}
+	never := func(int) time.Duration { return 0 }
+	all := func(int) time.Duration { return busyCheck }
+	// Kept waiting from the start: starved once a whole starvedFor has
+	// passed (10 checks of 20 ms), and still with a 4 ms slice at check 12.
+	want := make([]bool, 16)
+	for i := 10; i < 16; i++ {
+		want[i] = true
+	}
+	check("starved", func(i int) time.Duration {
+		if i == 12 {
+			return 4 * ms
+		}
+		return 0
+	}, all, want)
+	// Running most of the time while also waiting: busy, not starved.
+	check("busy", func(int) time.Duration { return 12 * ms }, func(int) time.Duration { return 15 * ms }, make([]bool, 16))
+	// Asleep (neither running nor waiting): not starved.
+	check("asleep", never, never, make([]bool, 16))
 }

@@ -34,7 +34,14 @@ type Handover struct {
 	// stream; bytes it had read and not passed on are lost. It may be read
 	// while the Copier runs.
 	Cut atomic.Bool
+
+	handed atomic.Bool // the Relay's process was told to begin
 }
+
+// HandedOver reports whether the Relay's process has been told to begin: from
+// then on, the one byte on start is written and start is free for other
+// messages. Any goroutine may ask.
+func (h *Handover) HandedOver() bool { return h.handed.Load() }
 
 type offer struct {
 	relay *RelayReader
@@ -66,6 +73,7 @@ func (h *Handover) Read(p []byte) (int, error) {
 			// of this process has been written out.
 			if _, err := o.start.Write([]byte{'G'}); err == nil {
 				h.relay, h.switched = o.relay, true
+				h.handed.Store(true)
 			}
 		default:
 		}

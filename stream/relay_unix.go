@@ -25,6 +25,14 @@ import (
 // what the pipe holds. Past that, Relay waits for it as a Copier waits for
 // its logger: for at most StallLimit, after which input is passed through but
 // not sent, and the logging process is told of the gap.
+//
+// While the logging process says it is starved ('M' on Control), not merely
+// busy, it may fall behind by MaxStarved instead. On a machine with no CPU
+// to spare, its logger waits about a second for its thread of idle priority
+// to get a turn before moving to an ordinary one, and 10 KB lines at one a
+// millisecond filled the ~13 MiB between the two processes first: the
+// pass-through stalled for 0.1-1 s. Any other time, MaxPending keeps the
+// memory that a fast stream costs small. 'L' on Control ends it.
 type Relay struct {
 	In, Out int // file descriptors
 	Log     int // write end of the pipe to the logging process; Run closes it
@@ -32,6 +40,9 @@ type Relay struct {
 	BufSize    int // largest read
 	MaxPending int
 	StallLimit time.Duration
+
+	Control    int // read end of the logging process's messages; 0 (stdin) for none
+	MaxStarved int
 	Now        func() int64
 
 	// OutErr is called once with the first write error on Out that is not
@@ -45,6 +56,8 @@ type Relay struct {
 
 	pending []byte // frames not yet written to Log, from off on
 	off     int
+	starved bool // the logging process said 'M', and since then it has not caught up
+	said    byte // its last word: 'M' or 'L'
 }
 
 // WriteHello opens the relay stream on fd: the frame that tells the logging
@@ -75,6 +88,9 @@ func (r *Relay) Run() error {
 	if r.MaxPending <= 0 {
 		r.MaxPending = 4 << 20
 	}
+	if r.MaxStarved < r.MaxPending {
+		r.MaxStarved = max(r.MaxPending, 64<<20)
+	}
 	if r.StallLimit <= 0 {
 		r.StallLimit = 10 * time.Second
 	}
@@ -84,6 +100,9 @@ func (r *Relay) Run() error {
 	defer unix.Close(r.Log)
 	if err := unix.SetNonblock(r.Log, true); err != nil {
 		r.LogGone = true
+	}
+	if r.Control > 0 && unix.SetNonblock(r.Control, true) != nil {
+		r.Control = 0
 	}
 
 	// Each read lands behind room for its frame header, so that a frame
@@ -104,10 +123,16 @@ func (r *Relay) Run() error {
 			r.write(data)
 			if !r.LogGone {
 				r.flush()
-				if skipping && r.size() < r.MaxPending {
+				if r.size() >= r.MaxPending {
+					r.readControl()
+				} else if r.starved && r.said == 'L' {
+					// Caught up after a starved spell.
+					r.starved = false
+				}
+				if skipping && r.size() < r.limit() {
 					skipping = false
 				}
-				if !skipping && r.size() >= r.MaxPending && !r.drain(time.Now().Add(r.StallLimit)) {
+				if !skipping && r.size() >= r.limit() && !r.drain(time.Now().Add(r.StallLimit)) {
 					skipping = true
 					r.SkippedRuns++
 				}
@@ -220,18 +245,60 @@ func (r *Relay) send(frame []byte) {
 
 func (r *Relay) size() int { return len(r.pending) - r.off }
 
+// limit is how far the logging process may fall behind now.
+func (r *Relay) limit() int {
+	if r.starved {
+		return r.MaxStarved
+	}
+	return r.MaxPending
+}
+
+// readControl takes what the logging process has said, without waiting.
+func (r *Relay) readControl() {
+	if r.Control <= 0 {
+		return
+	}
+	var b [64]byte
+	for {
+		n, err := unix.Read(r.Control, b[:])
+		if err == unix.EINTR {
+			continue
+		}
+		if n <= 0 {
+			if err == nil {
+				// Closed: the session is ending.
+				r.Control, r.said = 0, 'L'
+			}
+			return
+		}
+		for _, c := range b[:n] {
+			switch c {
+			case 'M':
+				r.starved, r.said = true, 'M'
+			case 'L':
+				// The room stays until what it holds has gone, so that the
+				// input is not held up while the logging process catches up.
+				r.said = 'L'
+			}
+		}
+	}
+}
+
 // queue keeps bytes for Log, after those already pending.
 func (r *Relay) queue(b []byte) {
 	if r.off > 0 && r.off == len(r.pending) {
 		r.pending, r.off = r.pending[:0], 0
 	}
+	slack := frameHeader + r.BufSize + 64 // the read that went past the limit, and a gap frame
 	if r.pending == nil {
-		// Room for the most that can be pending at once: MaxPending, the
-		// read that went past it, and a gap frame; pages are only used as
-		// they are written to.
-		r.pending = make([]byte, 0, r.MaxPending+frameHeader+r.BufSize+64)
+		// Room for the most that can be pending at once; pages are only
+		// used as they are written to.
+		r.pending = make([]byte, 0, max(r.MaxPending, r.MaxStarved)+slack)
 	}
-	if len(r.pending)+len(b) > cap(r.pending) && r.off > 0 {
+	// Moved to the front past the limit of the moment, not the end of the
+	// room, so that only MaxPending of it is ever touched unless the
+	// logging process is starved.
+	if len(r.pending)+len(b) > r.limit()+slack && r.off > 0 {
 		n := copy(r.pending, r.pending[r.off:])
 		r.pending, r.off = r.pending[:n], 0
 	}
@@ -273,11 +340,14 @@ func (r *Relay) writeLog(b []byte) int {
 // left (or none, with a zero deadline: then it waits as long as it takes). It
 // reports whether it got there before the deadline.
 func (r *Relay) drain(deadline time.Time) bool {
-	target := r.MaxPending
-	if deadline.IsZero() {
-		target = 1
-	}
-	for !r.LogGone && r.size() >= target {
+	for !r.LogGone {
+		target := r.limit()
+		if deadline.IsZero() {
+			target = 1
+		}
+		if r.size() < target {
+			break
+		}
 		timeout := -1
 		if !deadline.IsZero() {
 			left := time.Until(deadline)
@@ -286,9 +356,16 @@ func (r *Relay) drain(deadline time.Time) bool {
 			}
 			timeout = int(left.Milliseconds()) + 1
 		}
-		if err := waitFD(r.Log, unix.POLLOUT, timeout); err != nil {
+		fds := []unix.PollFd{{Fd: int32(r.Log), Events: unix.POLLOUT}, {Fd: int32(r.Control), Events: unix.POLLIN}}
+		if r.Control <= 0 || deadline.IsZero() {
+			fds = fds[:1]
+		}
+		if _, err := unix.Poll(fds, timeout); err != nil && err != unix.EINTR {
 			r.LogGone = true
 			break
+		}
+		if len(fds) > 1 && fds[1].Revents != 0 {
+			r.readControl()
 		}
 		r.flush()
 	}

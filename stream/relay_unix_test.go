@@ -202,3 +202,29 @@ func TestRelayWithoutALogger(t *testing.T) {
 		t.Fatalf("pass-through %d of %d bytes, log gone %v", len(run.out), len(input), run.r.LogGone)
 	}
 }
+
+// A logging process that says it is starved ('M' on Control) gets
+// MaxStarved instead of MaxPending: one that takes nothing until all the
+// input has passed through loses none of it, where without the word it
+// lost some (TestRelaySkipsWhenTheLoggerIsStuck). Said 'L' before catching
+// up, it keeps the room until it has.
+func TestRelayHoldsMoreForAStarvedLogger(t *testing.T) {
+	for _, said := range []string{"M", "ML"} {
+		t.Run(said, func(t *testing.T) {
+			input := relayInput(3000)
+			ctlR, ctlW := pipe(t)
+			if _, err := ctlW.WriteString(said); err != nil {
+				t.Fatal(err)
+			}
+			r := &Relay{MaxPending: 64 << 10, MaxStarved: 16 << 20, StallLimit: 20 * time.Millisecond, Control: dupFD(t, ctlR)}
+			run := runRelay(t, input, r, true, false)
+			if !bytes.Equal(run.out, input) {
+				t.Fatalf("pass-through: %d bytes, want %d", len(run.out), len(input))
+			}
+			if run.r.SkippedRuns != 0 || run.facts.DroppedByInput != 0 || len(run.logged.msgs) != 3001 {
+				t.Fatalf("skipped runs %d, dropped %d, logged %d of 3001 lines: want all logged",
+					run.r.SkippedRuns, run.facts.DroppedByInput, len(run.logged.msgs))
+			}
+		})
+	}
+}

@@ -82,20 +82,35 @@ func ThreadID() int { return unix.Gettid() }
 // Waited is how long in all the thread tid of this process has waited for
 // a CPU while ready to run. Any goroutine may ask about any thread.
 func Waited(tid int) (time.Duration, bool) {
+	_, waited, ok := Times(tid)
+	return waited, ok
+}
+
+// Times is how long in all the thread tid of this process has run on a CPU,
+// and waited for one while ready to run.
+func Times(tid int) (ran, waited time.Duration, ok bool) {
 	b, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(tid) + "/schedstat")
 	if err != nil {
-		return 0, false
+		return 0, 0, false
 	}
-	return runDelay(b)
+	if ran, ok = schedstatField(b, 0); !ok {
+		return 0, 0, false
+	}
+	waited, ok = runDelay(b)
+	return ran, waited, ok
 }
 
 // runDelay reads the time waited for a CPU from a schedstat file:
 // "<ns on the CPU> <ns waiting for a CPU> <time slices>".
 func runDelay(schedstat []byte) (time.Duration, bool) {
+	return schedstatField(schedstat, 1)
+}
+
+func schedstatField(schedstat []byte, i int) (time.Duration, bool) {
 	fields := bytes.Fields(schedstat)
-	if len(fields) < 2 {
+	if len(fields) <= i {
 		return 0, false
 	}
-	ns, err := strconv.ParseInt(string(fields[1]), 10, 64)
+	ns, err := strconv.ParseInt(string(fields[i]), 10, 64)
 	return time.Duration(ns), err == nil
 }

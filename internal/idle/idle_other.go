@@ -12,3 +12,6 @@ func ThreadID() int { return 0 }
 
 // Waited knows nothing here.
 func Waited(tid int) (time.Duration, bool) { return 0, false }
+
+// Times knows nothing here.
+func Times(tid int) (ran, waited time.Duration, ok bool) { return 0, 0, false }
