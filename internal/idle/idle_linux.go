@@ -41,7 +41,8 @@ func Thread(limit time.Duration) (starved func() bool) {
 		if n == 0 && err != nil {
 			return 0, false
 		}
-		return runDelay(buf[:n])
+		_, w, ok := parse(buf[:n])
+		return w, ok
 	}
 	before, ok := waited()
 	if !ok {
@@ -93,24 +94,20 @@ func Times(tid int) (ran, waited time.Duration, ok bool) {
 	if err != nil {
 		return 0, 0, false
 	}
-	if ran, ok = schedstatField(b, 0); !ok {
+	return parse(b)
+}
+
+// parse reads a schedstat file:
+// "<ns on the CPU> <ns waiting for a CPU> <time slices>".
+func parse(schedstat []byte) (ran, waited time.Duration, ok bool) {
+	fields := bytes.Fields(schedstat)
+	if len(fields) < 2 {
 		return 0, 0, false
 	}
-	waited, ok = runDelay(b)
-	return ran, waited, ok
-}
-
-// runDelay reads the time waited for a CPU from a schedstat file:
-// "<ns on the CPU> <ns waiting for a CPU> <time slices>".
-func runDelay(schedstat []byte) (time.Duration, bool) {
-	return schedstatField(schedstat, 1)
-}
-
-func schedstatField(schedstat []byte, i int) (time.Duration, bool) {
-	fields := bytes.Fields(schedstat)
-	if len(fields) <= i {
-		return 0, false
+	r, err1 := strconv.ParseInt(string(fields[0]), 10, 64)
+	w, err2 := strconv.ParseInt(string(fields[1]), 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, false
 	}
-	ns, err := strconv.ParseInt(string(fields[i]), 10, 64)
-	return time.Duration(ns), err == nil
+	return time.Duration(r), time.Duration(w), true
 }
