@@ -142,6 +142,10 @@ func (l *Logger) run(chunks <-chan *Chunk, leave func() bool) (left bool) {
 		l.Commit(l.Proc.Totals())
 		l.rows, l.size = 0, 0
 	}
+	pause := func() {
+		l.paused = true
+		l.Pause()
+	}
 	defer func() {
 		if !left {
 			commit()
@@ -160,43 +164,37 @@ func (l *Logger) run(chunks <-chan *Chunk, leave func() bool) (left bool) {
 			return false
 		default:
 		}
-		if l.rows > 0 {
-			wait := l.Linger - time.Since(l.since)
-			if wait <= 0 {
+		// What to do if no input comes for a while: with lines not yet
+		// committed, commit them (Linger); after a commit, Pause once.
+		var (
+			wait    time.Duration
+			onQuiet func()
+		)
+		switch {
+		case l.rows > 0:
+			if wait = l.Linger - time.Since(l.since); wait <= 0 {
 				commit()
 				continue
 			}
+			onQuiet = commit
+		case l.Pause != nil && !l.paused:
+			wait, onQuiet = l.PauseAfter, pause
+		}
+		var quiet <-chan time.Time
+		if onQuiet != nil {
 			timer.Reset(wait)
-			select {
-			case ch, ok = <-chunks:
-				timer.Stop()
-			case <-timer.C:
-				// Quiet for a while: make the lines durable.
-				commit()
-				continue
-			case <-l.Abort:
-				timer.Stop()
-				return false
-			}
-		} else if l.Pause != nil && !l.paused {
-			timer.Reset(l.PauseAfter)
-			select {
-			case ch, ok = <-chunks:
-				timer.Stop()
-			case <-timer.C:
-				l.paused = true
-				l.Pause()
-				continue
-			case <-l.Abort:
-				timer.Stop()
-				return false
-			}
-		} else {
-			select {
-			case ch, ok = <-chunks:
-			case <-l.Abort:
-				return false
-			}
+			quiet = timer.C
+		}
+		select {
+		case ch, ok = <-chunks:
+		case <-quiet:
+			onQuiet()
+			continue
+		case <-l.Abort:
+			return false
+		}
+		if quiet != nil {
+			timer.Stop()
 		}
 		l.paused = false
 		if !ok {
