@@ -1,116 +1,32 @@
 // Command convlog sits in a shell pipeline behind an AI coding agent and keeps
 // a queryable record of every session: `agent … | convlog tee`.
+//
+// This file only wires: the commands are in package cli, and the schema,
+// embedded here because go:embed cannot reach a parent folder, is handed to
+// them.
 package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
+	_ "embed"
 	"os"
 
-	"github.com/alecthomas/kong"
+	"github.com/convlog/convlog/cli"
+	"github.com/convlog/convlog/relay"
 )
 
-// CLI is the command line; each command lives in a file of its own.
-type CLI struct {
-	Tee    TeeCmd    `cmd:"" help:"Pass stdin to stdout unchanged and log it as a session."`
-	Query  QueryCmd  `cmd:"" help:"Show one session: its summary, and with flags its messages and tool calls."`
-	List   ListCmd   `cmd:"" help:"List the local sessions, newest first."`
-	Import ImportCmd `cmd:"" help:"Import saved stream-json captures and Claude Code transcripts as sessions."`
-	Sync   SyncCmd   `cmd:"" help:"Push sessions to the libSQL database named by TURSO_DATABASE_URL (Turso Cloud, any libSQL server, or a file)."`
-	SQL    SQLCmd    `cmd:"" name:"sql" help:"Run a read-only SQL query over all local sessions (or the synced database with --url)."`
-	Stats  StatsCmd  `cmd:"" help:"The analytics of all local sessions: per day, results, models, tools, slowest sessions, cost and tokens."`
-	Prune  PruneCmd  `cmd:"" help:"Remove local session files older than an age; their sessions stay in the archive."`
-
-	Version kong.VersionFlag `help:"Print the version and exit."`
-}
-
-// Env is what commands get from the process, so that they can be run in tests
-// without one.
-type Env struct {
-	Ctx    context.Context
-	Stdin  io.Reader
-	Stdout io.Writer
-	Stderr io.Writer
-	Getenv func(string) string
-
-	// Exe is this binary, for `convlog tee` to start its pass-through
-	// process (relay.go). Without it, as in tests that run commands
-	// in-process, tee passes the input through itself to the end.
-	Exe string
-}
-
-// exitError carries an exit status other than 1; Err, if set, is printed.
-type exitError struct {
-	Code int
-	Err  error
-}
-
-func (e *exitError) Error() string {
-	if e.Err == nil {
-		return fmt.Sprintf("exit status %d", e.Code)
-	}
-	return e.Err.Error()
-}
-
-var version = "dev"
+//go:embed schema.sql
+var schemaSQL string
 
 func main() {
-	env := &Env{Ctx: context.Background(), Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
-		Exe: selfExe()}
-	os.Exit(run(os.Args[1:], env))
-}
-
-// kongExit is how kong's own exits (after --help, --version) reach run.
-type kongExit int
-
-func run(args []string, env *Env) (code int) {
-	var cli CLI
-	parser, err := kong.New(&cli,
-		kong.Name("convlog"),
-		kong.Description("Keep a complete, queryable record of every AI coding agent session."),
-		kong.Writers(env.Stdout, env.Stderr),
-		kong.Exit(func(c int) { panic(kongExit(c)) }),
-		kong.UsageOnError(),
-		kong.Vars{"version": version},
-		kong.Bind(env),
-	)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "convlog: %v\n", err)
-		return 1
+	env := &cli.Env{
+		Ctx:    context.Background(),
+		Stdin:  os.Stdin,
+		Stdout: os.Stdout,
+		Stderr: os.Stderr,
+		Getenv: os.Getenv,
+		Exe:    relay.SelfExe(),
+		Schema: cli.MustSchema(schemaSQL),
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			c, ok := r.(kongExit)
-			if !ok {
-				panic(r)
-			}
-			code = int(c)
-		}
-	}()
-	kctx, err := parser.Parse(args)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "convlog: %v\n", err)
-		var perr *kong.ParseError
-		if errors.As(err, &perr) && perr.Context != nil {
-			perr.Context.Stdout = env.Stderr
-			perr.Context.PrintUsage(true)
-		}
-		return 2
-	}
-	err = kctx.Run(env)
-	var ee *exitError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &ee):
-		if ee.Err != nil {
-			fmt.Fprintf(env.Stderr, "convlog: %v\n", ee.Err)
-		}
-		return ee.Code
-	default:
-		fmt.Fprintf(env.Stderr, "convlog: %v\n", err)
-		return 1
-	}
+	os.Exit(cli.Run(os.Args[1:], env))
 }

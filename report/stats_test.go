@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/convlog/convlog/record"
 	_ "github.com/convlog/convlog/record" // registers the "sqlite" driver
 )
 
@@ -29,7 +30,7 @@ func schemaDB(t *testing.T, extras bool) *sql.DB {
 		t.Fatal(err)
 	}
 	if extras {
-		if err := CreateStatsExtras(t.Context(), db); err != nil {
+		if err := record.CreateStatsExtras(t.Context(), db); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -66,11 +67,11 @@ func TestToolsReadTheIndexOnly(t *testing.T) {
 			plan := queryPlan(t, db, q)
 			if extras {
 				for _, step := range strings.Split(plan, "\n") {
-					if strings.Contains(step, "tool_calls") && !strings.Contains(step, "COVERING INDEX "+statsIndex) {
+					if strings.Contains(step, "tool_calls") && !strings.Contains(step, "COVERING INDEX "+record.StatsIndex) {
 						t.Errorf("range %+v: step %q does not read the covering index:\n%s", r, step, plan)
 					}
 				}
-				if !strings.Contains(plan, "COVERING INDEX "+statsIndex) {
+				if !strings.Contains(plan, "COVERING INDEX "+record.StatsIndex) {
 					t.Errorf("range %+v: the index is not used:\n%s", r, plan)
 				}
 			}
@@ -88,7 +89,7 @@ func TestStatsExtrasKnown(t *testing.T) {
 	ctx := context.Background()
 	for _, extras := range []bool{true, false} {
 		db := schemaDB(t, extras)
-		has, err := HasStatsExtras(ctx, db)
+		has, err := record.HasStatsExtras(ctx, db)
 		if err != nil || has != extras {
 			t.Errorf("HasStatsExtras = %v, %v; want %v", has, err, extras)
 		}

@@ -21,7 +21,7 @@ go test -race -count=1 -timeout 20m ./...
 # Without the race detector, the session writer binds a line's bytes in
 # place rather than copying them first (record/rawstmt.go): this run is what
 # tests that path, with the convlog binary built the way users build it.
-go test -count=1 -timeout 20m . ./record
+go test -count=1 -timeout 20m ./cli ./relay ./archive ./record
 
 # Fuzzing of what parses untrusted input, bounded in time. Seeds come from
 # the tests; anything found is saved under testdata/fuzz and fails here.

@@ -170,7 +170,7 @@ func (c *Copier) Run(out chan<- *Chunk) error {
 			readInto = scratch
 		}
 		n, err := c.In.Read(readInto)
-		if gs, ok := c.In.(gapSource); ok {
+		if gs, ok := c.In.(GapReader); ok {
 			// What the pass-through process skipped comes before this read,
 			// and is reported with the next chunk as the Copier's own is.
 			if nl, eol, ok := gs.TakeGap(); ok {
@@ -290,4 +290,14 @@ func (c *Copier) write(p []byte) {
 		}
 		p = p[n:]
 	}
+}
+
+// GapReader is input that reports bytes skipped before they reached the
+// Copier: the pass-through process's stream (package relay), which skips
+// what a stuck logger cannot take.
+type GapReader interface {
+	io.Reader
+	// TakeGap reports the bytes skipped since the last call: how many
+	// newlines they held and whether they ended a line.
+	TakeGap() (newlines int64, endedAtEOL, ok bool)
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/convlog/convlog/internal/testkit"
 	"github.com/convlog/convlog/record"
 )
 
@@ -28,9 +29,9 @@ func TestAttachedCopyIsTheRowByRowCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := hostileSession(t, dir, "h")
-	b := bigSession(t, dir, "b", 700, 600)
-	live := newSession(t, dir, "live")
-	live.line(initLine).line(toolUse("toolu_slow", "sleep 60")).line(toolUse("toolu_never", "hang")).commit()
+	b := testkit.BigSession(t, dir, "b", 700, 600)
+	live := testkit.NewSession(t, dir, "live")
+	live.Line(testkit.InitLine).Line(testkit.ToolUse("toolu_slow", "sleep 60")).Line(testkit.ToolUse("toolu_never", "hang")).Commit()
 	// A copy of it taken while both calls were pending.
 	stale := filepath.Join(t.TempDir(), "live.db")
 	copyDB(t, live.Path, stale)
@@ -98,8 +99,8 @@ func TestAttachedCopyIsTheRowByRowCopy(t *testing.T) {
 
 	// One call completes: it goes again, with the new lines; the call still
 	// pending does not.
-	live.line(toolResult("toolu_slow", "done", false)).line(assistantText(9, "finished")).line(resultLine)
-	livePath := live.finish()
+	live.Line(testkit.ToolResult("toolu_slow", "done", false)).Line(testkit.AssistantText(9, "finished")).Line(testkit.ResultLine)
+	livePath := live.Finish()
 	second := step("second run", opts, h, b, livePath)
 	if second.Rows != 1+3+1 {
 		t.Errorf("second run sent %d rows, want the session, three messages and the completed call", second.Rows)
@@ -118,7 +119,7 @@ func TestAttachedCopyIsTheRowByRowCopy(t *testing.T) {
 	// Small files go row by row, together in one chunk.
 	attachMinRows = minRows
 	small := filepath.Join(t.TempDir(), "small.db")
-	smallPaths := []string{bigSession(t, t.TempDir(), "s1", 20, 100), bigSession(t, t.TempDir(), "s2", 20, 100)}
+	smallPaths := []string{testkit.BigSession(t, t.TempDir(), "s1", 20, 100), testkit.BigSession(t, t.TempDir(), "s2", 20, 100)}
 	if rep := mustSync(t, Target{URL: "file:" + small}, syncOpts(t), smallPaths...); rep.Chunks != 1 || rep.Rows < 40 {
 		t.Errorf("two small files: %d rows in %d chunks, want one chunk", rep.Rows, rep.Chunks)
 	}
@@ -152,7 +153,7 @@ func archiveDump(t testing.TB, path string) string {
 	}
 	defer db.Close()
 	var b strings.Builder
-	for _, table := range testSchema(t).Order {
+	for _, table := range testkit.Schema(t).Order {
 		for _, row := range readAll(t, db, "SELECT rowid, * FROM "+quoteIdent(table)+" ORDER BY rowid") {
 			fmt.Fprintf(&b, "%s %q\n", table, fmt.Sprint(row...))
 		}

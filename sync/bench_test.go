@@ -6,14 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/convlog/convlog/internal/libsqltest"
+	"github.com/convlog/convlog/internal/testkit"
 )
 
 // benchPath writes a finished session of 10,000 messages (lines of about
 // 1.5 KB, a tool call every ten lines).
 func benchPath(b *testing.B) string {
 	b.Helper()
-	return bigSession(b, b.TempDir(), "bench", 10_000, 1500)
+	return testkit.BigSession(b, b.TempDir(), "bench", 10_000, 1500)
 }
 
 // BenchmarkSync10k syncs a 10,000-message session to a fresh local server:
@@ -25,8 +25,8 @@ func BenchmarkSync10k(b *testing.B) {
 	var elapsed time.Duration
 	for b.Loop() {
 		b.StopTimer()
-		srv := libsqltest.StartFile(b, filepath.Join(b.TempDir(), "target.db"))
-		opts := Options{Schema: testSchema(b), Full: true}
+		srv := testkit.StartFile(b, filepath.Join(b.TempDir(), "target.db"))
+		opts := Options{Schema: testkit.Schema(b), Full: true}
 		b.StartTimer()
 		start := time.Now()
 		rep, err := Sync(context.Background(), Target{URL: srv.URL, Token: testToken}, []string{path}, opts)
@@ -62,9 +62,9 @@ func BenchmarkSyncOneRowPerRequest(b *testing.B) {
 	var perSession float64
 	for b.Loop() {
 		b.StopTimer()
-		srv := libsqltest.StartFile(b, filepath.Join(b.TempDir(), "target.db"))
+		srv := testkit.StartFile(b, filepath.Join(b.TempDir(), "target.db"))
 		s := &syncer{target: Target{URL: srv.URL, Token: testToken}, display: srv.URL, report: &Report{},
-			opts: Options{Schema: testSchema(b), RequestTimeout: time.Minute}}
+			opts: Options{Schema: testkit.Schema(b), RequestTimeout: time.Minute}}
 		conn, err := openRemote(s.target)
 		if err != nil {
 			b.Fatal(err)

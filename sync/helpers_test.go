@@ -5,121 +5,16 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/convlog/convlog/internal/testkit"
 	"github.com/convlog/convlog/record"
-	"github.com/convlog/convlog/stream"
 )
 
 const testToken = "tok-PLANTED-s3cr3t-0123456789"
-
-// testSchema is the repository's schema.sql, as the root package embeds it.
-func testSchema(t testing.TB) *record.Schema {
-	t.Helper()
-	b, err := os.ReadFile("../schema.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := record.ParseSchema(string(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// session writes a real session file through record.Writer and the stream
-// processor, as `convlog tee` does.
-type session struct {
-	t    testing.TB
-	w    *record.Writer
-	p    *stream.Processor
-	now  int64
-	Path string
-	ID   string
-}
-
-func newSession(t testing.TB, dir, id string) *session {
-	t.Helper()
-	w, err := record.Create(context.Background(), dir, testSchema(t), record.Meta{
-		ID: id, StartedAt: 1_700_000_000_000, Mode: "auto", PromptLength: -1, CWD: "/work",
-		GitHubRunID: "42", GitHubRepo: "o/r", GitHubRef: "refs/heads/main", Source: "tee", SourceFormat: "stream-json",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Warn = func(err error) { t.Errorf("session writer: %v", err) }
-	s := &session{t: t, w: w, p: stream.NewProcessor(w), now: 1_700_000_000_000, Path: w.Path, ID: id}
-	t.Cleanup(func() {
-		if s.w != nil {
-			s.w.Close()
-		}
-	})
-	return s
-}
-
-func (s *session) line(raw string) *session {
-	s.now += 7
-	s.p.Line([]byte(raw), s.now)
-	return s
-}
-
-func (s *session) commit() *session {
-	s.w.Commit(s.p.Totals())
-	return s
-}
-
-func (s *session) finish() string {
-	s.t.Helper()
-	if err := s.w.Finish(s.p.Totals(), s.now+100); err != nil {
-		s.t.Fatal(err)
-	}
-	s.w = nil
-	return s.Path
-}
-
-const initLine = `{"type":"system","subtype":"init","session_id":"agent-1","model":"claude-test","cwd":"/work","tools":["Bash"]}`
-
-func assistantText(n int, text string) string {
-	return fmt.Sprintf(`{"type":"assistant","message":{"id":"msg_%d","model":"claude-test","role":"assistant","content":[{"type":"text","text":%q}]}}`, n, text)
-}
-
-func toolUse(id, cmd string) string {
-	return fmt.Sprintf(`{"type":"assistant","message":{"id":"msg_%s","model":"claude-test","role":"assistant","content":[{"type":"tool_use","id":%q,"name":"Bash","input":{"command":%q}}]}}`, id, id, cmd)
-}
-
-func toolResult(id, out string, isErr bool) string {
-	return fmt.Sprintf(`{"type":"user","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":%q,"content":%q,"is_error":%v}]}}`, id, out, isErr)
-}
-
-const resultLine = `{"type":"result","subtype":"success","is_error":false,"num_turns":3,"total_cost_usd":0.0123,"usage":{"input_tokens":10,"output_tokens":20}}`
-
-// bigSession writes a finished session of n messages of about size bytes,
-// with a tool call every tenth line.
-func bigSession(t testing.TB, dir, id string, n, size int) string {
-	t.Helper()
-	s := newSession(t, dir, id)
-	s.line(initLine)
-	filler := strings.Repeat("lorem ipsum ", size/12+1)[:size]
-	for i := 1; i < n-1; i++ {
-		switch {
-		case i%10 == 1 && i+1 < n-1:
-			s.line(toolUse(fmt.Sprintf("toolu_%s_%d", id, i), "echo "+filler[:size/4]))
-		case i%10 == 2:
-			s.line(toolResult(fmt.Sprintf("toolu_%s_%d", id, i-1), filler[:size/2], i%20 == 2))
-		default:
-			s.line(assistantText(i, filler))
-		}
-		if i%500 == 0 {
-			s.commit()
-		}
-	}
-	s.line(resultLine)
-	return s.finish()
-}
 
 // target queries the real server.
 type target struct {
@@ -177,7 +72,7 @@ func assertSame(t testing.TB, db *sql.DB, path string) {
 	if err := local.QueryRow("SELECT id FROM sessions").Scan(&id); err != nil {
 		t.Fatal(err)
 	}
-	schema := testSchema(t)
+	schema := testkit.Schema(t)
 	for _, table := range schema.Order {
 		var cols []string
 		for _, c := range schema.Tables[table] {
@@ -252,7 +147,7 @@ func tableDump(t testing.TB, path string) string {
 }
 
 func syncOpts(t testing.TB) Options {
-	return Options{Schema: testSchema(t)}
+	return Options{Schema: testkit.Schema(t)}
 }
 
 func mustSync(t testing.TB, tg Target, opts Options, paths ...string) *Report {

@@ -11,30 +11,30 @@ import (
 	stdsync "sync"
 	"testing"
 
-	"github.com/convlog/convlog/internal/libsqltest"
+	"github.com/convlog/convlog/internal/testkit"
 	"github.com/convlog/convlog/record"
 )
 
 // hostileSession has the lines that are hardest to carry byte for byte.
 func hostileSession(t testing.TB, dir, id string) string {
-	s := newSession(t, dir, id)
-	s.line(initLine)
-	s.line(assistantText(1, `quotes ' " \ and ''; DROP TABLE sessions; -- emoji 😀 and \u0000 escaped`))
-	s.line("not json with a NUL \x00 byte and 'quotes'")
-	s.line("\xff\xfe invalid UTF-8 \xc3\x28 line")
-	s.line(assistantText(2, "carriage return follows") + "\r")
-	s.line(toolUse("toolu_ok", "printf '%s\\n' \"x\""))
-	s.line(toolResult("toolu_ok", "out with 'quotes' and 😀", false))
-	s.line(toolUse("toolu_bad", "false"))
-	s.line(toolResult("toolu_bad", "exit status 1", true))
-	s.line(assistantText(3, strings.Repeat("1 MB of text ", 1<<20/13)))
-	s.line(resultLine)
-	return s.finish()
+	s := testkit.NewSession(t, dir, id)
+	s.Line(testkit.InitLine)
+	s.Line(testkit.AssistantText(1, `quotes ' " \ and ''; DROP TABLE sessions; -- emoji 😀 and \u0000 escaped`))
+	s.Line("not json with a NUL \x00 byte and 'quotes'")
+	s.Line("\xff\xfe invalid UTF-8 \xc3\x28 line")
+	s.Line(testkit.AssistantText(2, "carriage return follows") + "\r")
+	s.Line(testkit.ToolUse("toolu_ok", "printf '%s\\n' \"x\""))
+	s.Line(testkit.ToolResult("toolu_ok", "out with 'quotes' and 😀", false))
+	s.Line(testkit.ToolUse("toolu_bad", "false"))
+	s.Line(testkit.ToolResult("toolu_bad", "exit status 1", true))
+	s.Line(testkit.AssistantText(3, strings.Repeat("1 MB of text ", 1<<20/13)))
+	s.Line(testkit.ResultLine)
+	return s.Finish()
 }
 
 func TestFreshTarget(t *testing.T) {
 	t.Parallel()
-	srv := libsqltest.Start(t)
+	srv := testkit.Start(t)
 	db := srv.DB()
 	dir := t.TempDir()
 	path := hostileSession(t, dir, "fresh")
@@ -69,11 +69,11 @@ func TestFreshTarget(t *testing.T) {
 
 func TestSecondSyncSendsNothing(t *testing.T) {
 	t.Parallel()
-	srv := libsqltest.Start(t)
+	srv := testkit.Start(t)
 	proxy := srv.Proxy(t)
 	db := srv.DB()
 	dir := t.TempDir()
-	a := bigSession(t, dir, "a", 300, 500)
+	a := testkit.BigSession(t, dir, "a", 300, 500)
 	b := hostileSession(t, dir, "b")
 	tg := Target{URL: proxy.URL, Token: testToken}
 	first := mustSync(t, tg, syncOpts(t), a, b)
@@ -112,12 +112,12 @@ func TestSecondSyncSendsNothing(t *testing.T) {
 
 func TestPendingToolCallCompletedLater(t *testing.T) {
 	t.Parallel()
-	srv := libsqltest.Start(t)
+	srv := testkit.Start(t)
 	db := srv.DB()
 	tg := &target{t, db}
 	dir := t.TempDir()
-	s := newSession(t, dir, "live")
-	s.line(initLine).line(toolUse("toolu_slow", "sleep 60")).line(toolUse("toolu_never", "hang")).commit()
+	s := testkit.NewSession(t, dir, "live")
+	s.Line(testkit.InitLine).Line(testkit.ToolUse("toolu_slow", "sleep 60")).Line(testkit.ToolUse("toolu_never", "hang")).Commit()
 
 	// The session file is still open for writing (WAL, as during `tee`).
 	rep := mustSync(t, Target{URL: srv.URL, Token: testToken}, syncOpts(t), s.Path)
@@ -131,8 +131,8 @@ func TestPendingToolCallCompletedLater(t *testing.T) {
 		t.Fatalf("session should be running on the target")
 	}
 
-	s.line(toolResult("toolu_slow", "done", false)).line(assistantText(9, "finished")).line(resultLine)
-	path := s.finish()
+	s.Line(testkit.ToolResult("toolu_slow", "done", false)).Line(testkit.AssistantText(9, "finished")).Line(testkit.ResultLine)
+	path := s.Finish()
 	rep = mustSync(t, Target{URL: srv.URL, Token: testToken}, syncOpts(t), path)
 	// The session row, three new messages and the completed call; not the
 	// call that is still pending, nor the messages sent before.
@@ -154,17 +154,17 @@ func TestPendingToolCallCompletedLater(t *testing.T) {
 
 func TestStaleCopyDoesNotUndoNewerRows(t *testing.T) {
 	t.Parallel()
-	srv := libsqltest.Start(t)
+	srv := testkit.Start(t)
 	db := srv.DB()
 	dir, old := t.TempDir(), t.TempDir()
-	s := newSession(t, dir, "race")
-	s.line(initLine).line(toolUse("toolu_1", "ls")).commit()
+	s := testkit.NewSession(t, dir, "race")
+	s.Line(testkit.InitLine).Line(testkit.ToolUse("toolu_1", "ls")).Commit()
 	// A copy taken while the call was pending, synced after the newer one:
 	// as when `convlog sync` and the end of `convlog tee` cross.
 	stale := old + "/race.db"
 	copyDB(t, s.Path, stale)
-	s.line(toolResult("toolu_1", "a b", false)).line(resultLine)
-	path := s.finish()
+	s.Line(testkit.ToolResult("toolu_1", "a b", false)).Line(testkit.ResultLine)
+	path := s.Finish()
 	mustSync(t, Target{URL: srv.URL, Token: testToken}, syncOpts(t), path)
 	full := syncOpts(t)
 	full.Full = true
@@ -192,9 +192,9 @@ func copyDB(t testing.TB, from, to string) {
 
 func TestServerStopsInTheMiddle(t *testing.T) {
 	t.Parallel()
-	srv := libsqltest.Start(t)
+	srv := testkit.Start(t)
 	dir := t.TempDir()
-	path := bigSession(t, dir, "big", 1500, 1000)
+	path := testkit.BigSession(t, dir, "big", 1500, 1000)
 	opts := syncOpts(t)
 	opts.ChunkBytes = 128 << 10
 	opts.Retries = -1
@@ -235,13 +235,13 @@ func TestServerStopsInTheMiddle(t *testing.T) {
 
 func TestBrokenRequests(t *testing.T) {
 	t.Parallel()
-	for _, fault := range []libsqltest.Fault{libsqltest.DropRequest, libsqltest.CutRequest, libsqltest.DropResponse} {
+	for _, fault := range []testkit.Fault{testkit.DropRequest, testkit.CutRequest, testkit.DropResponse} {
 		t.Run(fmt.Sprint(fault), func(t *testing.T) {
 			t.Parallel()
-			srv := libsqltest.Start(t)
+			srv := testkit.Start(t)
 			proxy := srv.Proxy(t)
 			dir := t.TempDir()
-			path := bigSession(t, dir, "cut", 500, 600)
+			path := testkit.BigSession(t, dir, "cut", 500, 600)
 			opts := syncOpts(t)
 			opts.ChunkBytes = 64 << 10
 			tg := Target{URL: proxy.URL, Token: testToken}
@@ -284,16 +284,16 @@ func TestBrokenRequests(t *testing.T) {
 // doubled.
 func TestMalformedReply(t *testing.T) {
 	t.Parallel()
-	srv := libsqltest.Start(t)
+	srv := testkit.Start(t)
 	proxy := srv.Proxy(t)
-	path := bigSession(t, t.TempDir(), "garbled", 300, 600)
+	path := testkit.BigSession(t, t.TempDir(), "garbled", 300, 600)
 	opts := syncOpts(t)
 	opts.ChunkBytes = 64 << 10
 	opts.Retries = -1
 	tg := Target{URL: proxy.URL, Token: testToken}
 	opts.OnChunk = func(p Progress) {
 		if p.Chunks == 1 {
-			proxy.Break(1, libsqltest.GarbleResponse)
+			proxy.Break(1, testkit.GarbleResponse)
 		}
 	}
 	if _, err := Sync(context.Background(), tg, []string{path}, opts); err == nil {
@@ -306,11 +306,11 @@ func TestMalformedReply(t *testing.T) {
 
 func TestConcurrentSyncs(t *testing.T) {
 	t.Parallel()
-	srv := libsqltest.Start(t) // fresh: the writers also race to create the schema
+	srv := testkit.Start(t) // fresh: the writers also race to create the schema
 	dir := t.TempDir()
 	var paths []string
 	for i := range 6 {
-		paths = append(paths, bigSession(t, dir, fmt.Sprintf("w%d", i), 400, 800))
+		paths = append(paths, testkit.BigSession(t, dir, fmt.Sprintf("w%d", i), 400, 800))
 	}
 	opts := syncOpts(t)
 	opts.ChunkBytes = 64 << 10
@@ -342,7 +342,7 @@ func TestConcurrentSyncs(t *testing.T) {
 
 func TestOlderTargetIsMigrated(t *testing.T) {
 	t.Parallel()
-	srv := libsqltest.Start(t)
+	srv := testkit.Start(t)
 	db := srv.DB()
 	// The seed's own tables, without convlog's added columns.
 	_, err := db.Exec(`BEGIN;
@@ -392,7 +392,7 @@ func TestIncompatibleTargetWritesNothing(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			srv := libsqltest.Start(t)
+			srv := testkit.Start(t)
 			db := srv.DB()
 			if _, err := db.Exec(c.ddl); err != nil {
 				t.Fatal(err)
@@ -413,8 +413,8 @@ func TestIncompatibleTargetWritesNothing(t *testing.T) {
 
 func TestRecreatedTargetGetsEverything(t *testing.T) {
 	t.Parallel()
-	srv := libsqltest.Start(t)
-	path := bigSession(t, t.TempDir(), "again", 50, 200)
+	srv := testkit.Start(t)
+	path := testkit.BigSession(t, t.TempDir(), "again", 50, 200)
 	tg := Target{URL: srv.URL, Token: testToken}
 	first := mustSync(t, tg, syncOpts(t), path)
 	// Destroyed and created again at the same URL (the seed's cure for a
@@ -434,7 +434,7 @@ func TestRecreatedTargetGetsEverything(t *testing.T) {
 
 func TestServerLeftInsideATransaction(t *testing.T) {
 	t.Parallel()
-	srv := libsqltest.Start(t)
+	srv := testkit.Start(t)
 	db := srv.DB()
 	// An interactive transaction on this server runs its BEGIN, then
 	// fails: the server's one connection stays inside the transaction.
@@ -459,10 +459,10 @@ func TestServerLeftInsideATransaction(t *testing.T) {
 
 func TestFileTarget(t *testing.T) {
 	t.Parallel()
-	srv := libsqltest.Start(t)
+	srv := testkit.Start(t)
 	dir := t.TempDir()
 	a := hostileSession(t, dir, "a")
-	b := bigSession(t, dir, "b", 700, 600)
+	b := testkit.BigSession(t, dir, "b", 700, 600)
 	archive := t.TempDir() + "/archive/convlog.db"
 	file := Target{URL: "file:" + archive}
 	first := mustSync(t, file, syncOpts(t), a, b)
@@ -514,7 +514,7 @@ func TestFileTarget(t *testing.T) {
 
 func TestLocalFileProblems(t *testing.T) {
 	t.Parallel()
-	srv := libsqltest.Start(t)
+	srv := testkit.Start(t)
 	dir := t.TempDir()
 	good := hostileSession(t, dir, "good")
 	notDB := dir + "/junk.db"
@@ -536,8 +536,8 @@ func TestLocalFileProblems(t *testing.T) {
 func TestMarkCannotBeWritten(t *testing.T) {
 	// Not parallel: it shortens marksBusyTimeout, which every sync reads,
 	// and parallel tests only start once the others are done.
-	srv := libsqltest.Start(t)
-	path := bigSession(t, t.TempDir(), "locked", 40, 100)
+	srv := testkit.Start(t)
+	path := testkit.BigSession(t, t.TempDir(), "locked", 40, 100)
 	// Another process holds the file's write lock for the whole sync.
 	unlock := lockFile(t, path)
 	saved := marksBusyTimeout
@@ -558,7 +558,7 @@ func TestMarkCannotBeWritten(t *testing.T) {
 
 func TestReportJSONHoldsNoToken(t *testing.T) {
 	t.Parallel()
-	srv := libsqltest.Start(t)
+	srv := testkit.Start(t)
 	path := hostileSession(t, t.TempDir(), "json")
 	rep := mustSync(t, Target{URL: srv.URL, Token: testToken}, syncOpts(t), path)
 	b, err := json.Marshal(rep)
@@ -592,7 +592,7 @@ func lockFile(t testing.TB, path string) func() {
 // adds it to the target and sends the rows again with it.
 func TestNewerConvlogSendsNewColumns(t *testing.T) {
 	t.Parallel()
-	full := testSchema(t)
+	full := testkit.Schema(t)
 	var lines []string
 	for _, l := range strings.Split(full.SQL, "\n") {
 		if !strings.Contains(l, "set on sub-agent messages") {
@@ -603,10 +603,10 @@ func TestNewerConvlogSendsNewColumns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := libsqltest.Start(t)
-	s := newSession(t, t.TempDir(), "subagent")
-	s.line(initLine).line(`{"type":"assistant","parent_tool_use_id":"toolu_task","message":{"id":"m1","role":"assistant","content":[{"type":"text","text":"from a sub-agent"}]}}`).line(resultLine)
-	path := s.finish()
+	srv := testkit.Start(t)
+	s := testkit.NewSession(t, t.TempDir(), "subagent")
+	s.Line(testkit.InitLine).Line(`{"type":"assistant","parent_tool_use_id":"toolu_task","message":{"id":"m1","role":"assistant","content":[{"type":"text","text":"from a sub-agent"}]}}`).Line(testkit.ResultLine)
+	path := s.Finish()
 	tg := Target{URL: srv.URL, Token: testToken}
 	first := mustSync(t, tg, Options{Schema: older}, path)
 	db := srv.DB()

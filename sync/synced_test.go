@@ -4,12 +4,14 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+
+	"github.com/convlog/convlog/internal/testkit"
 )
 
 func TestSynced(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	schema := testSchema(t)
+	schema := testkit.Schema(t)
 	archive := Target{URL: "file:" + filepath.Join(dir, "archive.db")}
 	other := Target{URL: "file:" + filepath.Join(dir, "other.db")}
 	synced := func(path string, tg Target) bool {
@@ -28,8 +30,8 @@ func TestSynced(t *testing.T) {
 	}
 
 	// A running session: synced while nothing new arrives, not once it grows.
-	s := newSession(t, filepath.Join(dir, "s"), "live")
-	s.line(initLine).line(toolUse("toolu_1", "make")).commit()
+	s := testkit.NewSession(t, filepath.Join(dir, "s"), "live")
+	s.Line(testkit.InitLine).Line(testkit.ToolUse("toolu_1", "make")).Commit()
 	if synced(s.Path, archive) {
 		t.Error("never synced, yet Synced")
 	}
@@ -40,7 +42,7 @@ func TestSynced(t *testing.T) {
 	if synced(s.Path, other) {
 		t.Error("synced to another target only, yet Synced to this one")
 	}
-	s.line(toolResult("toolu_1", "ok", false)).commit() // completes a pending tool call, changes the session row
+	s.Line(testkit.ToolResult("toolu_1", "ok", false)).Commit() // completes a pending tool call, changes the session row
 	if synced(s.Path, archive) {
 		t.Error("grown since its sync, yet Synced")
 	}
@@ -48,8 +50,8 @@ func TestSynced(t *testing.T) {
 	if !synced(s.Path, archive) {
 		t.Error("synced again, yet not Synced")
 	}
-	s.line(resultLine)
-	path := s.finish()
+	s.Line(testkit.ResultLine)
+	path := s.Finish()
 	if synced(path, archive) {
 		t.Error("finished after its sync, yet Synced")
 	}

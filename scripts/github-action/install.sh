@@ -57,10 +57,10 @@ install)
 	# -modcacherw: the module cache is left writable, so that a self-hosted
 	# runner can clean it up.
 	if [[ -n $version ]]; then
-		GOBIN=$bin go install -modcacherw -ldflags "-X main.version=$version" "github.com/convlog/convlog@$version"
+		GOBIN=$bin go install -modcacherw -ldflags "-X github.com/convlog/convlog/cli.version=$version" "github.com/convlog/convlog@$version"
 	else
 		label=${CONVLOG_ACTION_REF:-action}
-		(cd "$root" && GOBIN=$bin go install -modcacherw -ldflags "-X main.version=$label" .)
+		(cd "$root" && GOBIN=$bin go install -modcacherw -ldflags "-X github.com/convlog/convlog/cli.version=$label" .)
 	fi
 	echo "$bin" >>"$GITHUB_PATH"
 	{

@@ -1,0 +1,127 @@
+// Package cli is convlog's commands, one file each, and the command line
+// that parses them and maps their errors to exit statuses.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/convlog/convlog/record"
+)
+
+// CLI is the command line; each command lives in a file of its own.
+type CLI struct {
+	Tee    TeeCmd    `cmd:"" help:"Pass stdin to stdout unchanged and log it as a session."`
+	Query  QueryCmd  `cmd:"" help:"Show one session: its summary, and with flags its messages and tool calls."`
+	List   ListCmd   `cmd:"" help:"List the local sessions, newest first."`
+	Import ImportCmd `cmd:"" help:"Import saved stream-json captures and Claude Code transcripts as sessions."`
+	Sync   SyncCmd   `cmd:"" help:"Push sessions to the libSQL database named by TURSO_DATABASE_URL (Turso Cloud, any libSQL server, or a file)."`
+	SQL    SQLCmd    `cmd:"" name:"sql" help:"Run a read-only SQL query over all local sessions (or the synced database with --url)."`
+	Stats  StatsCmd  `cmd:"" help:"The analytics of all local sessions: per day, results, models, tools, slowest sessions, cost and tokens."`
+	Prune  PruneCmd  `cmd:"" help:"Remove local session files older than an age; their sessions stay in the archive."`
+
+	Version kong.VersionFlag `help:"Print the version and exit."`
+}
+
+// Env is what commands get from the process, so that they can be run in tests
+// without one.
+type Env struct {
+	Ctx    context.Context
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+
+	// Exe is this binary, for `convlog tee` to start its pass-through
+	// process (package relay). Without it, as in tests that run commands
+	// in-process, tee passes the input through itself to the end.
+	Exe string
+
+	// Schema is schema.sql, which the root package embeds.
+	Schema *record.Schema
+}
+
+// MustSchema parses schema.sql for Env.Schema; it is part of the binary, and
+// the tests catch a bad one.
+func MustSchema(sql string) *record.Schema {
+	s, err := record.ParseSchema(sql)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// exitError carries an exit status other than 1; Err, if set, is printed.
+type exitError struct {
+	Code int
+	Err  error
+}
+
+func (e *exitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+var version = "dev"
+
+// kongExit is how kong's own exits (after --help, --version) reach Run.
+type kongExit int
+
+// Run runs the command line args and returns the exit status: 0, 1 for a
+// failure, 2 for a usage error, or what a command chose (128 + a signal).
+// Errors are printed once, here, as `convlog: …`.
+func Run(args []string, env *Env) (code int) {
+	var cli CLI
+	parser, err := kong.New(&cli,
+		kong.Name("convlog"),
+		kong.Description("Keep a complete, queryable record of every AI coding agent session."),
+		kong.Writers(env.Stdout, env.Stderr),
+		kong.Exit(func(c int) { panic(kongExit(c)) }),
+		kong.UsageOnError(),
+		kong.Vars{"version": version},
+		kong.Bind(env),
+	)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "convlog: %v\n", err)
+		return 1
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			c, ok := r.(kongExit)
+			if !ok {
+				panic(r)
+			}
+			code = int(c)
+		}
+	}()
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "convlog: %v\n", err)
+		var perr *kong.ParseError
+		if errors.As(err, &perr) && perr.Context != nil {
+			perr.Context.Stdout = env.Stderr
+			perr.Context.PrintUsage(true)
+		}
+		return 2
+	}
+	err = kctx.Run(env)
+	var ee *exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		if ee.Err != nil {
+			fmt.Fprintf(env.Stderr, "convlog: %v\n", ee.Err)
+		}
+		return ee.Code
+	default:
+		fmt.Fprintf(env.Stderr, "convlog: %v\n", err)
+		return 1
+	}
+}

@@ -1,0 +1,356 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"database/sql"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/convlog/convlog/internal/testkit"
+)
+
+// faultStream is a seeded stream-json input with tool calls, sub-agent
+// lines, non-JSON lines and a few big results.
+func faultStream(seed uint64, lines int) []byte {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	var b bytes.Buffer
+	b.WriteString(`{"type":"system","subtype":"init","session_id":"f","model":"claude-x","cwd":"/w"}` + "\n")
+	for i := 0; i < lines; i++ {
+		switch r.IntN(10) {
+		case 0:
+			fmt.Fprintf(&b, "plain text line %d\n", i)
+		case 1, 2, 3:
+			fmt.Fprintf(&b, `{"type":"assistant","message":{"id":"m%d","content":[{"type":"tool_use","id":"t%d","name":"Bash","input":{"command":"step %d"}}]}}`+"\n", i, i, i)
+		case 4, 5, 6:
+			size := 100 + r.IntN(4000)
+			if r.IntN(50) == 0 {
+				size = 300_000
+			}
+			fmt.Fprintf(&b, `{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"t%d","content":"%s"}]},"parent_tool_use_id":null}`+"\n", i-3, strings.Repeat("o", size))
+		default:
+			fmt.Fprintf(&b, `{"type":"assistant","message":{"id":"m%d","content":[{"type":"text","text":"thinking about %d"}]},"parent_tool_use_id":"t%d"}`+"\n", i, i, i-1)
+		}
+	}
+	return b.Bytes()
+}
+
+// TestKillAtRandomPoints kills convlog tee with SIGKILL at 100 seeded moments
+// (after a random number of bytes came out) and checks what it leaves: the
+// pass-through is a prefix of the input, the file is sound, and its
+// messages are the first lines of the input without a gap.
+func TestKillAtRandomPoints(t *testing.T) {
+	const runs = 100
+	r := rand.New(rand.NewPCG(42, 7))
+	dir := t.TempDir()
+	for run := range runs {
+		input := faultStream(uint64(run), 300)
+		killAfter := r.IntN(len(input))
+		id := fmt.Sprintf("kill-%03d", run)
+		cmd := exec.Command(testkit.Bin, "tee", "--quiet", "--dir", dir, "--session-id", id)
+		cmd.Env = testkit.CleanEnv()
+		stdin, _ := cmd.StdinPipe()
+		stdout, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			stdin.Write(input) // fails once convlog is killed
+			stdin.Close()
+		}()
+		got := make([]byte, 0, killAfter)
+		br := bufio.NewReader(stdout)
+		buf := make([]byte, 32<<10)
+		for len(got) < killAfter {
+			n, err := br.Read(buf[:min(len(buf), killAfter-len(got))])
+			got = append(got, buf[:n]...)
+			if err != nil {
+				break
+			}
+		}
+		cmd.Process.Kill()
+		rest, _ := io.ReadAll(br)
+		got = append(got, rest...)
+		cmd.Wait()
+
+		if !bytes.HasPrefix(input, got) {
+			t.Fatalf("run %d: pass-through is not a prefix of the input", run)
+		}
+		path := filepath.Join(dir, id+".db")
+		if _, err := os.Stat(path); err != nil {
+			continue // killed before the file was created: nothing to check
+		}
+		db := testkit.OpenDB(t, path)
+		var check string
+		testkit.QueryRow(t, db, `PRAGMA integrity_check`, &check)
+		if check != "ok" {
+			t.Fatalf("run %d: integrity_check: %s", run, check)
+		}
+		stored := testkit.StoredLines(t, db) // checks sequences 0…n-1
+		lines := testkit.SplitLines(input)
+		for i, l := range stored {
+			if !bytes.Equal(l, lines[i]) {
+				t.Fatalf("run %d: message %d differs from input line %d", run, i, i)
+			}
+		}
+		var ended sql.NullInt64
+		var total int
+		testkit.QueryRow(t, db, `SELECT ended_at, total_messages FROM sessions`, &ended, &total)
+		if ended.Valid || total != len(stored) {
+			t.Fatalf("run %d: ended_at %v, total_messages %d of %d stored", run, ended, total, len(stored))
+		}
+		db.Close()
+		if run%10 != 0 {
+			continue // reading back every killed file with the binary is slow under -race
+		}
+		if res := runConvlog(t, dir, nil, nil, "query", "--dir", dir, id, "--json", "--tools"); res.code != 0 {
+			t.Fatalf("run %d: query of a killed session: exit %d: %s", run, res.code, res.stderr)
+		}
+		// A killed session syncs like any other: every stored line arrives.
+		archive := filepath.Join(t.TempDir(), "target.db")
+		if res := runConvlog(t, dir, nil, []string{"TURSO_DATABASE_URL=file:" + archive, "TURSO_AUTH_TOKEN=x"},
+			"sync", "--dir", dir, id); res.code != 0 {
+			t.Fatalf("run %d: sync of a killed session: exit %d: %s", run, res.code, res.stderr)
+		}
+		var synced int
+		testkit.QueryRow(t, testkit.OpenDB(t, archive), `SELECT count(*) FROM messages`, &synced)
+		if synced != len(stored) {
+			t.Fatalf("run %d: %d of %d messages synced", run, synced, len(stored))
+		}
+	}
+}
+
+// TestPipeTrouble: stdin closed or /dev/null, stdout closed, a reader that
+// leaves midway or reads slowly. The input is always logged in full and the
+// exit status is 0.
+func TestPipeTrouble(t *testing.T) {
+	input := faultStream(9, 400)
+	count := func(t *testing.T, dir string) int {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.db"))
+		if len(files) != 1 {
+			t.Fatalf("session files: %v", files)
+		}
+		var n int
+		testkit.QueryRow(t, testkit.OpenDB(t, files[0]), `SELECT count(*) FROM messages`, &n)
+		return n
+	}
+	sh := func(t *testing.T, script string, stdin []byte) (string, int) {
+		dir := t.TempDir()
+		cmd := exec.Command("sh", "-c", script, testkit.Bin, dir)
+		cmd.Env = testkit.CleanEnv()
+		if stdin != nil {
+			cmd.Stdin = bytes.NewReader(stdin)
+		}
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%s: %v\n%s", script, err, stderr.String())
+		}
+		if strings.Contains(stderr.String(), "convlog: warning") {
+			t.Fatalf("%s: %s", script, stderr.String())
+		}
+		return dir, count(t, dir)
+	}
+	lines := len(testkit.SplitLines(input))
+	t.Run("stdin closed", func(t *testing.T) {
+		if _, n := sh(t, `"$0" tee --quiet --dir "$1" <&-`, nil); n != 0 {
+			t.Fatalf("%d messages", n)
+		}
+	})
+	t.Run("stdin /dev/null", func(t *testing.T) {
+		if _, n := sh(t, `"$0" tee --quiet --dir "$1" </dev/null`, nil); n != 0 {
+			t.Fatalf("%d messages", n)
+		}
+	})
+	t.Run("stdout closed", func(t *testing.T) {
+		if _, n := sh(t, `"$0" tee --quiet --dir "$1" >&-`, input); n != lines {
+			t.Fatalf("%d of %d messages", n, lines)
+		}
+	})
+	t.Run("reader leaves midway", func(t *testing.T) {
+		half := len(input) / 2
+		dir, n := sh(t, fmt.Sprintf(`"$0" tee --quiet --dir "$1" | head -c %d > "$1/out"`, half), input)
+		if n != lines {
+			t.Fatalf("%d of %d messages", n, lines)
+		}
+		out, _ := os.ReadFile(filepath.Join(dir, "out"))
+		if !bytes.Equal(out, input[:half]) {
+			t.Fatalf("the reader got %d bytes that are not the input's first %d", len(out), half)
+		}
+	})
+	t.Run("slow reader", func(t *testing.T) {
+		// The reader takes a line at a time with a pause: convlog waits for
+		// it (as tee does) and loses nothing.
+		small := faultStream(3, 120)
+		small = small[:bytes.LastIndexByte(small[:min(len(small), 64<<10)], '\n')+1]
+		dir, n := sh(t, `"$0" tee --quiet --dir "$1" | while IFS= read -r l; do printf '%s\n' "$l"; sleep 0.002; done > "$1/out"`, small)
+		out, _ := os.ReadFile(filepath.Join(dir, "out"))
+		if want := len(testkit.SplitLines(small)); n != want || !bytes.Equal(out, small) {
+			t.Fatalf("%d of %d messages; output equal %v", n, want, bytes.Equal(out, small))
+		}
+	})
+}
+
+// TestConcurrency: many convlog tee at once in one folder, read by list,
+// query and sql while they write; then two sync --all at once to one
+// server. Nothing fails, nothing is lost or doubled.
+func TestConcurrency(t *testing.T) {
+	const writers = 8
+	dir := t.TempDir()
+	inputs := make([][]byte, writers)
+	type run struct {
+		cmd   *exec.Cmd
+		stdin io.WriteCloser
+		out   bytes.Buffer
+	}
+	runs := make([]*run, writers)
+	for i := range writers {
+		inputs[i] = agentStream(150 + 10*i)
+		r := &run{cmd: exec.Command(testkit.Bin, "tee", "--quiet", "--dir", dir, "--session-id", fmt.Sprintf("w%d", i))}
+		r.cmd.Env = testkit.CleanEnv()
+		r.stdin, _ = r.cmd.StdinPipe()
+		r.cmd.Stdout = &r.out
+		if err := r.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		runs[i] = r
+	}
+	// Half of every stream, then the readers, then the rest.
+	for i, r := range runs {
+		r.stdin.Write(inputs[i][:bytes.LastIndexByte(inputs[i][:len(inputs[i])/2], '\n')+1])
+	}
+	for i := range writers {
+		testkit.WaitForMessages(t, filepath.Join(dir, fmt.Sprintf("w%d.db", i)), 1)
+	}
+	for _, args := range [][]string{
+		{"list", "--dir", dir},
+		{"query", "--dir", dir, "last", "--json", "--tools"},
+		{"query", "--dir", dir, "w3", "--messages"},
+		{"sql", "--dir", dir, "SELECT count(*) FROM messages"},
+		{"stats", "--dir", dir},
+	} {
+		if res := runConvlog(t, dir, nil, nil, args...); res.code != 0 {
+			t.Errorf("%v while 8 sessions are written: exit %d: %s", args, res.code, res.stderr)
+		}
+	}
+	for i, r := range runs {
+		r.stdin.Write(inputs[i][bytes.LastIndexByte(inputs[i][:len(inputs[i])/2], '\n')+1:])
+		r.stdin.Close()
+	}
+	for i, r := range runs {
+		if err := r.cmd.Wait(); err != nil || !bytes.Equal(r.out.Bytes(), inputs[i]) {
+			t.Fatalf("writer %d: %v, output equal %v", i, err, bytes.Equal(r.out.Bytes(), inputs[i]))
+		}
+		db := testkit.OpenDB(t, filepath.Join(dir, fmt.Sprintf("w%d.db", i)))
+		if got, want := testkit.StoredLines(t, db), testkit.SplitLines(inputs[i]); len(got) != len(want) {
+			t.Fatalf("writer %d: %d of %d lines stored", i, len(got), len(want))
+		}
+	}
+
+	// Two sync --all at once to one server: the same rows from two processes.
+	srv := testkit.Start(t)
+	env := creds(srv.URL)
+	done := make(chan result, 2)
+	for range 2 {
+		go func() { done <- runConvlog(t, dir, nil, env, "sync", "--all", "--dir", dir) }()
+	}
+	for range 2 {
+		if r := <-done; r.code != 0 {
+			t.Fatalf("concurrent sync --all: exit %d: %s", r.code, r.stderr)
+		}
+	}
+	var wantMsgs, wantTools int64
+	for i := range writers {
+		n := int64(150 + 10*i)
+		wantMsgs += 2*n + 2
+		wantTools += n
+	}
+	if got := countOn(t, srv, `SELECT count(*) FROM messages`); got != wantMsgs {
+		t.Fatalf("%d messages on the server, want %d", got, wantMsgs)
+	}
+	if got := countOn(t, srv, `SELECT count(*) FROM tool_calls WHERE status = 'success'`); got != wantTools {
+		t.Fatalf("%d finished tool calls on the server, want %d", got, wantTools)
+	}
+	if got := countOn(t, srv, `SELECT count(*) FROM sessions WHERE ended_at IS NOT NULL`); got != writers {
+		t.Fatalf("%d ended sessions on the server", got)
+	}
+}
+
+// TestPermissionsUnderOpenUmask: session folders 0700 and every file convlog
+// or SQLite makes in them 0600, even with umask 000.
+func TestPermissionsUnderOpenUmask(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command("sh", "-c", `umask 000; exec "$0" tee --quiet --dir .turso/sessions --session-id u`, testkit.Bin)
+	cmd.Dir = dir
+	cmd.Env = testkit.CleanEnv()
+	stdin, _ := cmd.StdinPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	io.WriteString(stdin, `{"type":"assistant","message":{"content":[]}}`+"\n")
+	sessions := filepath.Join(dir, ".turso", "sessions")
+	testkit.WaitForMessages(t, filepath.Join(sessions, "u.db"), 1)
+	for path, want := range map[string]os.FileMode{
+		filepath.Join(dir, ".turso"): 0o700, sessions: 0o700,
+		filepath.Join(sessions, "u.db"): 0o600, filepath.Join(sessions, "u.db-wal"): 0o600, filepath.Join(sessions, "u.db-shm"): 0o600,
+	} {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+		} else if st.Mode().Perm() != want {
+			t.Errorf("%s: %v, want %v", path, st.Mode().Perm(), want)
+		}
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFolderDeletedWhileRunning: the session folder disappears mid-stream.
+// The pass-through stays exact and the loss is one clear warning.
+func TestFolderDeletedWhileRunning(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		dir := filepath.Join(t.TempDir(), "sessions")
+		args := []string{"tee", "--quiet", "--dir", dir, "--session-id", "gone"}
+		if strict {
+			args = append(args, "--strict")
+		}
+		cmd := exec.Command(testkit.Bin, args...)
+		cmd.Env = testkit.CleanEnv()
+		stdin, _ := cmd.StdinPipe()
+		var out, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		input := faultStream(5, 200)
+		half := bytes.IndexByte(input[len(input)/2:], '\n') + len(input)/2 + 1
+		stdin.Write(input[:half])
+		testkit.WaitForMessages(t, filepath.Join(dir, "gone.db"), 1)
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		stdin.Write(input[half:])
+		stdin.Close()
+		code := testkit.ExitCode(cmd.Wait())
+		want := 0
+		if strict {
+			want = 1
+		}
+		if code != want || !bytes.Equal(out.Bytes(), input) {
+			t.Fatalf("strict=%v: exit %d, pass-through equal %v", strict, code, bytes.Equal(out.Bytes(), input))
+		}
+		if n := strings.Count(stderr.String(), "convlog: warning:"); n != 1 ||
+			!strings.Contains(stderr.String(), "was removed while convlog was running; this session is lost") {
+			t.Fatalf("strict=%v: stderr %s", strict, stderr.String())
+		}
+	}
+}

@@ -1,0 +1,333 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/convlog/convlog/record"
+)
+
+// ImportCmd is `convlog import`.
+type ImportCmd struct {
+	Paths       []string `arg:"" optional:"" name:"path" help:"Files, or folders to search for *.jsonl files."`
+	Claude      bool     `help:"Import every transcript under Claude Code's projects folder ($CLAUDE_CONFIG_DIR/projects or ~/.claude/projects)."`
+	Dir         string   `env:"CONVLOG_DIR" default:".turso/sessions" placeholder:"DIR" help:"Folder for session files."`
+	Jobs        int      `default:"0" help:"Files imported at once (default: the number of CPUs, at most 4)."`
+	RedactFlags `embed:""`
+}
+
+// Run implements `convlog import`.
+func (c *ImportCmd) Run(env *Env) error {
+	softMemoryLimit(env)
+	redactor, err := c.redactor(env)
+	if err != nil {
+		return err
+	}
+	paths := c.Paths
+	if c.Claude {
+		dir, err := claudeProjects(env)
+		if err != nil {
+			return err
+		}
+		paths = append(paths, dir)
+	}
+	if len(paths) == 0 {
+		return &exitError{Code: 2, Err: errors.New("import: name files or folders, or give --claude")}
+	}
+	failed := 0
+	report := func(err error) {
+		failed++
+		fmt.Fprintf(env.Stderr, "convlog: import %v\n", err)
+	}
+	files := collectJSONL(paths, report)
+
+	var total int64
+	for _, f := range files {
+		total += f.size
+	}
+	prog := newProgress(env.Stderr, len(files), total)
+	jobs := c.Jobs
+	if jobs <= 0 {
+		jobs = min(runtime.GOMAXPROCS(0), 4)
+	}
+	// Each job's writer fills its page cache (64 MB) in one transaction.
+	record.SetupPageCache(jobs*record.BulkCachePages + 64)
+	// Ctrl-C stops between files and removes the unfinished temporary file;
+	// sessions already imported stay.
+	ctx, stop := signal.NotifyContext(env.Ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var (
+		mu      sync.Mutex
+		results []record.ImportResult
+		next    atomic.Int64
+		wg      sync.WaitGroup
+	)
+	sch := env.Schema
+	for range min(jobs, max(len(files), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(files) || ctx.Err() != nil {
+					return
+				}
+				res, err := record.Import(ctx, files[i].path, c.Dir, sch,
+					record.ImportOptions{Progress: prog.addBytes, Redactor: redactor})
+				prog.fileDone()
+				mu.Lock()
+				if err != nil {
+					prog.clear()
+					report(err)
+				} else {
+					results = append(results, res)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	prog.finish()
+
+	var imported, skipped, replaced, noTimes int
+	var msgs, tools int64
+	for _, r := range results {
+		switch {
+		case r.Skipped:
+			skipped++
+		default:
+			imported++
+			msgs += r.Messages
+			tools += r.ToolCalls
+			if r.Replaced {
+				replaced++
+			}
+			if r.NoTimes {
+				noTimes++
+			}
+		}
+	}
+	fmt.Fprintf(env.Stdout, "Imported %d %s (%d updated), %d unchanged, %d failed: %d %s, %d messages, %d tool calls into %s\n",
+		imported, plural(imported, "file", "files"), replaced, skipped, failed,
+		imported, plural(imported, "session", "sessions"), msgs, tools, c.Dir)
+	if noTimes > 0 {
+		fmt.Fprintf(env.Stdout, "%d %s carried no timestamps: their times and durations are unknown (NULL).\n",
+			noTimes, plural(noTimes, "file", "files"))
+	}
+	if failed > 0 {
+		return &exitError{Code: 1}
+	}
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func claudeProjects(env *Env) (string, error) {
+	base := env.Getenv("CLAUDE_CONFIG_DIR")
+	if base == "" {
+		home := env.Getenv("HOME")
+		if home == "" {
+			h, err := os.UserHomeDir()
+			if err != nil {
+				return "", fmt.Errorf("--claude: cannot find the home folder (%v); set CLAUDE_CONFIG_DIR", err)
+			}
+			home = h
+		}
+		base = filepath.Join(home, ".claude")
+	}
+	dir := filepath.Join(base, "projects")
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return "", fmt.Errorf("--claude: no Claude Code projects folder at %s; set CLAUDE_CONFIG_DIR if it lives elsewhere", dir)
+	}
+	return dir, nil
+}
+
+type foundFile struct {
+	path string
+	size int64
+}
+
+// collectJSONL expands folders into their *.jsonl files, following symbolic
+// links but not in circles: a folder met again through a link is a loop,
+// reported and not entered.
+func collectJSONL(paths []string, report func(error)) []foundFile {
+	var out []foundFile
+	seenFile := map[fileKey]bool{}
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			report(&record.ImportError{Path: p, Err: errors.Unwrap(err)})
+			continue
+		}
+		if !st.IsDir() {
+			if k, ok := keyOf(st); !ok || !seenFile[k] {
+				seenFile[k] = true
+				out = append(out, foundFile{p, st.Size()})
+			}
+			continue
+		}
+		walk(p, map[fileKey]bool{}, seenFile, &out, report)
+	}
+	return out
+}
+
+type fileKey struct{ dev, ino uint64 }
+
+func keyOf(st fs.FileInfo) (fileKey, bool) {
+	s, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileKey{}, false
+	}
+	return fileKey{uint64(s.Dev), uint64(s.Ino)}, true
+}
+
+func walk(dir string, onPath map[fileKey]bool, seenFile map[fileKey]bool, out *[]foundFile, report func(error)) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		report(&record.ImportError{Path: dir, Err: errors.Unwrap(err)})
+		return
+	}
+	k, _ := keyOf(st)
+	if onPath[k] {
+		report(&record.ImportError{Path: dir, Err: errors.New("is a link back into a folder it is in (a loop); not followed")})
+		return
+	}
+	onPath[k] = true
+	defer delete(onPath, k)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		report(&record.ImportError{Path: dir, Err: errors.Unwrap(err)})
+		return
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		st, err := os.Stat(p) // follows links
+		if err != nil {
+			if strings.HasSuffix(e.Name(), ".jsonl") || e.Type()&fs.ModeSymlink != 0 {
+				report(&record.ImportError{Path: p, Err: errors.Unwrap(err)})
+			}
+			continue
+		}
+		if st.IsDir() {
+			walk(p, onPath, seenFile, out, report)
+			continue
+		}
+		if !strings.HasSuffix(e.Name(), ".jsonl") {
+			continue
+		}
+		if fk, ok := keyOf(st); ok {
+			if seenFile[fk] {
+				continue
+			}
+			seenFile[fk] = true
+		}
+		*out = append(*out, foundFile{p, st.Size()})
+	}
+}
+
+// progress draws a one-line progress bar on a terminal, and nothing
+// elsewhere.
+type progress struct {
+	w          io.Writer
+	on         bool
+	files      int
+	total      int64
+	start      time.Time
+	mu         sync.Mutex
+	done       int
+	bytes      int64
+	lastDraw   time.Time
+	drawnWidth int
+}
+
+func newProgress(w io.Writer, files int, total int64) *progress {
+	p := &progress{w: w, files: files, total: total, start: time.Now()}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p.on = true
+	}
+	return p
+}
+
+func (p *progress) addBytes(n int64) {
+	if !p.on {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.bytes += n
+	p.draw(false)
+}
+
+func (p *progress) fileDone() {
+	if !p.on {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done++
+	p.draw(false)
+}
+
+// draw redraws at most ten times a second, and not at all for imports that
+// take less than half a second.
+func (p *progress) draw(force bool) {
+	now := time.Now()
+	if !force && (now.Sub(p.start) < 500*time.Millisecond || now.Sub(p.lastDraw) < 100*time.Millisecond) {
+		return
+	}
+	p.lastDraw = now
+	elapsed := now.Sub(p.start).Seconds()
+	rate := float64(p.bytes) / elapsed
+	eta := "?"
+	if rate > 0 && p.total >= p.bytes {
+		eta = (time.Duration(float64(p.total-p.bytes)/rate) * time.Second).Round(time.Second).String()
+	}
+	frac := 0.0
+	if p.total > 0 {
+		frac = float64(p.bytes) / float64(p.total)
+	}
+	const width = 24
+	filled := int(frac * width)
+	bar := strings.Repeat("#", min(filled, width)) + strings.Repeat(".", width-min(filled, width))
+	line := fmt.Sprintf("\r[%s] %d/%d files, %.1f/%.1f MB, %.1f MB/s, ETA %s ",
+		bar, p.done, p.files, float64(p.bytes)/1e6, float64(p.total)/1e6, rate/1e6, eta)
+	p.drawnWidth = len(line)
+	io.WriteString(p.w, line)
+}
+
+// clear removes the bar so that an error line starts on a clean line.
+func (p *progress) clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clearLocked()
+}
+
+func (p *progress) clearLocked() {
+	if !p.on || p.drawnWidth == 0 {
+		return
+	}
+	fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", p.drawnWidth))
+	p.drawnWidth = 0
+}
+
+func (p *progress) finish() { p.clear() }

@@ -1,0 +1,239 @@
+package cli
+
+import (
+	"bytes"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/convlog/convlog/internal/testkit"
+)
+
+func sessionFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "*.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestImportTranscript(t *testing.T) {
+	work := t.TempDir()
+	src := filepath.Join(work, "t.jsonl")
+	copyFile(t, "testdata/import/transcript.jsonl", src)
+	res := runConvlog(t, work, nil, nil, "import", "--dir", "s", "t.jsonl")
+	if res.code != 0 || len(res.stderr) != 0 {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+	if want := "Imported 1 file (0 updated), 0 unchanged, 0 failed: 1 session, 14 messages, 4 tool calls into s\n"; string(res.stdout) != want {
+		t.Fatalf("stdout %q", res.stdout)
+	}
+	files := sessionFiles(t, filepath.Join(work, "s"))
+	if len(files) != 1 {
+		t.Fatalf("files %v", files)
+	}
+	db := testkit.OpenDB(t, files[0])
+	var (
+		model, cwd, branch, version, format, agent string
+		started, ended, dur, msgs, tools           int64
+		in, out, cc, cr, prompt                    int64
+		cost                                       sql.NullFloat64
+		mode                                       sql.NullString
+	)
+	testkit.QueryRow(t, db, `SELECT model, cwd, git_branch, agent_version, source_format, agent_session_id, started_at, ended_at,
+		duration_ms, total_messages, total_tool_calls, input_tokens, output_tokens, cache_creation_input_tokens,
+		cache_read_input_tokens, prompt_length, total_cost_usd, mode FROM sessions`,
+		&model, &cwd, &branch, &version, &format, &agent, &started, &ended, &dur, &msgs, &tools, &in, &out, &cc, &cr, &prompt, &cost, &mode)
+	// Times from the lines: 09:00:00.000 to 09:00:12.000 on 2025-10-01.
+	// Tokens: once per message.id (msg_01A counted once, with its last usage).
+	if model != "claude-sonnet-4-20250514" || cwd != "/home/dev/blog" || branch != "main" || version != "1.0.98" ||
+		format != "transcript" || agent != "7d3f9a2c-1b4e-4c8d-9e6f-0a1b2c3d4e5f" ||
+		started != 1759309200000 || ended != 1759309212000 || dur != 12000 || msgs != 14 || tools != 4 ||
+		in != 12+20+300+350+25+30 || out != 40+60+25+18+70+22 || cc != 2048+100 || cr != 2048+2048+2148 ||
+		prompt != 58 || cost.Valid || mode.Valid {
+		t.Fatalf("session: %s %s %s %s %s %s times %d %d %d counts %d %d tokens %d %d %d %d prompt %d cost %v mode %v",
+			model, cwd, branch, version, format, agent, started, ended, dur, msgs, tools, in, out, cc, cr, prompt, cost, mode)
+	}
+	rows, err := db.Query(`SELECT tool_name, status, duration_ms, timestamp FROM tool_calls ORDER BY sequence`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var name, status string
+		var d, ts int64
+		if err := rows.Scan(&name, &status, &d, &ts); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s %s %d", name, status, d))
+	}
+	if strings.Join(got, ", ") != "Grep success 1250, Task success 3100, Bash error 400, Edit success 250" {
+		t.Fatalf("tool calls: %v", got)
+	}
+	var summaries, sidechain int
+	var summaryTS sql.NullInt64
+	testkit.QueryRow(t, db, `SELECT count(*), max(timestamp) FROM messages WHERE type='summary'`, &summaries, &summaryTS)
+	testkit.QueryRow(t, db, `SELECT count(*) FROM messages WHERE is_sidechain = 1`, &sidechain)
+	if summaries != 1 || summaryTS.Valid || sidechain != 4 {
+		t.Fatalf("summary lines %d (time %v), sidechain %d", summaries, summaryTS, sidechain)
+	}
+
+	// Again: nothing new, the file is skipped.
+	res = runConvlog(t, work, nil, nil, "import", "--dir", "s", "t.jsonl")
+	if res.code != 0 || !bytes.HasPrefix(res.stdout, []byte("Imported 0 files (0 updated), 1 unchanged, 0 failed")) {
+		t.Fatalf("re-import: exit %d %s", res.code, res.stdout)
+	}
+	// The transcript grows: the same session is brought up to date.
+	f, _ := os.OpenFile(src, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"parentUuid":"x","isSidechain":false,"sessionId":"7d3f9a2c-1b4e-4c8d-9e6f-0a1b2c3d4e5f","type":"user","message":{"role":"user","content":"thanks"},"uuid":"y","timestamp":"2025-10-01T09:01:00.000Z"}` + "\n")
+	f.Close()
+	res = runConvlog(t, work, nil, nil, "import", "--dir", "s", work)
+	if res.code != 0 || !bytes.HasPrefix(res.stdout, []byte("Imported 1 file (1 updated), 0 unchanged, 0 failed: 1 session, 15 messages")) {
+		t.Fatalf("grown: exit %d %s %s", res.code, res.stdout, res.stderr)
+	}
+	if files2 := sessionFiles(t, filepath.Join(work, "s")); len(files2) != 1 || files2[0] != files[0] {
+		t.Fatalf("after growth: %v", files2)
+	}
+	db2 := testkit.OpenDB(t, files[0])
+	testkit.QueryRow(t, db2, `SELECT ended_at, total_messages FROM sessions`, &ended, &msgs)
+	if ended != 1759309260000 || msgs != 15 {
+		t.Fatalf("after growth: ended %d messages %d", ended, msgs)
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(work, "s", ".*")); len(leftovers) != 0 {
+		t.Fatalf("temporary files left: %v", leftovers)
+	}
+}
+
+func TestImportCaptureWithoutTimes(t *testing.T) {
+	work := t.TempDir()
+	res := runConvlog(t, work, nil, nil, "import", "--dir", "s", mustAbs(t, "testdata/sample.jsonl"))
+	if res.code != 0 || !bytes.Contains(res.stdout, []byte("1 file carried no timestamps")) {
+		t.Fatalf("exit %d: %s %s", res.code, res.stdout, res.stderr)
+	}
+	db := testkit.OpenDB(t, sessionFiles(t, filepath.Join(work, "s"))[0])
+	var started, ended, dur sql.NullInt64
+	var format string
+	var pending, withDur, withTime int
+	testkit.QueryRow(t, db, `SELECT started_at, ended_at, duration_ms, source_format FROM sessions`, &started, &ended, &dur, &format)
+	testkit.QueryRow(t, db, `SELECT count(*) FILTER (WHERE status='pending'), count(duration_ms), count(timestamp) FROM tool_calls`, &pending, &withDur, &withTime)
+	if started.Valid || ended.Valid || dur.Valid || format != "stream-json" || pending != 0 || withDur != 0 || withTime != 0 {
+		t.Fatalf("times %v %v %v format %s pending %d durations %d times %d", started, ended, dur, format, pending, withDur, withTime)
+	}
+	var msgTimes int
+	testkit.QueryRow(t, db, `SELECT count(timestamp) FROM messages`, &msgTimes)
+	if msgTimes != 0 {
+		t.Fatalf("%d messages got an invented time", msgTimes)
+	}
+}
+
+func mustAbs(t *testing.T, p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestImportBadFiles(t *testing.T) {
+	work := t.TempDir()
+	good := filepath.Join(work, "in", "good.jsonl")
+	os.MkdirAll(filepath.Join(work, "in", "sub"), 0o755)
+	copyFile(t, "testdata/import/transcript.jsonl", good)
+	full, _ := os.ReadFile("testdata/sample.jsonl")
+	os.WriteFile(filepath.Join(work, "in", "truncated.jsonl"), full[:len(full)-40], 0o644)
+	os.WriteFile(filepath.Join(work, "in", "notjson.jsonl"), []byte("hello\nworld\n"), 0o644)
+	os.WriteFile(filepath.Join(work, "in", "empty.jsonl"), nil, 0o644)
+	os.WriteFile(filepath.Join(work, "in", "ignored.txt"), []byte("not looked at"), 0o644)
+	os.Symlink("..", filepath.Join(work, "in", "sub", "loop"))
+	os.Symlink("nowhere.jsonl", filepath.Join(work, "in", "dangling.jsonl"))
+	res := runConvlog(t, work, nil, nil, "import", "--dir", "s", "in", "missing.jsonl")
+	if res.code != 1 {
+		t.Fatalf("exit %d, want 1", res.code)
+	}
+	for _, want := range []string{
+		`convlog: import in/truncated.jsonl: ends in the middle of a line`,
+		`convlog: import in/notjson.jsonl: is not JSONL`,
+		`convlog: import in/empty.jsonl: is empty`,
+		`convlog: import in/sub/loop: is a link back into a folder it is in (a loop)`,
+		`convlog: import in/dangling.jsonl: no such file or directory`,
+		`convlog: import missing.jsonl: no such file or directory`,
+	} {
+		if !strings.Contains(string(res.stderr), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
+		}
+	}
+	if n := strings.Count(string(res.stderr), "\n"); n != 6 {
+		t.Errorf("%d error lines, want 6:\n%s", n, res.stderr)
+	}
+	if !regexp.MustCompile(`^Imported 1 file \(0 updated\), 0 unchanged, 6 failed: 1 session, 14 messages`).Match(res.stdout) {
+		t.Fatalf("stdout %q", res.stdout)
+	}
+	if files := sessionFiles(t, filepath.Join(work, "s")); len(files) != 1 {
+		t.Fatalf("sessions %v: a failed file left a session behind", files)
+	}
+}
+
+// TestImportCorpus imports every real capture there is and checks that
+// every tool_use in them was paired with its result.
+func TestImportCorpus(t *testing.T) {
+	files, _ := filepath.Glob("../../shared/corpus/*.jsonl")
+	own, _ := filepath.Glob("testdata/*.jsonl")
+	files = append(files, own...)
+	work := t.TempDir()
+	args := []string{"import", "--dir", "s"}
+	for _, f := range files {
+		args = append(args, mustAbs(t, f))
+	}
+	res := runConvlog(t, work, nil, nil, args...)
+	if res.code != 0 {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+	for _, f := range sessionFiles(t, filepath.Join(work, "s")) {
+		db := testkit.OpenDB(t, f)
+		var src string
+		var pending, uses int
+		testkit.QueryRow(t, db, `SELECT source_path FROM sessions`, &src)
+		testkit.QueryRow(t, db, `SELECT count(*) FILTER (WHERE status='pending'), count(*) FROM tool_calls`, &pending, &uses)
+		var blocks int
+		testkit.QueryRow(t, db, `SELECT count(*) FROM messages, json_each(raw_message, '$.message.content') AS b
+			WHERE messages.type='assistant' AND json_valid(raw_message) AND json_type(raw_message, '$.message.content')='array'
+			AND json_extract(b.value, '$.type')='tool_use'`, &blocks)
+		if pending != 0 || uses != blocks {
+			t.Errorf("%s: %d of %d tool calls unpaired, %d tool_use blocks", filepath.Base(src), pending, uses, blocks)
+		}
+	}
+}
+
+func TestImportClaudeFolder(t *testing.T) {
+	work := t.TempDir()
+	config := filepath.Join(work, "claude")
+	project := filepath.Join(config, "projects", "-home-dev-blog")
+	os.MkdirAll(project, 0o700)
+	copyFile(t, "testdata/import/transcript.jsonl", filepath.Join(project, "7d3f9a2c.jsonl"))
+	res := runConvlog(t, work, nil, []string{"CLAUDE_CONFIG_DIR=" + config}, "import", "--claude", "--dir", "s")
+	if res.code != 0 || !bytes.HasPrefix(res.stdout, []byte("Imported 1 file (0 updated), 0 unchanged, 0 failed: 1 session, 14 messages")) {
+		t.Fatalf("exit %d: %s %s", res.code, res.stdout, res.stderr)
+	}
+	res = runConvlog(t, work, nil, []string{"CLAUDE_CONFIG_DIR=" + filepath.Join(work, "nowhere")}, "import", "--claude")
+	if res.code != 1 || !bytes.Contains(res.stderr, []byte("convlog: --claude: no Claude Code projects folder at")) ||
+		!bytes.Contains(res.stderr, []byte("set CLAUDE_CONFIG_DIR")) {
+		t.Fatalf("missing folder: exit %d: %s", res.code, res.stderr)
+	}
+}

@@ -1,0 +1,131 @@
+package cli
+
+import (
+	"bufio"
+	"fmt"
+
+	"golang.org/x/term"
+
+	"github.com/convlog/convlog/record"
+	"github.com/convlog/convlog/report"
+)
+
+// QueryCmd is `convlog query`: one session read back, as the seed's
+// query-session script printed it.
+type QueryCmd struct {
+	Session  sessionRef `arg:"" help:"Session id, a unique prefix of one, or 'last' for the newest session."`
+	Dir      string     `env:"CONVLOG_DIR" default:".turso/sessions" placeholder:"DIR" help:"Folder of session files."`
+	JSON     bool       `name:"json" xor:"format" help:"Print one JSON document (with messages and tool_calls arrays when asked for)."`
+	Markdown bool       `name:"markdown" xor:"format" help:"Print a GitHub-flavoured Markdown summary, for $GITHUB_STEP_SUMMARY."`
+	Messages bool       `help:"Include every message."`
+	Tools    bool       `help:"Include every tool call."`
+}
+
+// sessionRef is a session id, a prefix of one, or "last". It is checked
+// while the command line is parsed, so that a path such as ../x is refused
+// as a usage error before any file is touched.
+type sessionRef string
+
+func (r sessionRef) Validate() error {
+	if !record.IsPlainID(string(r)) {
+		return fmt.Errorf("%q: %w", string(r), record.ErrBadRef)
+	}
+	return nil
+}
+
+// Run implements `convlog query`.
+func (c *QueryCmd) Run(env *Env) error {
+	ctx := env.Ctx
+	path, err := record.Find(ctx, c.Dir, string(c.Session))
+	if err != nil {
+		return err
+	}
+	r, err := record.OpenReader(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	s, err := r.Session(ctx)
+	if err != nil {
+		return err
+	}
+
+	out := bufio.NewWriterSize(env.Stdout, 64<<10)
+	if c.Markdown {
+		err = writeMarkdown(ctx, r, s, out) // summary.go
+	} else if c.JSON {
+		err = c.writeJSON(env, r, s, out)
+	} else {
+		err = c.writeText(env, r, s, out)
+	}
+	if ferr := out.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+func (c *QueryCmd) writeJSON(env *Env, r *record.Reader, s *record.Session, out *bufio.Writer) error {
+	ctx := env.Ctx
+	doc := report.NewDoc(out)
+	if err := doc.Member("session", report.SessionOf(s)); err != nil {
+		return err
+	}
+	if c.Messages {
+		doc.Begin("messages")
+		err := r.Messages(ctx, s.ID, func(m *record.Message) error { return doc.Item(report.MessageOf(m)) })
+		if err != nil {
+			return err
+		}
+		doc.End()
+	}
+	if c.Tools {
+		doc.Begin("tool_calls")
+		err := r.ToolCalls(ctx, s.ID, func(t *record.ToolCall) error { return doc.Item(report.ToolCallOf(t)) })
+		if err != nil {
+			return err
+		}
+		doc.End()
+	}
+	return doc.Close()
+}
+
+func (c *QueryCmd) writeText(env *Env, r *record.Reader, s *record.Session, out *bufio.Writer) error {
+	ctx := env.Ctx
+	t := report.NewText(out, useColor(env))
+	if err := t.Summary(s); err != nil {
+		return err
+	}
+	if c.Messages {
+		t.Section("Messages")
+		n := 0
+		err := r.Messages(ctx, s.ID, func(m *record.Message) error { n++; return t.Message(m) })
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			t.None()
+		}
+	}
+	if c.Tools {
+		t.Section("Tool Calls")
+		n := 0
+		err := r.ToolCalls(ctx, s.ID, func(tc *record.ToolCall) error { n++; return t.ToolCall(tc) })
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			t.None()
+		}
+	}
+	return t.Err()
+}
+
+// useColor says whether plain output may be coloured: only on a terminal,
+// and not when NO_COLOR is set (https://no-color.org) or TERM is dumb.
+func useColor(env *Env) bool {
+	if env.Getenv("NO_COLOR") != "" || env.Getenv("TERM") == "dumb" {
+		return false
+	}
+	f, ok := env.Stdout.(interface{ Fd() uintptr })
+	return ok && term.IsTerminal(int(f.Fd()))
+}

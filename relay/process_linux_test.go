@@ -1,0 +1,291 @@
+package relay
+
+import (
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/convlog/convlog/internal/testkit"
+)
+
+// startRelayed starts tee with its handover at once, whatever the machine
+// is doing, so that a test can make it happen early.
+func startRelayed(t *testing.T, args ...string) *testkit.Tee {
+	return testkit.StartTee(t, []string{"CONVLOG_HANDOVER=0s"}, args...)
+}
+
+// handOver sends lines until tee's pass-through process reads stdin, and
+// returns that process's pid.
+func handOver(rt *testkit.Tee) int {
+	rt.T.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		rt.Send(rt.Line(len(rt.Sent)))
+		if pid := relayOf(rt.Cmd.Process.Pid); pid > 0 && readingFD(pid, 0) {
+			return pid
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	rt.T.Fatalf("the pass-through process never took over (stderr: %s)", rt.Stderr)
+	return 0
+}
+
+// relayOf is the pid of tee's pass-through process, or 0.
+func relayOf(tee int) int {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", tee))
+	for _, task := range tasks {
+		kids, _ := os.ReadFile(task)
+		for _, k := range strings.Fields(string(kids)) {
+			cmdline, _ := os.ReadFile("/proc/" + k + "/cmdline")
+			if string(cmdline) == "convlog\x00tee\x00--relay\x00" {
+				pid, _ := strconv.Atoi(k)
+				return pid
+			}
+		}
+	}
+	return 0
+}
+
+// readingFD reports whether a thread of pid is in a read(2) of fd.
+func readingFD(pid, fd int) bool {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/syscall", pid))
+	for _, task := range tasks {
+		b, _ := os.ReadFile(task)
+		f := strings.Fields(string(b))
+		if len(f) > 1 && f[0] == strconv.Itoa(syscall.SYS_READ) && f[1] == fmt.Sprintf("0x%x", fd) {
+			return true
+		}
+	}
+	return false
+}
+
+// A session's pass-through moves to a process of its own: every byte still
+// comes out in order, every line is logged, with its time, and a tool call
+// begun before the move ends after it.
+func TestTeeHandsOverToARelay(t *testing.T) {
+	started := time.Now()
+	rt := startRelayed(t)
+	rt.Send(`{"type":"assistant","message":{"id":"u","content":[{"type":"tool_use","id":"t1","name":"Bash","input":{"command":"make"}}]}}`)
+	relay := handOver(rt)
+	rt.Send(`{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"t1","content":"ok"}]}}`)
+	for i := range 50 {
+		rt.Send(rt.Line(i))
+	}
+	rt.Burst(20000)
+	if code := rt.Finish(); code != 0 {
+		t.Fatalf("exit %d: %s", code, rt.Stderr)
+	}
+	if rt.Stderr.Len() > 0 {
+		t.Fatalf("stderr: %s", rt.Stderr)
+	}
+	db := rt.CheckLogged(started)
+	var status string
+	testkit.QueryRow(t, db, `SELECT status FROM tool_calls WHERE id = 't1'`, &status)
+	if status != "success" {
+		t.Fatalf("the tool call across the handover is %q", status)
+	}
+	if err := syscall.Kill(relay, 0); err != syscall.ESRCH {
+		t.Fatalf("the pass-through process %d outlived tee: %v", relay, err)
+	}
+}
+
+// A pass-through process that dies: tee passes the input through itself
+// again, says so, and loses nothing that was not in flight.
+func TestTeeTakesBackFromADeadRelay(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		t.Run(fmt.Sprintf("strict=%v", strict), func(t *testing.T) {
+			var args []string
+			if strict {
+				args = append(args, "--strict")
+			}
+			started := time.Now()
+			rt := startRelayed(t, args...)
+			relay := handOver(rt)
+			// Every line sent is logged before the kill: the relay has no
+			// byte left to pass on.
+			testkit.WaitForMessages(t, rt.Path, len(rt.Sent))
+			// Dead before the next line: a process being killed in a read
+			// can still take bytes from the pipe.
+			exited := waitForExit(t, relay)
+			if err := syscall.Kill(relay, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			if !exited() {
+				t.Fatalf("the pass-through process %d did not die", relay)
+			}
+			for i := range 20 {
+				rt.Send(rt.Line(1000 + i))
+			}
+			code := rt.Finish()
+			if want := map[bool]int{false: 0, true: 1}[strict]; code != want {
+				t.Fatalf("exit %d, want %d: %s", code, want, rt.Stderr)
+			}
+			if !strings.Contains(rt.Stderr.String(), "convlog: warning: the pass-through process ended unexpectedly") {
+				t.Fatalf("stderr: %s", rt.Stderr)
+			}
+			rt.CheckLogged(started)
+		})
+	}
+}
+
+// A killed tee takes its pass-through process with it, as it did when it
+// was one process.
+func TestTeeRelayDiesWithTee(t *testing.T) {
+	rt := startRelayed(t)
+	relay := handOver(rt)
+	exited := waitForExit(t, relay)
+	rt.Cmd.Process.Kill()
+	if !exited() {
+		t.Fatalf("the pass-through process %d is still running 20 s after tee was killed", relay)
+	}
+}
+
+// waitForExit returns what waits up to 20 s for pid to end, and reports
+// whether it did. pid is taken hold of now, so that its number cannot be
+// taken by another process meanwhile.
+func waitForExit(t *testing.T, pid int) func() bool {
+	t.Helper()
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		t.Fatalf("pidfd_open %d: %v", pid, err)
+	}
+	t.Cleanup(func() { unix.Close(pidfd) })
+	return func() bool {
+		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+		for {
+			n, err := unix.Poll(fds, 20000)
+			if err != unix.EINTR {
+				return n == 1
+			}
+		}
+	}
+}
+
+// Ctrl-C after the handover: the pass-through process leaves it to tee, and
+// the input is still drained to its end and the session finished, as
+// before the handover.
+func TestTeeRelayInterrupted(t *testing.T) {
+	started := time.Now()
+	rt := startRelayed(t)
+	handOver(rt)
+	syscall.Kill(-rt.Cmd.Process.Pid, syscall.SIGINT)
+	for i := range 10 {
+		rt.Send(rt.Line(2000 + i))
+	}
+	if code := rt.Finish(); code != 130 || rt.Stderr.Len() > 0 {
+		t.Fatalf("exit %d, want 130; stderr: %s", code, rt.Stderr)
+	}
+	db := rt.CheckLogged(started)
+	var ended sql.NullInt64
+	testkit.QueryRow(t, db, `SELECT ended_at FROM sessions`, &ended)
+	if !ended.Valid {
+		t.Fatal("the interrupted session was not finished")
+	}
+}
+
+func TestTeeRelayByHand(t *testing.T) {
+	res := testkit.Run(t, t.TempDir(), []byte("{}\n"), nil, "tee", "--relay")
+	if res.Code != 2 || !strings.Contains(string(res.Stderr), "convlog: tee --relay is the pass-through process of another convlog tee, not for use by hand") {
+		t.Fatalf("exit %d: %s", res.Code, res.Stderr)
+	}
+}
+
+// On a machine with no CPU to spare, tee hands the pass-through over by
+// itself: here every CPU is kept busy by this test.
+func TestTeeHandsOverOnABusyMachine(t *testing.T) {
+	started := time.Now()
+	rt := testkit.StartTee(t, nil)
+	stop := make(chan struct{})
+	defer close(stop)
+	for range 2*runtime.NumCPU() + 1 {
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+			}
+		}()
+	}
+	relay := handOver(rt)
+	for i := range 20 {
+		rt.Send(rt.Line(3000 + i))
+	}
+	// tee tells the pass-through process when its logger is starved, so
+	// that the process holds more for it (stream.Relay.MaxStarved); the
+	// word waits on the process's fd 4 until the process needs it. Whether
+	// the logger is starved here depends on the kernel's choices (it may
+	// get a turn, see that it is starved and move to an ordinary thread,
+	// or get enough turns), so the word may not come; if it has, it is 'M'.
+	if word, ok := wordSaid(t, relay); ok && word != 'M' {
+		t.Fatalf("tee said %q to its pass-through process, want 'M' (starved)", word)
+	}
+	if code := rt.Finish(); code != 0 || rt.Stderr.Len() > 0 {
+		t.Fatalf("exit %d; stderr: %s", code, rt.Stderr)
+	}
+	rt.CheckLogged(started)
+}
+
+// wordSaid takes the first byte tee has written on the pass-through process
+// pid's control pipe (its fd 4) since the 'G' that began it, if there is one.
+func wordSaid(t *testing.T, pid int) (byte, bool) {
+	t.Helper()
+	fd, err := syscall.Open(fmt.Sprintf("/proc/%d/fd/%d", pid, 4), syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	var b [1]byte
+	n, _ := syscall.Read(fd, b[:])
+	return b[0], n == 1
+}
+
+// A thread is starved when, over the last starvedFor, it ran for less than
+// a tenth of the time and waited for a CPU over half of it; a slice now and
+// then (as a thread of idle priority gets on a busy machine) does not
+// change that, and a thread that runs most of the time is never starved,
+// however long it waits as well.
+func TestStarvation(t *testing.T) {
+	t0 := time.Unix(1e9, 0)
+	ms := time.Millisecond
+	check := func(name string, ranPer, waitedPer func(i int) time.Duration, want []bool) {
+		t.Helper()
+		var s starvation
+		var ran, waited time.Duration
+		for i, w := range want {
+			ran += ranPer(i)
+			waited += waitedPer(i)
+			if got := s.add(t0.Add(time.Duration(i)*busyCheck), ran, waited); got != w {
+				t.Fatalf("%s: check %d said %v, want %v", name, i, got, w)
+			}
+		}
+	}
+	never := func(int) time.Duration { return 0 }
+	all := func(int) time.Duration { return busyCheck }
+	// Kept waiting from the start: starved once a whole starvedFor has
+	// passed (10 checks of 20 ms), and still with a 4 ms slice at check 12.
+	want := make([]bool, 16)
+	for i := 10; i < 16; i++ {
+		want[i] = true
+	}
+	check("starved", func(i int) time.Duration {
+		if i == 12 {
+			return 4 * ms
+		}
+		return 0
+	}, all, want)
+	// Running most of the time while also waiting: busy, not starved.
+	check("busy", func(int) time.Duration { return 12 * ms }, func(int) time.Duration { return 15 * ms }, make([]bool, 16))
+	// Asleep (neither running nor waiting): not starved.
+	check("asleep", never, never, make([]bool, 16))
+}
