@@ -572,7 +572,11 @@ func TestGitHubAction(t *testing.T) {
 		t.Errorf("job env after install: %v", r.jobEnv)
 	}
 	cache := r.lastUse("actions/cache")
-	if !strings.Contains(cache["path"], "/pkg/mod\n") || !strings.HasPrefix(cache["key"], cache["restore-keys"]) ||
+	modcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(cache["path"], strings.TrimSpace(string(modcache))+"\n") || !strings.HasPrefix(cache["key"], cache["restore-keys"]) ||
 		!strings.HasPrefix(cache["key"], "convlog-go-Linux-X64-go1.") {
 		t.Errorf("cache: %v", cache)
 	}

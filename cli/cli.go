@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"runtime/debug"
 
 	"github.com/alecthomas/kong"
 
@@ -23,6 +25,7 @@ type CLI struct {
 	SQL    SQLCmd    `cmd:"" name:"sql" help:"Run a read-only SQL query over all local sessions (or the synced database with --url)."`
 	Stats  StatsCmd  `cmd:"" help:"The analytics of all local sessions: per day, results, models, tools, slowest sessions, cost and tokens."`
 	Prune  PruneCmd  `cmd:"" help:"Remove local session files older than an age; their sessions stay in the archive."`
+	Help   HelpCmd   `cmd:"" help:"Show the help of convlog, or of one of its commands."`
 
 	Version kong.VersionFlag `help:"Print the version and exit."`
 }
@@ -68,7 +71,61 @@ func (e *exitError) Error() string {
 	return e.Err.Error()
 }
 
-var version = "dev"
+// version is set by the build when it knows better than the build info
+// (the GitHub Action labels its build with the ref it was asked for).
+var version = ""
+
+// Version is what --version prints: the module version and the commit
+// that go build recorded (a build from a checkout is "(devel)" with its
+// commit; `go install …@v1.2.3` is v1.2.3).
+func Version() string {
+	v, rev, modified, at := version, "", false, ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v == "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			case "vcs.time":
+				at = s.Value
+			}
+		}
+	}
+	if v == "" {
+		v = "(unknown version)"
+	}
+	out := "convlog " + v
+	if rev != "" {
+		out += " commit " + rev[:min(len(rev), 12)]
+		if modified {
+			out += " with local changes"
+		}
+		if at != "" {
+			out += " of " + at
+		}
+	}
+	return out + ", " + runtime.Version()
+}
+
+// HelpCmd is `convlog help [command]`, for those who type it rather than
+// --help.
+type HelpCmd struct {
+	Command []string `arg:"" optional:"" sep:"none" help:"The command to show the help of."`
+}
+
+// Run parses the command again with --help, which prints its help and
+// exits 0 (or says what is unknown, with exit 2).
+func (h *HelpCmd) Run(kctx *kong.Context) error {
+	_, err := kctx.Kong.Parse(append(append([]string(nil), h.Command...), "--help"))
+	if err != nil {
+		return &exitError{Code: 2, Err: err}
+	}
+	return nil
+}
 
 // kongExit is how kong's own exits (after --help, --version) reach Run.
 type kongExit int
@@ -84,7 +141,7 @@ func Run(args []string, env *Env) (code int) {
 		kong.Writers(env.Stdout, env.Stderr),
 		kong.Exit(func(c int) { panic(kongExit(c)) }),
 		kong.UsageOnError(),
-		kong.Vars{"version": version},
+		kong.Vars{"version": Version()},
 		kong.Bind(env),
 	)
 	if err != nil {
@@ -107,6 +164,9 @@ func Run(args []string, env *Env) (code int) {
 		if errors.As(err, &perr) && perr.Context != nil {
 			perr.Context.Stdout = env.Stderr
 			perr.Context.PrintUsage(true)
+			if sel := perr.Context.Selected(); sel != nil && sel.Name == "tee" {
+				PassOnAfterUsageError(env)
+			}
 		}
 		return 2
 	}

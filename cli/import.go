@@ -23,7 +23,7 @@ import (
 
 // ImportCmd is `convlog import`.
 type ImportCmd struct {
-	Paths       []string `arg:"" optional:"" name:"path" help:"Files, or folders to search for *.jsonl files."`
+	Paths       []string `arg:"" optional:"" sep:"none" name:"path" help:"Files, or folders to search for *.jsonl files."`
 	Claude      bool     `help:"Import every transcript under Claude Code's projects folder ($CLAUDE_CONFIG_DIR/projects or ~/.claude/projects)."`
 	Dir         string   `env:"CONVLOG_DIR" default:".turso/sessions" placeholder:"DIR" help:"Folder for session files."`
 	Jobs        int      `default:"0" help:"Files imported at once (default: the number of CPUs, at most 4)."`

@@ -30,6 +30,9 @@ type PruneCmd struct {
 
 // Validate is called by kong, so that a bad age is a usage error.
 func (c *PruneCmd) Validate() error {
+	if c.OlderThan == "" {
+		return errors.New("missing flag --older-than: say how old a session must be to go, e.g. --older-than 30d")
+	}
 	d, err := parseAge(c.OlderThan)
 	if err != nil {
 		return fmt.Errorf("--older-than: %w", err)

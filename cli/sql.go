@@ -15,7 +15,7 @@ import (
 // SQLCmd is `convlog sql`: one read-only query over every local session
 // (the archive), or over the synced database with --url.
 type SQLCmd struct {
-	Query string `arg:"" optional:"" help:"One query: SELECT, WITH, VALUES or EXPLAIN. Without it, or with -, the query is read from stdin (convlog sql < scripts/analytics/tool_usage.sql)."`
+	Query string `arg:"" optional:"" help:"One query: SELECT, WITH, VALUES, EXPLAIN, or a PRAGMA that reads (PRAGMA table_info(sessions)). Without it, or with -, the query is read from stdin (convlog sql < scripts/analytics/tool_usage.sql)."`
 	JSON  bool   `name:"json" xor:"format" help:"Print a JSON array of objects, one per row."`
 	CSV   bool   `name:"csv" xor:"format" help:"Print CSV with a header line."`
 	TSV   bool   `name:"tsv" xor:"format" help:"Print tab-separated values with a header line (the default when stdout is not a terminal)."`
@@ -113,7 +113,59 @@ var writeWords = map[string]bool{
 }
 
 // notQuery ends every refusal: what convlog sql runs.
-const notQuery = "convlog sql runs one read-only query: SELECT, WITH, VALUES or EXPLAIN"
+const notQuery = "convlog sql runs one read-only query: SELECT, WITH, VALUES, EXPLAIN, or a PRAGMA that reads"
+
+// readPragmas are the pragmas convlog sql runs, and whether each takes an
+// argument in parentheses. Only pragmas whose argument names what to read
+// (a table, an index, a number of errors) may have one: for a setting,
+// PRAGMA name(value) sets it as PRAGMA name = value does.
+var readPragmas = func() map[string]bool {
+	m := map[string]bool{}
+	for _, p := range strings.Fields(`table_info table_xinfo table_list index_list index_info index_xinfo
+		foreign_key_list foreign_key_check integrity_check quick_check`) {
+		m[p] = true
+	}
+	for _, p := range strings.Fields(`database_list collation_list function_list module_list pragma_list
+		compile_options user_version schema_version application_id page_size page_count freelist_count
+		encoding journal_mode data_version auto_vacuum`) {
+		m[p] = false
+	}
+	return m
+}()
+
+// checkPragma accepts PRAGMA [schema.]name [(argument)] [;] for a pragma that
+// only reads.
+func checkPragma(toks []sqlToken) error {
+	rest := toks[1:]
+	if len(rest) > 0 && rest[len(rest)-1].text == ";" {
+		rest = rest[:len(rest)-1]
+	}
+	if len(rest) >= 2 && rest[1].text == "." {
+		rest = rest[2:] // the schema: main, temp, …
+	}
+	if len(rest) == 0 || !rest[0].word {
+		return fmt.Errorf("refused: PRAGMA without a name; %s", notQuery)
+	}
+	name := strings.ToLower(rest[0].text)
+	for _, t := range rest {
+		if t.text == "=" {
+			return fmt.Errorf("refused: PRAGMA %s = … changes the database; %s", name, notQuery)
+		}
+	}
+	takesArg, ok := readPragmas[name]
+	if !ok {
+		return fmt.Errorf("refused: PRAGMA %s is not one that convlog sql knows to only read; %s", name, notQuery)
+	}
+	switch {
+	case len(rest) == 1:
+		return nil
+	case takesArg && len(rest) == 4 && rest[1].text == "(" && rest[3].text == ")":
+		return nil
+	case !takesArg && len(rest) > 1 && rest[1].text == "(":
+		return fmt.Errorf("refused: PRAGMA %s(…) sets it; %s", name, notQuery)
+	}
+	return fmt.Errorf("refused: PRAGMA %s takes at most one argument in parentheses; %s", name, notQuery)
+}
 
 // checkQuery refuses what is not one read-only query, before anything is
 // opened. On local files SQLite refuses writes in any case (the archive is
@@ -128,6 +180,9 @@ func checkQuery(q string) error {
 		return errors.New("no query given; " + notQuery)
 	}
 	first := strings.ToUpper(toks[0].text)
+	if toks[0].word && first == "PRAGMA" {
+		return checkPragma(toks)
+	}
 	if !toks[0].word || !queryWords[first] {
 		if toks[0].word && writeWords[first] {
 			return fmt.Errorf("refused: %s changes the database; %s", first, notQuery)

@@ -26,6 +26,11 @@ func TestCheckQuery(t *testing.T) {
 		`SELECT "update" FROM (SELECT 1 AS "update")`,
 		"SELECT CASE WHEN 1 THEN 'a' END",
 		"SELECT [insert] FROM (SELECT 1 AS [insert])",
+		"PRAGMA table_info(sessions)",
+		"pragma main.table_info('tool_calls');",
+		"PRAGMA index_list(messages)",
+		"PRAGMA user_version",
+		"PRAGMA integrity_check",
 	} {
 		if err := checkQuery(q); err != nil {
 			t.Errorf("%q refused: %v", q, err)
@@ -39,7 +44,12 @@ func TestCheckQuery(t *testing.T) {
 		"WITH x AS (SELECT 1) DELETE FROM sessions":                      "DELETE changes the database",
 		"SELECT 1; DELETE FROM sessions":                                 "more than one statement",
 		"SELECT 1; SELECT 2":                                             "more than one statement",
-		"PRAGMA user_version = 3":                                        "PRAGMA changes the database",
+		"PRAGMA user_version = 3":                                        "PRAGMA user_version = … changes the database",
+		"PRAGMA user_version(3)":                                         "PRAGMA user_version(…) sets it",
+		"PRAGMA journal_mode = DELETE":                                   "changes the database",
+		"PRAGMA query_only(0)":                                           "not one that convlog sql knows to only read",
+		"PRAGMA optimize":                                                "not one that convlog sql knows to only read",
+		"PRAGMA table_info(sessions); DELETE FROM sessions":              "at most one argument",
 		"ATTACH 'x.db' AS x":                                             "ATTACH changes the database",
 		"REPLACE INTO sessions (id) VALUES ('x')":                        "REPLACE changes the database",
 		"INSERT INTO sessions (id) VALUES ('x')":                         "INSERT changes the database",

@@ -18,7 +18,7 @@ import (
 // SyncCmd is `convlog sync`: push sessions to the one libSQL database that
 // TURSO_DATABASE_URL names.
 type SyncCmd struct {
-	Sessions []string      `arg:"" optional:"" name:"session" help:"Sessions to sync: ids (looked up in --dir) or paths of session files."`
+	Sessions []string      `arg:"" optional:"" sep:"none" name:"session" help:"Sessions to sync: ids (looked up in --dir) or paths of session files."`
 	All      bool          `help:"Sync every session in --dir."`
 	Dir      string        `env:"CONVLOG_DIR" default:".turso/sessions" placeholder:"DIR" help:"Folder of session files."`
 	URL      string        `name:"url" placeholder:"URL" help:"Database to sync to in this run instead of $TURSO_DATABASE_URL: libsql://, https://, http://, or file:PATH for a local archive file."`

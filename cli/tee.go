@@ -69,9 +69,17 @@ func (c *TeeCmd) Run(env *Env) error {
 	sigs := prepareProcess(env)
 	defer signal.Stop(sigs)
 	if c.NoLog {
-		return c.passThrough(env, sigs)
+		return passThrough(env, sigs)
 	}
 	t, err := c.openSession(env, started, tuneGC)
+	var usage *exitError
+	if errors.As(err, &usage) && usage.Code == 2 {
+		// A bad flag must not cost the agent its output: say so now, pass
+		// the input through unlogged, and fail at the end.
+		fmt.Fprintf(env.Stderr, "convlog: %v; the input is passed through unlogged.\n", usage.Err)
+		passThrough(env, sigs)
+		return &exitError{Code: 2}
+	}
 	if err != nil {
 		return err
 	}
@@ -92,6 +100,17 @@ func (c *TeeCmd) Run(env *Env) error {
 	return nil
 }
 
+// PassOnAfterUsageError is what `convlog tee` does when its command line
+// cannot be parsed (an unknown flag, a bad --mode): the input is still
+// passed through, unlogged, so that the agent upstream is not killed by
+// SIGPIPE. The caller has printed the error and exits 2.
+func PassOnAfterUsageError(env *Env) {
+	fmt.Fprintln(env.Stderr, "convlog: the input is passed through unlogged.")
+	sigs := prepareProcess(env)
+	defer signal.Stop(sigs)
+	passThrough(env, sigs)
+}
+
 // prepareProcess sets up what tee needs of its process and returns the
 // signals that end a session.
 func prepareProcess(env *Env) chan os.Signal {
@@ -106,7 +125,9 @@ func prepareProcess(env *Env) chan os.Signal {
 	// is reported like a full disk, rather than kill convlog.
 	signal.Ignore(syscall.SIGXFSZ)
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	// SIGHUP (a closed terminal, a dropped ssh session) ends a session as
+	// SIGTERM does, rather than kill convlog with the last lines unlogged.
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	return sigs
 }
 
@@ -115,9 +136,11 @@ func prepareProcess(env *Env) chan os.Signal {
 type teeLog struct {
 	warn   *warner
 	w      *record.Writer // nil when the session file could not be made
+	plain  *plainTextCheck
 	proc   *stream.Processor
 	tuneGC func()
 
+	out       *os.File // stdout, when it is a file: closed at the end of the input
 	copier    *stream.Copier
 	handover  *relay.Handover // nil: tee passes the input through itself
 	stopRelay func()
@@ -171,9 +194,52 @@ func (c *TeeCmd) openSession(env *Env, started time.Time, tuneGC func()) (*teeLo
 			fmt.Fprintf(env.Stderr, "Database created at: %s\n", w.Path)
 		}
 	}
-	t.proc = stream.NewProcessor(sink)
+	t.plain = &plainTextCheck{Sink: sink, warn: t.warn}
+	t.proc = stream.NewProcessor(t.plain)
 	t.proc.Redactor = redactor
 	return t, nil
+}
+
+// plainTextLines is how many lines of plain text, with no JSON among them,
+// make the input not an agent's JSON stream: wrappers (nvm, shells) print a
+// banner line or two before it.
+const plainTextLines = 5
+
+// plainTextCheck passes what is logged on to the session's sink, and warns
+// once when the input is plain text rather than an agent's JSON lines:
+// `claude -p "…"` without --output-format stream-json --verbose is stored
+// as lines of invalid JSON, which no one would notice otherwise.
+type plainTextCheck struct {
+	stream.Sink
+	warn  *warner
+	lines int  // non-empty lines seen, none of them JSON
+	done  bool // JSON was seen, or the warning given
+}
+
+func (p *plainTextCheck) Message(m *stream.Message) {
+	if !p.done && len(m.Raw) > 0 {
+		if m.Subtype != "invalid_json" {
+			p.done = true
+		} else if p.lines++; p.lines >= plainTextLines {
+			p.say()
+		}
+	}
+	p.Sink.Message(m)
+}
+
+// end is called when the input has ended: a short stream of plain text
+// gets its warning then.
+func (p *plainTextCheck) end() {
+	if !p.done && p.lines > 0 {
+		p.say()
+	}
+}
+
+func (p *plainTextCheck) say() {
+	p.done = true
+	p.warn.Note("the input is plain text, not an agent's JSON lines: it is logged line by line as type error/invalid_json. " +
+		"Claude Code writes JSON lines with claude -p \"…\" --output-format stream-json --verbose " +
+		"(Gemini CLI: --output-format stream-json; Codex: codex exec --json). The input is passed through unchanged.")
 }
 
 // start starts the pass-through (the Copier, and on Linux the process it
@@ -181,6 +247,7 @@ func (c *TeeCmd) openSession(env *Env, started time.Time, tuneGC func()) (*teeLo
 func (t *teeLog) start(env *Env) {
 	in, _ := env.Stdin.(*os.File)
 	out, _ := env.Stdout.(*os.File)
+	t.out = out
 	if in != nil {
 		stream.GrowPipe(in)
 	}
@@ -233,6 +300,7 @@ func (t *teeLog) wait(sigs <-chan os.Signal, quiet bool) (caught os.Signal) {
 		if err != nil {
 			t.warn.Printf("reading stdin: %v; the session ends here.", err)
 		}
+		t.endOutput()
 	case caught = <-sigs:
 		// First signal: the agent (same process group) is stopping too; let
 		// its last lines through, but not for long.
@@ -242,6 +310,7 @@ func (t *teeLog) wait(sigs <-chan os.Signal, quiet bool) (caught os.Signal) {
 		grace := time.NewTimer(graceAfterSignal)
 		select {
 		case <-t.copyDone:
+			t.endOutput()
 		case <-sigs:
 			t.abortOnce()
 		case <-grace.C:
@@ -259,9 +328,21 @@ func (t *teeLog) wait(sigs <-chan os.Signal, quiet bool) (caught os.Signal) {
 	return caught
 }
 
+// endOutput closes stdout once all the input has been passed through, so
+// that the reader sees the end of the stream at once and does not wait for
+// the session to be finished, summarised and synced. The pass-through
+// process, which holds stdout too, is told to go if it never took over.
+func (t *teeLog) endOutput() {
+	t.stopRelay()
+	if t.out != nil {
+		t.out.Close()
+	}
+}
+
 // finish writes the session's totals and end, and warns of whatever could
 // not be logged.
 func (t *teeLog) finish() {
+	t.plain.end()
 	facts := t.proc.Totals()
 	dropped := facts.DroppedByInput
 	if t.w != nil {
@@ -290,7 +371,7 @@ func (t *teeLog) finish() {
 
 // passThrough is `tee --no-log`: the same copier, so the same behaviour on a
 // closed stdout, with chunks dropped as soon as they are written out.
-func (c *TeeCmd) passThrough(env *Env, sigs <-chan os.Signal) error {
+func passThrough(env *Env, sigs <-chan os.Signal) error {
 	copier := &stream.Copier{In: env.Stdin, Out: env.Stdout, OutErr: func(err error) {
 		fmt.Fprintf(env.Stderr, "convlog: warning: writing to stdout: %v; the rest of the input is read but not passed on.\n", err)
 	}}
@@ -317,8 +398,11 @@ func (c *TeeCmd) passThrough(env *Env, sigs <-chan os.Signal) error {
 }
 
 func signalName(s os.Signal) string {
-	if s == syscall.SIGINT {
+	switch s {
+	case syscall.SIGINT:
 		return "interrupted"
+	case syscall.SIGHUP:
+		return "hung up"
 	}
 	return "terminated"
 }
@@ -406,6 +490,14 @@ func (w *warner) Printf(format string, args ...any) {
 	defer w.mu.Unlock()
 	w.count++
 	fmt.Fprintf(w.w, "convlog: warning: "+format+"\n", args...)
+}
+
+// Note prints a warning that is advice, not a loss of data: it does not
+// change the exit status under --strict.
+func (w *warner) Note(msg string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	fmt.Fprintf(w.w, "convlog: warning: %s\n", msg)
 }
 
 func (w *warner) Once(kind, format string, args ...any) {

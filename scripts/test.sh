@@ -16,12 +16,16 @@ fi
 go vet ./...
 go vet -tags race ./record
 
-go test -race -count=1 -timeout 20m ./...
+# Each stage runs whatever the one before it did, so that one failure does
+# not hide the others; the script fails at the end if any stage did.
+failed=()
+
+go test -race -count=1 -timeout 20m ./... || failed+=("the tests with -race")
 
 # Without the race detector, the session writer binds a line's bytes in
 # place rather than copying them first (record/rawstmt.go): this run is what
 # tests that path, with the convlog binary built the way users build it.
-go test -count=1 -timeout 20m ./cli ./relay ./archive ./record
+go test -count=1 -timeout 20m ./cli ./relay ./archive ./record || failed+=("the tests without -race")
 
 # Fuzzing of what parses untrusted input, bounded in time. Seeds come from
 # the tests; anything found is saved under testdata/fuzz and fails here.
@@ -44,8 +48,15 @@ for target in $(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' . | s
 		# failing input, a test's message, a panic) is a real failure.
 		if ((attempt == 2)) || ! grep -q '^    context deadline exceeded$' "$fuzzlog" ||
 			grep -qvE '^(fuzz: |--- FAIL: Fuzz|    context deadline exceeded$|FAIL|exit status )' "$fuzzlog"; then
-			exit 1
+			failed+=("fuzzing $target")
+			break
 		fi
 		echo "fuzz $target: the fuzzing deadline race, no failing input; once more"
 	done
 done
+
+if ((${#failed[@]} > 0)); then
+	printf 'test: failed: %s\n' "${failed[@]}" >&2
+	exit 1
+fi
+echo "test: all passed"

@@ -35,7 +35,9 @@ func runMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	Bin = filepath.Join(dir, "convlog")
-	args := []string{"build", "-o", Bin}
+	// -buildvcs=auto: the commit goes into the build info, as in a user's
+	// build from a checkout, whatever GOFLAGS says, when there is one.
+	args := []string{"build", "-buildvcs=auto", "-o", Bin}
 	if Race {
 		args = append(args, "-race")
 	}
