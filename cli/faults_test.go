@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"database/sql"
 	"fmt"
@@ -11,9 +10,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/convlog/convlog/internal/testkit"
+	"github.com/convlog/convlog/record"
 )
 
 // faultStream is a seeded stream-json input with tool calls, sub-agent
@@ -41,89 +43,175 @@ func faultStream(seed uint64, lines int) []byte {
 	return b.Bytes()
 }
 
-// TestKillAtRandomPoints kills convlog tee with SIGKILL at 100 seeded moments
-// (after a random number of bytes came out) and checks what it leaves: the
-// pass-through is a prefix of the input, the file is sound, and its
-// messages are the first lines of the input without a gap.
+// TestKillAtRandomPoints kills convlog tee with SIGKILL at seeded moments
+// of a stream long enough to cross every phase of a session file (the first
+// commit, the move to large pages, checkpoints in the stream's pauses) and
+// checks what it leaves: the pass-through is a prefix of the input, the
+// file is sound and readable by every command, and its messages are the
+// first lines of the input without a gap. The kills must reach those
+// phases: the test fails if too few runs are killed after them.
 func TestKillAtRandomPoints(t *testing.T) {
-	const runs = 100
-	r := rand.New(rand.NewPCG(42, 7))
+	const (
+		runs    = 48
+		workers = 3
+		lines   = 1500 // about 3.7 MB
+		pieces  = 40
+	)
 	dir := t.TempDir()
+	outcomes := make([]killOutcome, runs)
+	var wg sync.WaitGroup
+	next := make(chan int, runs)
 	for run := range runs {
-		input := faultStream(uint64(run), 300)
-		killAfter := r.IntN(len(input))
-		id := fmt.Sprintf("kill-%03d", run)
-		cmd := exec.Command(testkit.Bin, "tee", "--quiet", "--dir", dir, "--session-id", id)
-		cmd.Env = testkit.CleanEnv()
-		stdin, _ := cmd.StdinPipe()
-		stdout, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		next <- run
+	}
+	close(next)
+	for range workers {
+		wg.Add(1)
 		go func() {
-			stdin.Write(input) // fails once convlog is killed
-			stdin.Close()
+			defer wg.Done()
+			for run := range next {
+				outcomes[run] = killOnce(t, dir, run, lines, pieces)
+			}
 		}()
-		got := make([]byte, 0, killAfter)
-		br := bufio.NewReader(stdout)
-		buf := make([]byte, 32<<10)
-		for len(got) < killAfter {
-			n, err := br.Read(buf[:min(len(buf), killAfter-len(got))])
-			got = append(got, buf[:n]...)
-			if err != nil {
-				break
-			}
+	}
+	wg.Wait()
+	var killedLate, grown, midway int
+	for _, o := range outcomes {
+		if o.stored > 0 {
+			killedLate++
 		}
-		cmd.Process.Kill()
-		rest, _ := io.ReadAll(br)
-		got = append(got, rest...)
-		cmd.Wait()
-
-		if !bytes.HasPrefix(input, got) {
-			t.Fatalf("run %d: pass-through is not a prefix of the input", run)
+		if o.grown {
+			grown++
 		}
-		path := filepath.Join(dir, id+".db")
-		if _, err := os.Stat(path); err != nil {
-			continue // killed before the file was created: nothing to check
-		}
-		db := testkit.OpenDB(t, path)
-		var check string
-		testkit.QueryRow(t, db, `PRAGMA integrity_check`, &check)
-		if check != "ok" {
-			t.Fatalf("run %d: integrity_check: %s", run, check)
-		}
-		stored := testkit.StoredLines(t, db) // checks sequences 0…n-1
-		lines := testkit.SplitLines(input)
-		for i, l := range stored {
-			if !bytes.Equal(l, lines[i]) {
-				t.Fatalf("run %d: message %d differs from input line %d", run, i, i)
-			}
-		}
-		var ended sql.NullInt64
-		var total int
-		testkit.QueryRow(t, db, `SELECT ended_at, total_messages FROM sessions`, &ended, &total)
-		if ended.Valid || total != len(stored) {
-			t.Fatalf("run %d: ended_at %v, total_messages %d of %d stored", run, ended, total, len(stored))
-		}
-		db.Close()
-		if run%10 != 0 {
-			continue // reading back every killed file with the binary is slow under -race
-		}
-		if res := runConvlog(t, dir, nil, nil, "query", "--dir", dir, id, "--json", "--tools"); res.code != 0 {
-			t.Fatalf("run %d: query of a killed session: exit %d: %s", run, res.code, res.stderr)
-		}
-		// A killed session syncs like any other: every stored line arrives.
-		archive := filepath.Join(t.TempDir(), "target.db")
-		if res := runConvlog(t, dir, nil, []string{"TURSO_DATABASE_URL=file:" + archive, "TURSO_AUTH_TOKEN=x"},
-			"sync", "--dir", dir, id); res.code != 0 {
-			t.Fatalf("run %d: sync of a killed session: exit %d: %s", run, res.code, res.stderr)
-		}
-		var synced int
-		testkit.QueryRow(t, testkit.OpenDB(t, archive), `SELECT count(*) FROM messages`, &synced)
-		if synced != len(stored) {
-			t.Fatalf("run %d: %d of %d messages synced", run, synced, len(stored))
+		if o.stored > o.total/4 && o.stored < o.total {
+			midway++
 		}
 	}
+	// Seeded times over a stream of about a second: most kills come after
+	// the first commit, many after the move to large pages.
+	if killedLate < runs/2 || grown < runs/6 || midway < runs/6 {
+		t.Errorf("the kills missed the session's phases: %d of %d after the first commit, %d after the move to large pages, %d midway",
+			killedLate, runs, grown, midway)
+	}
+}
+
+// killOutcome is what a killed tee left: how many of the input's lines
+// its file holds, and whether it had moved to large pages.
+type killOutcome struct {
+	stored, total int
+	grown         bool
+}
+
+// killOnce streams faultStream(run) into tee in pieces, with pauses (some
+// long enough for a checkpoint), kills tee at a seeded moment, and checks
+// what it left.
+func killOnce(t *testing.T, dir string, run, lines, pieces int) (o killOutcome) {
+	r := rand.New(rand.NewPCG(uint64(run), 7))
+	input := faultStream(uint64(run), lines)
+	all := testkit.SplitLines(input)
+	o.total = len(all)
+	id := fmt.Sprintf("kill-%03d", run)
+	cmd := exec.Command(testkit.Bin, "tee", "--quiet", "--dir", dir, "--session-id", id)
+	cmd.Env = testkit.CleanEnv()
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Error(err)
+		return o
+	}
+	go func() {
+		per := len(all)/pieces + 1
+		for i := 0; i < len(all); i += per {
+			piece := bytes.Join(all[i:min(i+per, len(all))], []byte("\n"))
+			if _, err := stdin.Write(append(piece, '\n')); err != nil {
+				return // killed
+			}
+			pause := 12 * time.Millisecond
+			if i/per%10 == 9 {
+				pause = 150 * time.Millisecond // a pause: the checkpoint's moment
+			}
+			time.Sleep(pause)
+		}
+		stdin.Close()
+	}()
+	killAt := time.Duration(r.Int64N(int64(1200 * time.Millisecond)))
+	killer := time.AfterFunc(killAt, func() { cmd.Process.Kill() })
+	got, _ := io.ReadAll(stdout)
+	killer.Stop()
+	cmd.Wait()
+
+	if !bytes.HasPrefix(input, got) {
+		t.Errorf("run %d: pass-through is not a prefix of the input", run)
+		return o
+	}
+	path := filepath.Join(dir, id+".db")
+	if _, err := os.Stat(path); err != nil {
+		return o // killed before the file was created: nothing to check
+	}
+	// Every command reads what was left, however it was left: a rollback
+	// journal of a page-size change, a WAL not yet copied.
+	res := runConvlog(t, dir, nil, nil, "query", "--dir", dir, id, "--json")
+	if res.code != 0 {
+		t.Errorf("run %d (killed at %s): query of a killed session: exit %d: %s", run, killAt, res.code, res.stderr)
+		return o
+	}
+	db, err := record.OpenReadOnly(t.Context(), path)
+	if err != nil {
+		t.Errorf("run %d: %v", run, err)
+		return o
+	}
+	defer db.Close()
+	var check string
+	var pageSize int
+	if err := db.QueryRow(`SELECT (SELECT integrity_check FROM pragma_integrity_check()), (SELECT page_size FROM pragma_page_size())`).Scan(&check, &pageSize); err != nil || check != "ok" {
+		t.Errorf("run %d: integrity_check: %q %v", run, check, err)
+		return o
+	}
+	o.grown = pageSize == 65536
+	rows, err := db.Query(`SELECT sequence, raw_message FROM messages ORDER BY sequence`)
+	if err != nil {
+		t.Errorf("run %d: %v", run, err)
+		return o
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int
+		var raw []byte
+		rows.Scan(&seq, &raw)
+		if seq != o.stored || seq >= len(all) || !bytes.Equal(raw, all[seq]) {
+			t.Errorf("run %d: message %d is not input line %d", run, seq, o.stored)
+			return o
+		}
+		o.stored++
+	}
+	var ended sql.NullInt64
+	var total int
+	if err := db.QueryRow(`SELECT ended_at, total_messages FROM sessions`).Scan(&ended, &total); err != nil ||
+		ended.Valid && o.stored < len(all) || total > o.stored {
+		t.Errorf("run %d: ended_at %v, total_messages %d of %d stored (%v)", run, ended, total, o.stored, err)
+	}
+	if run%8 != 0 {
+		return o // syncing every killed file with the binary is slow under -race
+	}
+	// A killed session syncs like any other: every stored line arrives.
+	archive := filepath.Join(t.TempDir(), "target.db")
+	if res := runConvlog(t, dir, nil, []string{"TURSO_DATABASE_URL=file:" + archive, "TURSO_AUTH_TOKEN=x"},
+		"sync", "--dir", dir, id); res.code != 0 {
+		t.Errorf("run %d: sync of a killed session: exit %d: %s", run, res.code, res.stderr)
+		return o
+	}
+	target, err := record.OpenReadOnly(t.Context(), archive)
+	if err != nil {
+		t.Error(err)
+		return o
+	}
+	defer target.Close()
+	var synced int
+	target.QueryRow(`SELECT count(*) FROM messages`).Scan(&synced)
+	if synced != o.stored {
+		t.Errorf("run %d: %d of %d messages synced", run, synced, o.stored)
+	}
+	return o
 }
 
 // TestPipeTrouble: stdin closed or /dev/null, stdout closed, a reader that

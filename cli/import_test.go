@@ -194,8 +194,7 @@ func TestImportBadFiles(t *testing.T) {
 // every tool_use in them was paired with its result.
 func TestImportCorpus(t *testing.T) {
 	files, _ := filepath.Glob("../../shared/corpus/*.jsonl")
-	own, _ := filepath.Glob("testdata/*.jsonl")
-	files = append(files, own...)
+	files = append(files, ownCorpus(t)...)
 	work := t.TempDir()
 	args := []string{"import", "--dir", "s"}
 	for _, f := range files {
@@ -205,7 +204,11 @@ func TestImportCorpus(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("exit %d: %s", res.code, res.stderr)
 	}
-	for _, f := range sessionFiles(t, filepath.Join(work, "s")) {
+	imported := sessionFiles(t, filepath.Join(work, "s"))
+	if len(imported) != len(files) {
+		t.Fatalf("%d files imported into %d sessions", len(files), len(imported))
+	}
+	for _, f := range imported {
 		db := testkit.OpenDB(t, f)
 		var src string
 		var pending, uses int

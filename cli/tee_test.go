@@ -38,9 +38,12 @@ func teeRun(t *testing.T, input []byte, env []string, args ...string) (result, s
 	return res, filepath.Join(dir, "s", string(m[1])+".db")
 }
 
+// corpusFiles are the project's real-shaped captures (testdata/corpus: the
+// traps of FORMAT.md), the sample, and the real captures of the shared
+// corpus beside the repository when it is there.
 func corpusFiles(t *testing.T) map[string][]byte {
 	files := map[string][]byte{}
-	own, _ := filepath.Glob("testdata/*.jsonl")
+	own := ownCorpus(t)
 	shared, _ := filepath.Glob("../../shared/corpus/*.jsonl")
 	for _, p := range append(own, shared...) {
 		b, err := os.ReadFile(p)
@@ -50,6 +53,17 @@ func corpusFiles(t *testing.T) map[string][]byte {
 		files[p] = b
 	}
 	return files
+}
+
+// ownCorpus is the project's own captures; there must be some, so that a
+// test over them never passes by reading nothing.
+func ownCorpus(t *testing.T) []string {
+	t.Helper()
+	own, _ := filepath.Glob("testdata/corpus/*.jsonl")
+	if len(own) < 5 {
+		t.Fatalf("testdata/corpus holds %d captures; the tests need its five", len(own))
+	}
+	return append(own, "testdata/sample.jsonl")
 }
 
 func TestTeePassThroughAndStorage(t *testing.T) {

@@ -619,3 +619,30 @@ func TestNewerConvlogSendsNewColumns(t *testing.T) {
 	}
 	assertSame(t, db, path)
 }
+
+// The token reaches the server as a bearer token, on every request: a
+// server that accepts only the right one takes the session, and refuses a
+// wrong one with an error that names the token but does not show it.
+func TestSyncSendsTheToken(t *testing.T) {
+	t.Parallel()
+	srv := testkit.Start(t)
+	proxy := srv.Proxy(t)
+	proxy.RequireToken(testToken)
+	path := testkit.BigSession(t, t.TempDir(), "tok", 20, 100)
+
+	_, err := Sync(context.Background(), Target{URL: proxy.URL, Token: "wrong-" + testToken}, []string{path}, syncOpts(t))
+	var serr *Error
+	if !errors.As(err, &serr) || serr.Kind != KindRejected || strings.Contains(err.Error(), testToken) {
+		t.Fatalf("a wrong token: %v", err)
+	}
+	rep := mustSync(t, Target{URL: proxy.URL, Token: testToken}, syncOpts(t), path)
+	if rep.Rows == 0 {
+		t.Fatal("nothing synced with the right token")
+	}
+	assertSame(t, srv.DB(), path)
+	for _, a := range proxy.Authorizations() {
+		if a != "Bearer "+testToken && a != "Bearer wrong-"+testToken {
+			t.Errorf("a request carried Authorization %q", a)
+		}
+	}
+}

@@ -40,12 +40,14 @@ type Proxy struct {
 	mu     sync.Mutex
 	count  int
 	faults map[int]Fault
+	token  string          // set: only requests that carry it are served
+	auth   map[string]bool // the Authorization headers seen
 }
 
 // Proxy starts a proxy in front of s, closed when the test ends.
 func (s *Server) Proxy(t testing.TB) *Proxy {
 	t.Helper()
-	p := &Proxy{srv: s, faults: map[int]Fault{}}
+	p := &Proxy{srv: s, faults: map[int]Fault{}, auth: map[string]bool{}}
 	hs := httptest.NewServer(http.HandlerFunc(p.serve))
 	t.Cleanup(hs.Close)
 	p.URL = hs.URL
@@ -57,6 +59,26 @@ func (p *Proxy) Break(n int, f Fault) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.faults[p.count+n] = f
+}
+
+// RequireToken makes the proxy answer 401, as Turso Cloud does, to every
+// request that does not carry token as its bearer token: the local server
+// checks no token, so this is what shows that convlog sends it.
+func (p *Proxy) RequireToken(token string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.token = token
+}
+
+// Authorizations are the Authorization headers the proxy has seen.
+func (p *Proxy) Authorizations() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for a := range p.auth {
+		out = append(out, a)
+	}
+	return out
 }
 
 // Requests is how many requests the proxy has received.
@@ -75,7 +97,14 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	p.count++
 	fault := p.faults[p.count]
 	delete(p.faults, p.count)
+	auth := r.Header.Get("Authorization")
+	p.auth[auth] = true
+	refuse := p.token != "" && auth != "Bearer "+p.token
 	p.mu.Unlock()
+	if refuse {
+		http.Error(w, "Unauthorized", http.StatusUnauthorized)
+		return
+	}
 
 	switch fault {
 	case DropRequest:
@@ -137,7 +166,7 @@ func (p *Proxy) sendHalf(r *http.Request, body []byte) {
 func hangUp(w http.ResponseWriter) {
 	hj, ok := w.(http.Hijacker)
 	if !ok {
-		panic("libsqltest: response writer cannot be hijacked")
+		panic("testkit: response writer cannot be hijacked")
 	}
 	c, _, err := hj.Hijack()
 	if err == nil {
