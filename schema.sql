@@ -77,9 +77,40 @@ CREATE TABLE IF NOT EXISTS tool_calls (
   -- additions
   parent_tool_use_id TEXT,        -- set on sub-agent tool calls
   result_message_id  TEXT REFERENCES messages(id),
-  completed_at       INTEGER      -- Unix ms of the tool_result
+  completed_at       INTEGER,     -- Unix ms of the tool_result
+  tool_use_id        TEXT         -- the tool_use id. In a session file it is id too; in the archive and a
+                                  -- synced database id is {session}-tool-{tool_use_id}, as one agent session
+                                  -- logged twice (tee, and import of its transcript) has its tool calls twice
 );
 
 CREATE INDEX IF NOT EXISTS idx_tool_calls_session ON tool_calls(session_id);
 CREATE INDEX IF NOT EXISTS idx_tool_calls_name ON tool_calls(tool_name);
 CREATE INDEX IF NOT EXISTS idx_tool_calls_status ON tool_calls(status);
+CREATE INDEX IF NOT EXISTS idx_tool_calls_tool_use ON tool_calls(tool_use_id);
+
+-- Tokens and cost of each session by model and pricing tier, worked out once
+-- from its lines (by convlog tee and import as they write; by sync and the
+-- archive for files written before this table), so that statistics over
+-- many sessions never read the messages' JSON. Which lines count:
+--   'result':   the result lines' modelUsage (the last of each agent process,
+--               summed over agent processes), with its reported cost;
+--   'totals':   else the result lines' usage, under the session's model,
+--               with the session's reported cost;
+--   'messages': else each API message once (message.id, its last line), by
+--               its own model, in the tier of its own input.
+-- Sessions that used no tokens have no rows.
+CREATE TABLE IF NOT EXISTS session_usage (
+  session_id  TEXT NOT NULL REFERENCES sessions(id),
+  model       TEXT NOT NULL,      -- '' when not known
+  tier        TEXT NOT NULL,      -- 'standard'; 'long': requests of more than 200k input tokens
+                                  -- (input + cache writes + cache reads), billed at long-context rates
+  source      TEXT,               -- 'result', 'totals' or 'messages', as above
+  requests    INTEGER,            -- API messages counted ('messages'); 0 for sums the agent gave
+  input_tokens                INTEGER,
+  output_tokens               INTEGER,
+  cache_creation_input_tokens INTEGER,
+  cache_creation_1h_tokens    INTEGER, -- the part of the cache writes that went to the one-hour cache
+  cache_read_input_tokens     INTEGER,
+  cost_usd    REAL,               -- reported for this model; NULL when the agent reported none
+  PRIMARY KEY (session_id, model, tier)
+);

@@ -314,7 +314,7 @@ func (a *Archive) Update(ctx context.Context) (_ *Updated, err error) {
 	}
 	stale := version < record.SchemaVersion
 	// So does one without the stats extras (see finishUpdate).
-	st := &updateState{taken: map[string]takenFile{}, gone: gone, read: map[string]bool{}}
+	st := &updateState{taken: map[string]takenFile{}, gone: gone, read: map[string]bool{}, stale: stale}
 	if st.extras, err = record.HasStatsExtras(ctx, db); err != nil {
 		return nil, fmt.Errorf("archive %s: %w", abs, err)
 	}
@@ -474,6 +474,7 @@ type updateState struct {
 	gone   []string             // files of the folder that were removed
 	read   map[string]bool      // sessions the sync passes read, by id
 	extras bool                 // the archive had its stats extras
+	stale  bool                 // the archive was made by an older convlog
 }
 
 // pass syncs files into the archive and notes in st the sessions it
@@ -584,7 +585,7 @@ func sources(ctx context.Context, db *sql.DB) (map[string]Key, error) {
 // remade for the sessions read. A crash before it commits leaves the files
 // untaken, so that the next update reads them, and their usage, again.
 func finishUpdate(ctx context.Context, db *sql.DB, st *updateState) (err error) {
-	if len(st.taken) == 0 && len(st.gone) == 0 && len(st.read) == 0 && st.extras {
+	if len(st.taken) == 0 && len(st.gone) == 0 && len(st.read) == 0 && st.extras && !st.stale {
 		return nil
 	}
 	conn, err := db.Conn(ctx)
@@ -622,19 +623,6 @@ func finishUpdate(ctx context.Context, db *sql.DB, st *updateState) (err error) 
 	}
 	_, err = conn.ExecContext(ctx, "COMMIT")
 	return err
-}
-
-// keepStatsExtras makes the stats index and usage table of an archive that
-// lacks them, or else remakes the usage rows of the sessions read.
-func keepStatsExtras(ctx context.Context, conn *sql.Conn, st *updateState) error {
-	if !st.extras {
-		return record.CreateStatsExtras(ctx, conn)
-	}
-	ids := make([]string, 0, len(st.read))
-	for id := range st.read {
-		ids = append(ids, id)
-	}
-	return record.RefreshUsage(ctx, conn, ids)
 }
 
 // Holds reports, for each of files, whether the archive holds the file

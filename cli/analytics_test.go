@@ -246,10 +246,11 @@ S1|claude-opus-4-5-20251101||100|13|5|2|2100.0|result|2025-12-20 10:00:00
 `,
 	// haiku: S1 modelUsage 20/100 $0.05 + S3 msg_s3_3 100/50; opus: S1 80/900/2000/10000
 	// $0.45 + S6 5/50 $0.02; sonnet: S2 10/100/0/1000 $0.10 + S3 msg_s3_1,2,4
-	// 1200/800/4000 (one-hour)/4000; fable: S4 30/40. S5 has no usage at all.
+	// 1200/800/4000 (one-hour)/4000; fable: S4 30/40. S5 has no usage at all
+	// and counts under its model, opus, without a cost.
 	"cost_tokens_by_model.sql": `model|sessions|reported_cost_usd|sessions_without_cost|input_tokens|output_tokens|cache_creation_input_tokens|cache_creation_1h_tokens|cache_read_input_tokens
+claude-opus-4-5-20251101|3|0.47|1|85|950|2000|0|10000
 claude-haiku-4-5-20251001|2|0.05|1|120|150|0|0|0
-claude-opus-4-5-20251101|2|0.47|0|85|950|2000|0|10000
 claude-sonnet-4-5-20250929|2|0.1|1|1210|900|4000|4000|5000
 claude-fable-5-1|1||1|30|40|0|0|0
 `,

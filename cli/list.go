@@ -40,6 +40,7 @@ func (c *ListCmd) Run(env *Env) error {
 		fmt.Fprintf(env.Stderr, "convlog: no sessions in %s\n", c.Dir)
 		return nil
 	}
+	linkSessions(entries)
 	if c.Limit > 0 && len(entries) > c.Limit {
 		entries = entries[:c.Limit]
 	}

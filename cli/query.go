@@ -49,6 +49,9 @@ func (c *QueryCmd) Run(env *Env) error {
 	if err != nil {
 		return err
 	}
+	if err := describe(ctx, r, c.Dir, s); err != nil {
+		return err
+	}
 
 	out := bufio.NewWriterSize(env.Stdout, 64<<10)
 	if c.Markdown {

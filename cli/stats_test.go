@@ -75,13 +75,17 @@ func TestStatsFigures(t *testing.T) {
 	check("results", strings.Join(results, "; ")+fmt.Sprintf("; none %d", st.NoResult),
 		"result/success 2 66.67; result/error_max_turns 1 33.33; none 3")
 
-	// opus: (100+20)/2 s, (13+5+6)/3 messages, (5+2+1)/3 tools.
+	// A session counts under every model it used, as in the cost by model:
+	// opus S1, S5 (no usage: its own model) and S6, (100+20)/2 s,
+	// (13+5+6)/3 messages, (5+2+1)/3 tools; haiku S1 (its modelUsage) and
+	// S3, (100+600)/2 s, (13+9)/2 messages, (5+3)/2 tools.
 	var models []string
 	for _, m := range st.ByModel {
 		models = append(models, fmt.Sprintf("%s %d %s %s %s", str(m.Model), m.Sessions, f64(m.AvgDurationMS), f64(m.AvgMessages), f64(m.AvgToolCalls)))
 	}
 	check("by model", strings.Join(models, "; "),
-		"claude-opus-4-5-20251101 3 60000.000000 8.000000 2.666667; claude-sonnet-4-5-20250929 2 315000.000000 12.000000 5.000000; claude-fable-5-1 1 10000.000000 4.000000 0.000000")
+		"claude-opus-4-5-20251101 3 60000.000000 8.000000 2.666667; claude-haiku-4-5-20251001 2 350000.000000 11.000000 4.000000; "+
+			"claude-sonnet-4-5-20250929 2 315000.000000 12.000000 5.000000; claude-fable-5-1 1 10000.000000 4.000000 0.000000")
 
 	// Bash: 12 calls = 66.67 % of 18; 8 ok, 3 errors (25 %), 1 pending; 11
 	// timed, 13600/11 ms on average, p50 rank 6 = 600, p95 rank 11 = 4000.
@@ -125,11 +129,16 @@ func TestStatsFigures(t *testing.T) {
 		byModel = append(byModel, str(m.Model)+" "+cost(m.CostFigures))
 	}
 	check("cost by model", strings.Join(byModel, "; "), strings.Join([]string{
+		// S1, S5 (no tokens, under its model) and S6.
+		"claude-opus-4-5-20251101 3 0.470000/2 null/0 u0 85/950/2000/10000",
 		"claude-haiku-4-5-20251001 2 0.050000/1 0.000350/1 u0 120/150/0/0",
-		"claude-opus-4-5-20251101 2 0.470000/2 null/0 u0 85/950/2000/10000",
 		"claude-sonnet-4-5-20250929 2 0.100000/1 0.040800/1 u0 1210/900/4000/5000",
 		"claude-fable-5-1 1 null/0 null/0 u1 30/40/0/0",
 	}, "; "))
+	// The total is the sum of the days (and of the models, counting each
+	// session once): S1 0.50 + S2 0.10 + S6 0.02 reported; S3 estimated;
+	// S4 unpriced.
+	check("cost total", cost(st.CostTotal), "6 0.620000/3 0.041150/1 u1 1445/2040/6000/15000")
 	if e := st.CostByDay[1].EstimatedCostUSD; e == nil || math.Abs(*e-0.04115) > 1e-12 {
 		t.Errorf("estimate of 2025-12-21: %v", e)
 	}

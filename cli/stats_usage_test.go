@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"database/sql"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -53,46 +52,9 @@ func importLines(t *testing.T, work string, files map[string]string) {
 // archiveOf is the archive of work's default session folder.
 func archiveOf(work string) string { return filepath.Join(work, ".turso", archive.Name) }
 
-// withoutStatsExtras copies the archive without its stats index and usage
-// table: a database read the way a synced one is.
-func withoutStatsExtras(t *testing.T, archive string) string {
-	t.Helper()
-	db, err := sql.Open("sqlite", archive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if has, err := record.HasStatsExtras(t.Context(), db); err != nil || !has {
-		t.Fatalf("the archive lacks its stats extras (%v)", err)
-	}
-	plain := filepath.Join(t.TempDir(), "plain.db")
-	if _, err := db.ExecContext(t.Context(), "VACUUM INTO ?", plain); err != nil {
-		t.Fatal(err)
-	}
-	dropStatsExtras(t, plain)
-	return plain
-}
-
-// dropStatsExtras drops the stats index and usage table of the database
-// at path.
-func dropStatsExtras(t *testing.T, path string) {
-	t.Helper()
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.ExecContext(t.Context(), "DROP INDEX "+record.StatsIndex+"; DROP TABLE "+record.UsageTable); err != nil {
-		t.Fatal(err)
-	}
-	if has, err := record.HasStatsExtras(t.Context(), db); err != nil || has {
-		t.Fatalf("%s keeps stats extras (%v)", path, err)
-	}
-}
-
-// statsTwoWays runs `convlog stats` with args in work, through the archive,
-// which brings it up to date and reads its usage table, and then over a
-// copy without the stats extras, which works usage out from the messages.
+// statsTwoWays runs `convlog stats` with args in work through the archive,
+// and through a file target that `convlog sync --all` filled from the same
+// session files: a database read as a synced one is, from its usage rows.
 // The two outputs must be the same; it returns that of the archive.
 func statsTwoWays(t *testing.T, work string, args ...string) []byte {
 	t.Helper()
@@ -100,13 +62,16 @@ func statsTwoWays(t *testing.T, work string, args ...string) []byte {
 	if res.code != 0 || len(res.stderr) != 0 {
 		t.Fatalf("stats %v: exit %d: %s", args, res.code, res.stderr)
 	}
-	plain := withoutStatsExtras(t, archiveOf(work))
-	slow := runConvlog(t, work, nil, nil, append([]string{"stats", "--url", "file:" + plain}, args...)...)
-	if slow.code != 0 || len(slow.stderr) != 0 {
-		t.Fatalf("stats --url %v: exit %d: %s", args, slow.code, slow.stderr)
+	target := "file:" + filepath.Join(t.TempDir(), "target.db")
+	if sync := runConvlog(t, work, nil, nil, "sync", "--all", "--url", target); sync.code != 0 {
+		t.Fatalf("sync: exit %d: %s", sync.code, sync.stderr)
 	}
-	if !bytes.Equal(res.stdout, slow.stdout) {
-		t.Errorf("stats %v through the usage table:\n%s\nworked out from the messages:\n%s", args, res.stdout, slow.stdout)
+	synced := runConvlog(t, work, nil, nil, append([]string{"stats", "--url", target}, args...)...)
+	if synced.code != 0 || len(synced.stderr) != 0 {
+		t.Fatalf("stats --url %v: exit %d: %s", args, synced.code, synced.stderr)
+	}
+	if !bytes.Equal(res.stdout, synced.stdout) {
+		t.Errorf("stats %v through the archive:\n%s\nthrough the synced database:\n%s", args, res.stdout, synced.stdout)
 	}
 	return res.stdout
 }
@@ -127,9 +92,11 @@ func costsOf(t *testing.T, out []byte) string {
 	return strings.Join(lines, "; ")
 }
 
-// TestStatsUsageTableSameFigures: stats through the archive's usage table
-// and stats that work usage out from the messages print the same, text
-// and JSON, whole and over a range, with sessions of every kind.
+// TestStatsUsageTableSameFigures: stats through the archive and through a
+// synced database print the same, text and JSON, whole and over a range,
+// with sessions of every kind; by model, each session's usage counts by
+// one rule only: modelUsage where given, else the result lines' totals,
+// else the messages.
 func TestStatsUsageTableSameFigures(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -141,12 +108,14 @@ func TestStatsUsageTableSameFigures(t *testing.T) {
 	got := costsOf(t, out)
 	want := strings.Join([]string{
 		// S1's haiku; S3's, estimated at 0.00035; C2 at 9 × $1 + 90 × $5 +
-		// 900 × $0.10 per million; AB's, reported 0.001 and as AB reported
-		// no total, estimated at 11 millionths too.
-		"claude-haiku-4-5-20251001 4 0.051000/0.000910 130/242/0/900",
-		// S1, S6, and AB twice (modelUsage 3/30/0/300 and its message
-		// 3/31/0/301), estimated at $5, $25 and $0.50 per million.
-		"claude-opus-4-5-20251101 3 0.470000/0.001855 91/1011/2000/10601",
+		// 900 × $0.10 per million = 0.000549; AB's, reported 0.001 in its
+		// modelUsage, so not estimated.
+		"claude-haiku-4-5-20251001 4 0.051000/0.000899 130/242/0/900",
+		// S1, S5 (no tokens: under its model), S6 and AB. AB counts once,
+		// from its modelUsage (3/30/0/300), not its message too; it
+		// reported no total, so its opus row, without a cost of its own,
+		// is estimated: 3 × $5 + 30 × $25 + 300 × $0.50 per million.
+		"claude-opus-4-5-20251101 4 0.470000/0.000915 88/980/2000/10300",
 		// S2, S3, C1 (reported from its totals).
 		"claude-sonnet-4-5-20250929 3 0.170000/0.040800 1217/970/4700/12000",
 		"claude-fable-5-1 1 null/null 30/40/0/0",
@@ -163,13 +132,6 @@ func TestStatsUsageTableSameFigures(t *testing.T) {
 	db.Close()
 	if err != nil || rows != 8 {
 		t.Errorf("usage table holds %d sessions (%v), want all 9 but S5, which used no tokens", rows, err)
-	}
-
-	// An archive made by a convlog without them gets the extras, filled
-	// for every session, though no session file changed.
-	dropStatsExtras(t, archiveOf(f.work))
-	if again := statsTwoWays(t, f.work, "--json"); !bytes.Equal(again, out) {
-		t.Errorf("stats after the extras were made again:\n%s\nbefore:\n%s", again, out)
 	}
 }
 

@@ -129,7 +129,7 @@ func TestQueryMarkdownHostile(t *testing.T) {
 	text := html.UnescapeString(strings.ReplaceAll(out, "<br>", "\n"))
 	for _, want := range []string{
 		"<td>claude|<b>bold</b>`x`</td>", // the model, as text
-		"<td>Bash</td><td>20</td><td>0</td><td>3m30s</td><td>19s</td>",
+		"<td>Bash</td><td>20</td><td>0</td><td>3m30s</td><td>19.0s</td>",
 		"<td>Bad|Tool</td>",
 		"<td><img src=x onerror=alert(1)></td>",
 		"<td>" + strings.ReplaceAll(strings.ReplaceAll(hostileError, "\r\n", "\n"), "\x1b", `\x1b`) + "</td>",

@@ -48,6 +48,13 @@ type Session struct {
 	CacheReadInputTokens     *int64
 	LinesDropped             *int64
 	Redactions               *int64
+
+	// Not columns: set by the commands that show them.
+	// EstimatedCostUSD prices the session's tokens when it reported no cost
+	// (nil otherwise, or when no token could be priced).
+	EstimatedCostUSD *float64
+	// Linked are the other sessions that log the same agent session.
+	Linked []string
 }
 
 // Incomplete says whether the session has no recorded end: its logger is

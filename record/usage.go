@@ -5,164 +5,221 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
+
+	"github.com/convlog/convlog/stream"
 )
 
-// The stats extras make a repeated `convlog stats` cheap on a database that
-// is read more often than written (the archive): the usage of each session
-// by model, worked out once from the JSON of its messages, and an index
-// that holds the tool figures apart from the tools' large outputs. They are
-// not in schema.sql: session files are written for speed.
+// UsageTable holds each session's tokens and cost by model and pricing
+// tier (schema.sql says which lines count). Session files written by this
+// convlog carry it, kept by their writer; for older files, sync works the
+// rows out from the messages as it sends them (ReplayUsage), so that the
+// archive and a synced database have them for every session.
+const UsageTable = "session_usage"
 
-// UsageCTE is tokens and reported cost per session and model, as u:
-//   - a: sessions whose result lines carry modelUsage. It is cumulative
-//     within one agent process, like total_cost_usd: the last result line
-//     of each agent session counts, summed over agent sessions.
-//   - b: sessions with no result line that carries usage: the assistant
-//     messages, once per API message id (its last line, as the stored
-//     totals count them), by the message's own model, with the part of the
-//     cache writes that went to the one-hour cache. The last line is
-//     found by its sequence, then fetched by its id ({session}-msg-{seq}):
-//     sorting the lines themselves took twice as long.
-//   - c: the others (result lines without modelUsage): the session's
-//     totals under the session's model.
-//
-// Each part is worked out per session, so u over some sessions is the rows
-// of each of them alone: the archive keeps them in a table (UsageTable).
-const UsageCTE = `,
-last_result AS (
-  SELECT m.session_id, m.raw_message,
-    row_number() OVER (PARTITION BY m.session_id, json_extract(m.raw_message, '$.session_id') ORDER BY m.sequence DESC) AS rn
-  FROM messages m
-  WHERE m.type = 'result' AND m.session_id IN (SELECT id FROM s)
-    AND typeof(m.raw_message) = 'text' AND json_valid(m.raw_message)
-    AND json_type(m.raw_message, '$.modelUsage') = 'object'
-),
-a AS (
-  SELECT r.session_id, j.key AS model,
-    sum(json_extract(j.value, '$.inputTokens')) AS input_tokens,
-    sum(json_extract(j.value, '$.outputTokens')) AS output_tokens,
-    sum(json_extract(j.value, '$.cacheCreationInputTokens')) AS cache_creation_input_tokens,
-    0 AS cache_creation_1h_tokens,
-    sum(json_extract(j.value, '$.cacheReadInputTokens')) AS cache_read_input_tokens,
-    sum(json_extract(j.value, '$.costUSD')) AS cost_usd
-  FROM last_result r, json_each(r.raw_message, '$.modelUsage') j
-  WHERE r.rn = 1
-  GROUP BY r.session_id, j.key
-),
-b_sessions AS (
-  SELECT id FROM s WHERE id NOT IN (
-    SELECT session_id FROM messages WHERE type = 'result' AND session_id IN (SELECT id FROM s)
-      AND typeof(raw_message) = 'text' AND json_valid(raw_message)
-      AND json_type(raw_message, '$.usage') = 'object')
-),
-last_line AS (
-  SELECT session_id, max(sequence) AS sequence
-  FROM messages
-  WHERE type = 'assistant' AND api_message_id IS NOT NULL
-    AND session_id IN (SELECT id FROM b_sessions)
-    AND typeof(raw_message) = 'text' AND json_valid(raw_message)
-    AND json_type(raw_message, '$.message.usage') = 'object'
-  GROUP BY session_id, api_message_id
-),
-b AS (
-  SELECT m.session_id, json_extract(m.raw_message, '$.message.model') AS model,
-    sum(coalesce(json_extract(m.raw_message, '$.message.usage.input_tokens'), 0)) AS input_tokens,
-    sum(coalesce(json_extract(m.raw_message, '$.message.usage.output_tokens'), 0)) AS output_tokens,
-    sum(coalesce(json_extract(m.raw_message, '$.message.usage.cache_creation_input_tokens'), 0)) AS cache_creation_input_tokens,
-    sum(coalesce(json_extract(m.raw_message, '$.message.usage.cache_creation.ephemeral_1h_input_tokens'), 0)) AS cache_creation_1h_tokens,
-    sum(coalesce(json_extract(m.raw_message, '$.message.usage.cache_read_input_tokens'), 0)) AS cache_read_input_tokens,
-    NULL AS cost_usd
-  FROM last_line l JOIN messages m ON m.id = l.session_id || '-msg-' || l.sequence
-  GROUP BY m.session_id, json_extract(m.raw_message, '$.message.model')
-),
-c AS (
-  SELECT id AS session_id, model, input_tokens, output_tokens, cache_creation_input_tokens,
-    0 AS cache_creation_1h_tokens, cache_read_input_tokens, total_cost_usd AS cost_usd
-  FROM s WHERE id NOT IN (SELECT session_id FROM a) AND id NOT IN (SELECT id FROM b_sessions)
-),
-u AS (SELECT * FROM a UNION ALL SELECT * FROM b UNION ALL SELECT * FROM c)`
+// UsageRow is one row of UsageTable.
+type UsageRow struct {
+	SessionID string
+	Model     string
+	Tier      string
+	Source    string
+	Requests  int64
+	stream.Usage
+	Cost *float64
+}
 
-// UsageTable is the archive's copy of u, its rows for every session, kept
-// by the archive update for the sessions it takes in: working u out reads
-// the JSON of every assistant message, which a repeated `convlog stats`
-// should not pay for again. The statistics use it where the database has it.
-const UsageTable = "archive_usage"
+// UsageCols are the columns of UsageTable in the order of UsageRow.Values.
+var UsageCols = []string{"session_id", "model", "tier", "source", "requests", "input_tokens", "output_tokens",
+	"cache_creation_input_tokens", "cache_creation_1h_tokens", "cache_read_input_tokens", "cost_usd"}
 
-// usageTableDDL: the columns have no declared type, so that they keep each
-// value as u made it (INTEGER affinity would store a sum of 2.0 as 2): the
-// figures read back are exactly those of UsageCTE.
-const usageTableDDL = `CREATE TABLE IF NOT EXISTS ` + UsageTable + ` (
-  session_id, model, input_tokens, output_tokens, cache_creation_input_tokens,
-  cache_creation_1h_tokens, cache_read_input_tokens, cost_usd
-);
-CREATE INDEX IF NOT EXISTS ` + UsageTable + `_session ON ` + UsageTable + `(session_id)`
+// Values are the row's values in the order of UsageCols.
+func (r UsageRow) Values() []any {
+	var cost any
+	if r.Cost != nil {
+		cost = *r.Cost
+	}
+	return []any{r.SessionID, r.Model, r.Tier, r.Source, r.Requests, r.Input, r.Output,
+		r.CacheCreation, r.CacheCreation1h, r.CacheRead, cost}
+}
 
-// StatsIndex covers the columns of toolsSQL, so that the tool figures are
-// read without the tools' outputs.
-const StatsIndex = "archive_tool_calls_stats"
+// UsageRows applies the rule of UsageTable to what a Processor found in a
+// session (f, as of its last Totals) whose model is model (the sessions
+// row's). Rows that hold no token and no cost are left out.
+func UsageRows(sessionID, model string, f *stream.Facts) []UsageRow {
+	var rows []UsageRow
+	keep := func(r UsageRow) {
+		if r.Input != 0 || r.Output != 0 || r.CacheCreation != 0 || r.CacheRead != 0 || (r.Cost != nil && *r.Cost != 0) {
+			rows = append(rows, r)
+		}
+	}
+	switch f.UsageKind {
+	case stream.FromTotals:
+		r := UsageRow{SessionID: sessionID, Model: model, Tier: stream.TierStandard, Source: stream.FromTotals, Usage: f.Tokens}
+		if f.HasCost {
+			c := f.CostUSD
+			r.Cost = &c
+		}
+		keep(r)
+	case stream.FromResult, stream.FromMessages:
+		for _, u := range f.ByModel {
+			r := UsageRow{SessionID: sessionID, Model: u.Model, Tier: u.Tier, Source: f.UsageKind, Requests: u.Requests, Usage: u.Usage}
+			if u.HasCost {
+				c := u.CostUSD
+				r.Cost = &c
+			}
+			keep(r)
+		}
+	}
+	return rows
+}
 
-const statsIndexDDL = `CREATE INDEX IF NOT EXISTS ` + StatsIndex + ` ON tool_calls(session_id, tool_name, status, duration_ms)`
-
-// Execer is what making the stats extras needs: the connection that holds
-// the archive's write transaction.
+// Execer runs statements: a *sql.DB, *sql.Conn or *sql.Tx.
 type Execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
+// usageInsert inserts one row of UsageTable.
+var usageInsert = "INSERT INTO " + UsageTable + " (" + strings.Join(UsageCols, ", ") + ") VALUES (" +
+	strings.TrimSuffix(strings.Repeat("?, ", len(UsageCols)), ", ") + ")"
+
+// WriteUsage replaces the usage rows of session id with rows.
+func WriteUsage(ctx context.Context, db Execer, id string, rows []UsageRow) error {
+	if _, err := db.ExecContext(ctx, "DELETE FROM "+UsageTable+" WHERE session_id = ?", id); err != nil {
+		return fmt.Errorf("write %s: %w", UsageTable, err)
+	}
+	for _, r := range rows {
+		if _, err := db.ExecContext(ctx, usageInsert, r.Values()...); err != nil {
+			return fmt.Errorf("write %s: %w", UsageTable, err)
+		}
+	}
+	return nil
+}
+
 // Querier is what reading needs of a database.
 type Querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
+
+// ReplayUsage works out the usage rows of session id from the lines the
+// database holds of it, through the same Processor that logged them, so
+// that the rows are those its writer would have kept. Only assistant and
+// result lines are read: no other line counts.
+func ReplayUsage(ctx context.Context, db Querier, id string) ([]UsageRow, error) {
+	var model sql.NullString
+	rows, err := db.QueryContext(ctx, "SELECT model FROM sessions WHERE id = ?", id)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		if err := rows.Scan(&model); err != nil {
+			rows.Close()
+			return nil, err
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	p := stream.NewProcessor(nopSink{})
+	rows, err = db.QueryContext(ctx, "SELECT raw_message FROM messages WHERE session_id = ? AND type IN ('assistant', 'result') ORDER BY sequence", id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var raw sql.RawBytes
+		if err := rows.Scan(&raw); err != nil {
+			return nil, err
+		}
+		p.Line(raw, 0)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return UsageRows(id, model.String, p.Totals()), nil
+}
+
+type nopSink struct{}
+
+func (nopSink) Message(*stream.Message)       {}
+func (nopSink) ToolUse(*stream.ToolUse)       {}
+func (nopSink) ToolResult(*stream.ToolResult) {}
+
+// StatsIndex covers the columns the tool statistics read, so that they
+// are read without the tools' outputs. The archive keeps it; it is not in
+// schema.sql, as session files are written for speed.
+const StatsIndex = "archive_tool_calls_stats"
+
+const statsIndexDDL = `CREATE INDEX IF NOT EXISTS ` + StatsIndex + ` ON tool_calls(session_id, tool_name, status, duration_ms)`
+
+// legacyUsageTable is where convlog kept usage rows in the archive before
+// UsageTable; it is dropped.
+const legacyUsageTable = "archive_usage"
 
 // HasStatsExtras says whether db has what CreateStatsExtras makes.
 func HasStatsExtras(ctx context.Context, db Querier) (bool, error) {
 	var n int64
-	err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master
-		WHERE (type = 'index' AND name = '`+StatsIndex+`') OR (type = 'table' AND name = '`+UsageTable+`')`).Scan(&n)
-	return n == 2, err
+	rows, err := db.QueryContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = '`+StatsIndex+`'`)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return false, err
+		}
+	}
+	return n == 1, rows.Err()
 }
 
 // CreateStatsExtras makes what speeds up the statistics of a database that
-// is read more often than written (the archive): the index StatsIndex, and
-// the usage table, filled for every session. Run it in one transaction, so
-// that a reader sees either no table or a whole one.
+// is read more often than written (the archive): the index StatsIndex. It
+// drops the usage table of older archives, which UsageTable replaces.
 func CreateStatsExtras(ctx context.Context, db Execer) error {
-	for _, ddl := range []string{statsIndexDDL, usageTableDDL} {
+	for _, ddl := range []string{statsIndexDDL, "DROP TABLE IF EXISTS " + legacyUsageTable} {
 		if _, err := db.ExecContext(ctx, ddl); err != nil {
 			return err
 		}
 	}
-	return fillUsage(ctx, db, nil)
+	return nil
 }
 
-// RefreshUsage remakes the usage rows of the sessions ids from what the
-// database holds of them now.
-func RefreshUsage(ctx context.Context, db Execer, ids []string) error {
-	if len(ids) == 0 {
-		return nil
+// FillUsage gives the sessions ids that have no usage rows in db the rows
+// worked out from their messages (ReplayUsage): for databases that hold
+// sessions whose files were written before UsageTable and are gone.
+func FillUsage(ctx context.Context, db interface {
+	Execer
+	Querier
+}, ids []string) error {
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return err
 	}
-	return fillUsage(ctx, db, ids)
-}
-
-// fillUsage replaces the usage rows of the sessions ids, or of all of them
-// when ids is nil.
-func fillUsage(ctx context.Context, db Execer, ids []string) error {
-	del, cond := "DELETE FROM "+UsageTable, "1"
-	var args []any
-	if ids != nil {
-		list, err := json.Marshal(ids)
-		if err != nil {
+	rows, err := db.QueryContext(ctx, `SELECT value FROM json_each(?) WHERE value NOT IN (SELECT session_id FROM `+UsageTable+`)`, string(list))
+	if err != nil {
+		return err
+	}
+	var todo []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
 			return err
 		}
-		del += " WHERE session_id IN (SELECT value FROM json_each(?))"
-		cond, args = "id IN (SELECT value FROM json_each(?))", []any{string(list)}
+		todo = append(todo, id)
 	}
-	if _, err := db.ExecContext(ctx, del, args...); err != nil {
-		return fmt.Errorf("refresh %s: %w", UsageTable, err)
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
 	}
-	ins := "INSERT INTO " + UsageTable + "\nWITH s AS (SELECT * FROM sessions WHERE " + cond + ")" + UsageCTE + "\nSELECT * FROM u"
-	if _, err := db.ExecContext(ctx, ins, args...); err != nil {
-		return fmt.Errorf("refresh %s: %w", UsageTable, err)
+	for _, id := range todo {
+		u, err := ReplayUsage(ctx, db, id)
+		if err != nil {
+			return fmt.Errorf("usage of session %s: %w", id, err)
+		}
+		if err := WriteUsage(ctx, db, id, u); err != nil {
+			return err
+		}
 	}
 	return nil
 }

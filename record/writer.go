@@ -45,6 +45,12 @@ type Writer struct {
 
 	insMsg, insTool, updTool *rawStmt // the statements that carry a line's bytes
 	updSession               *sql.Stmt
+	delUsage, insUsage       *sql.Stmt
+
+	// What the usage rows were last written from (Facts.UsageGen and the
+	// session's model): they are written again only when that changes.
+	usageGen   int64
+	usageModel string
 
 	ckpt            *checkpointer
 	noCkpt          bool // the checkpointer could not be started
@@ -341,8 +347,8 @@ func (w *Writer) prepare(ctx context.Context, bulk bool) error {
 	}
 	w.insMsg = prepRaw(`INSERT OR FAIL INTO messages (id, session_id, sequence, timestamp, type, subtype, raw_message,
 		parent_tool_use_id, api_message_id, is_sidechain) VALUES (?,?,?,?,?,?,?,?,?,?)`)
-	w.insTool = prepRaw(`INSERT OR IGNORE INTO tool_calls (id, session_id, message_id, sequence, timestamp, tool_name,
-		tool_input, status, parent_tool_use_id) VALUES (?,?,?,?,?,?,?,'pending',?)`)
+	w.insTool = prepRaw(`INSERT OR IGNORE INTO tool_calls (id, tool_use_id, session_id, message_id, sequence, timestamp, tool_name,
+		tool_input, status, parent_tool_use_id) VALUES (?1,?1,?2,?3,?4,?5,?6,?7,'pending',?8)`)
 	w.updTool = prepRaw(`UPDATE OR FAIL tool_calls SET status=?, duration_ms=?, tool_output=?, error=?,
 		result_message_id=?, completed_at=? WHERE id=? AND session_id=? AND status='pending'`)
 	w.updSession = prep(`UPDATE sessions SET model=coalesce(?, model), cwd=coalesce(?, cwd),
@@ -352,6 +358,8 @@ func (w *Writer) prepare(ctx context.Context, bulk bool) error {
 		total_messages=?, total_tool_calls=?, lines_dropped=?, redactions=?,
 		started_at=coalesce(started_at, ?), ended_at=coalesce(?, ended_at), duration_ms=coalesce(?, duration_ms)
 		WHERE id=?`)
+	w.delUsage = prep("DELETE FROM " + UsageTable + " WHERE session_id = ?")
+	w.insUsage = prep(usageInsert)
 	return err
 }
 
@@ -472,6 +480,7 @@ func (w *Writer) commit(f *stream.Facts, endedAt int64) {
 	if err != nil {
 		w.txFail(err)
 		w.endTx(false)
+		w.usageGen = -1 // rolled back with the rest
 		return
 	}
 	w.Messages, w.ToolCalls = msgs, uses
@@ -522,6 +531,7 @@ func (w *Writer) reconnect() {
 	w.closeDB()
 	w.db, w.conn = nw.db, nw.conn
 	w.insMsg, w.insTool, w.updTool, w.updSession = nw.insMsg, nw.insTool, nw.updTool, nw.updSession
+	w.delUsage, w.insUsage = nw.delUsage, nw.insUsage
 }
 
 // endTx forgets the transaction; its lines are dropped unless committed.
@@ -596,7 +606,23 @@ func (w *Writer) updateSession(f *stream.Facts, msgs, uses, endedAt int64) error
 		resType, resSub, isErr, numTurns, cost, in, out, cc, cr,
 		msgs, uses, f.DroppedByInput+w.Dropped, f.Redactions,
 		started, ended, durationMS, w.meta.ID)
-	return err
+	if err != nil || (f.UsageGen == w.usageGen && model == w.usageModel) {
+		return err
+	}
+	// The usage rows are few (models × tiers) and change only with
+	// assistant and result lines.
+	if _, err := w.delUsage.ExecContext(w.ctx, w.meta.ID); err != nil {
+		return err
+	}
+	for _, r := range UsageRows(w.meta.ID, model, f) {
+		if _, err := w.insUsage.ExecContext(w.ctx, r.Values()...); err != nil {
+			return err
+		}
+	}
+	// Noted now, though the transaction may yet fail: a failed commit
+	// rolls back and the next commit writes them again (see commit).
+	w.usageGen, w.usageModel = f.UsageGen, model
+	return nil
 }
 
 // Finish commits, records the end of the session (endedAt, Unix ms; 0 for a
@@ -673,8 +699,10 @@ func (w *Writer) closeDB() error {
 	for _, s := range []*rawStmt{w.insMsg, w.insTool, w.updTool} {
 		s.close()
 	}
-	if w.updSession != nil {
-		w.updSession.Close()
+	for _, s := range []*sql.Stmt{w.updSession, w.delUsage, w.insUsage} {
+		if s != nil {
+			s.Close()
+		}
 	}
 	var err error
 	if w.conn != nil {

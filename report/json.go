@@ -69,6 +69,9 @@ type Session struct {
 	SourceSize               *int64   `json:"source_size"`
 	SourceMtime              *int64   `json:"source_mtime"`
 	SourceModified           *string  `json:"source_modified"`
+	// EstimatedCostUSD: see record.Session.
+	EstimatedCostUSD *float64 `json:"estimated_cost_usd"`
+	LinkedSessions   []string `json:"linked_sessions"`
 }
 
 // SessionOf is the JSON form of s.
@@ -85,6 +88,7 @@ func SessionOf(s *record.Session) *Session {
 		LinesDropped: s.LinesDropped, Redactions: s.Redactions, AgentSessionID: s.AgentSessionID, AgentVersion: s.AgentVersion,
 		GitBranch: s.GitBranch, Source: s.Source, SourceFormat: s.SourceFormat, SourcePath: s.SourcePath,
 		SourceSize: s.SourceSize, SourceMtime: s.SourceMtime, SourceModified: isoPtr(s.SourceMtime),
+		EstimatedCostUSD: s.EstimatedCostUSD, LinkedSessions: append([]string{}, s.Linked...),
 	}
 }
 

@@ -107,7 +107,7 @@ func (m *Markdown) header(b *strings.Builder) {
 	dur := unknown
 	switch {
 	case s.DurationMS != nil:
-		dur = ListDuration(*s.DurationMS)
+		dur = Duration(*s.DurationMS)
 	case s.Incomplete():
 		dur = "incomplete"
 	}
@@ -206,7 +206,7 @@ func (m *Markdown) toolTable(b *strings.Builder) {
 			for _, d := range t.durations {
 				sum += d
 			}
-			total, p95 = ListDuration(sum), ListDuration(Percentile(t.durations, 95))
+			total, p95 = Duration(sum), Duration(Percentile(t.durations, 95))
 		}
 		fmt.Fprintf(b, "| %s | %d | %d | %s | %s |\n", cell(t.name, markdownNameWidth), t.calls, t.errors, total, p95)
 	}
@@ -238,7 +238,7 @@ func (m *Markdown) failures(b *strings.Builder) {
 		}
 		dur := "–"
 		if c.DurationMS != nil {
-			dur = ListDuration(*c.DurationMS)
+			dur = Duration(*c.DurationMS)
 		}
 		text := "(no error text)"
 		if c.Error != nil && strings.TrimSpace(*c.Error) != "" {

@@ -1,6 +1,10 @@
 package report
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/convlog/convlog/stream"
+)
 
 // Price is what a model costs, in US dollars per million tokens.
 type Price struct {
@@ -9,21 +13,30 @@ type Price struct {
 	CacheWrite5m float64 `json:"cache_write_5m"` // cache writes that live 5 minutes (1.25 × input)
 	CacheWrite1h float64 `json:"cache_write_1h"` // cache writes that live an hour (2 × input)
 	CacheRead    float64 `json:"cache_read"`
+	// Long is the price of a long-context request (more than 200k input
+	// tokens, stream.LongContext) on models that have such a rate; nil for
+	// the others, which bill every request at the standard rate.
+	Long *Price `json:"long_context,omitempty"`
 }
 
 // PricesAsOf dates the table below: Anthropic's published list prices for
-// its API as of that day, for prompts of up to 200k tokens. They are used
+// its API as of that day, with the long-context rates of the models that
+// have them (a request of more than 200k input tokens, counting cache
+// reads and writes, is billed whole at those: input, output and cache).
+// They are used
 // only to estimate what a session cost when the agent reported no cost
 // (Claude Code transcripts carry tokens but no cost); estimates are always
 // shown as such, never added to reported costs.
 const PricesAsOf = "2025-11-24"
 
 // PricesSource says in words where the table comes from.
-const PricesSource = "Anthropic's published API list prices (standard tier, prompts up to 200k tokens)"
+const PricesSource = "Anthropic's published API list prices (claude.com/pricing; long-context rates for requests over 200k input tokens)"
 
 var (
 	opus45  = Price{Input: 5, Output: 25, CacheWrite5m: 6.25, CacheWrite1h: 10, CacheRead: 0.50}
 	opus4   = Price{Input: 15, Output: 75, CacheWrite5m: 18.75, CacheWrite1h: 30, CacheRead: 1.50}
+	sonnet4 = Price{Input: 3, Output: 15, CacheWrite5m: 3.75, CacheWrite1h: 6, CacheRead: 0.30,
+		Long: &Price{Input: 6, Output: 22.50, CacheWrite5m: 7.50, CacheWrite1h: 12, CacheRead: 0.60}}
 	sonnet  = Price{Input: 3, Output: 15, CacheWrite5m: 3.75, CacheWrite1h: 6, CacheRead: 0.30}
 	haiku45 = Price{Input: 1, Output: 5, CacheWrite5m: 1.25, CacheWrite1h: 2, CacheRead: 0.10}
 	haiku35 = Price{Input: 0.80, Output: 4, CacheWrite5m: 1, CacheWrite1h: 1.6, CacheRead: 0.08}
@@ -39,15 +52,15 @@ var prices = map[string]Price{
 	"claude-opus-4-1":   opus4,
 	"claude-opus-4":     opus4,
 	"claude-3-opus":     opus4,
-	"claude-sonnet-4-5": sonnet,
-	"claude-sonnet-4":   sonnet,
+	"claude-sonnet-4-5": sonnet4,
+	"claude-sonnet-4":   sonnet4,
 	"claude-3-7-sonnet": sonnet,
 	"claude-3-5-sonnet": sonnet,
 	"claude-haiku-4-5":  haiku45,
 	"claude-3-5-haiku":  haiku35,
 	"claude-3-haiku":    haiku3,
 	"opus":              opus45,
-	"sonnet":            sonnet,
+	"sonnet":            sonnet4,
 	"haiku":             haiku45,
 }
 
@@ -89,6 +102,15 @@ func (t *TokenCounts) add(o TokenCounts) {
 // Any says whether any token was counted.
 func (t TokenCounts) Any() bool {
 	return t.Input != 0 || t.Output != 0 || t.CacheWrite != 0 || t.CacheRead != 0
+}
+
+// CostIn is what the tokens of requests of tier (stream.TierStandard or
+// stream.TierLong) cost at price p, in US dollars.
+func (p Price) CostIn(tier string, t TokenCounts) float64 {
+	if tier == stream.TierLong && p.Long != nil {
+		return p.Long.Cost(t)
+	}
+	return p.Cost(t)
 }
 
 // Cost is what the tokens cost at price p, in US dollars. Cache writes not

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -51,7 +50,11 @@ type Stats struct {
 
 	CostByDay   []DayCost   `json:"cost_by_day"`
 	CostByModel []ModelCost `json:"cost_by_model"`
+	CostTotal   CostFigures `json:"cost_total"`
 	Prices      PriceInfo   `json:"prices"`
+	// Copies are sessions left out because they log an agent session that
+	// another session counted here logs too (see copies).
+	Copies []string `json:"copies"`
 }
 
 // DayStats is the seed's "sessions by date" and "daily aggregates".
@@ -71,7 +74,9 @@ type ResultStats struct {
 	Percentage    float64 `json:"percentage"` // of the sessions with a result
 }
 
-// ModelStats is the seed's "sessions by model".
+// ModelStats is the seed's "sessions by model", counting each session
+// under every model it used (as the cost by model does), or under its
+// model when no usage is known.
 type ModelStats struct {
 	Model         *string  `json:"model"`
 	Sessions      int64    `json:"sessions"`
@@ -161,14 +166,18 @@ func CollectStats(ctx context.Context, db Querier, r StatsRange) (*Stats, error)
 	if r.Until > 0 {
 		st.Until = isoPtr(&r.Until)
 	}
-	usage, err := usageFrom(ctx, db)
+	copies, err := st.copies(ctx, db, r)
 	if err != nil {
 		return nil, err
 	}
-	costs := func(ctx context.Context, db Querier, with string) error { return st.costs(ctx, db, with, usage) }
-	with := "WITH s AS (SELECT * FROM sessions WHERE " + r.where() + ")\n"
+	hasUsage, err := hasTable(ctx, db, record.UsageTable)
+	if err != nil {
+		return nil, err
+	}
+	usage := func(ctx context.Context, db Querier, with string) error { return st.usage(ctx, db, with, hasUsage) }
+	with := "WITH s AS (SELECT * FROM sessions WHERE " + r.where() + notIn(copies) + ")\n"
 	steps := []func(context.Context, Querier, string) error{
-		st.overview, st.byDay, st.results, st.byModel, st.tools, st.slowest, costs,
+		st.overview, st.byDay, st.results, st.tools, st.slowest, usage,
 	}
 	for _, step := range steps {
 		if err := step(ctx, db, with); err != nil {
@@ -261,22 +270,6 @@ func (st *Stats) results(ctx context.Context, db Querier, with string) error {
 	return err
 }
 
-func (st *Stats) byModel(ctx context.Context, db Querier, with string) error {
-	st.ByModel = []ModelStats{}
-	return each(ctx, db, with+`SELECT model, count(*), avg(duration_ms), avg(total_messages), avg(total_tool_calls)
-		FROM s GROUP BY model ORDER BY count(*) DESC, model`, func(rows *sql.Rows) error {
-		var m ModelStats
-		var model sql.NullString
-		var dur, msgs, tools sql.NullFloat64
-		if err := rows.Scan(&model, &m.Sessions, &dur, &msgs, &tools); err != nil {
-			return err
-		}
-		m.Model, m.AvgDurationMS, m.AvgMessages, m.AvgToolCalls = nullStr(model), nullFloat(dur), nullFloat(msgs), nullFloat(tools)
-		st.ByModel = append(st.ByModel, m)
-		return nil
-	})
-}
-
 // toolsSQL: percentiles by nearest rank, the smallest duration whose rank
 // is at least p × n, with window functions so that it runs anywhere. Only
 // the columns it needs are named: status and duration_ms come after the
@@ -342,182 +335,6 @@ func (st *Stats) slowest(ctx context.Context, db Querier, with string) error {
 	})
 }
 
-// usageSelect reads u for the statistics. The order is total, down to the
-// figures, so that sums of costs come out the same to the last bit however
-// u was made (a session can have an a and a b row for one model).
-const usageSelect = `
-SELECT u.session_id, date(s.started_at/1000, 'unixepoch'), u.model,
-  coalesce(u.input_tokens, 0), coalesce(u.output_tokens, 0), coalesce(u.cache_creation_input_tokens, 0),
-  coalesce(u.cache_creation_1h_tokens, 0), coalesce(u.cache_read_input_tokens, 0),
-  u.cost_usd, s.total_cost_usd IS NOT NULL
-FROM u JOIN s ON s.id = u.session_id
-ORDER BY u.session_id, u.model, 4, 5, 6, 7, 8, 9`
-
-// usageFrom is the u of the statistics: the archive's table where the
-// database has one, else worked out from the messages.
-func usageFrom(ctx context.Context, db Querier) (string, error) {
-	var n int64
-	err := each(ctx, db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '"+record.UsageTable+"'",
-		func(r *sql.Rows) error { return r.Scan(&n) })
-	if err != nil {
-		return "", err
-	}
-	if n > 0 {
-		return ",\nu AS (SELECT * FROM " + record.UsageTable + ")", nil
-	}
-	return record.UsageCTE, nil
-}
-
-// usageRow is one session's use of one model.
-type usageRow struct {
-	session  string
-	day      *string
-	model    *string
-	tokens   TokenCounts
-	cost     *float64 // reported for this model
-	reported bool     // the session reported a cost
-}
-
-// costs: usage is the CTE u (see usageFrom), after with.
-func (st *Stats) costs(ctx context.Context, db Querier, with, usage string) error {
-	days := map[string]*DayCost{}
-	dayOf := func(d *string) *DayCost {
-		k := "\x00"
-		if d != nil {
-			k = *d
-		}
-		if days[k] == nil {
-			days[k] = &DayCost{Day: d}
-		}
-		return days[k]
-	}
-	// Reported cost and tokens by day: the sessions' own totals.
-	err := each(ctx, db, with+`SELECT date(started_at/1000, 'unixepoch') AS day, count(*),
-		sum(total_cost_usd), count(total_cost_usd),
-		coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),
-		coalesce(sum(cache_creation_input_tokens), 0), coalesce(sum(cache_read_input_tokens), 0)
-		FROM s GROUP BY day`, func(rows *sql.Rows) error {
-		var day sql.NullString
-		var cost sql.NullFloat64
-		var f CostFigures
-		if err := rows.Scan(&day, &f.Sessions, &cost, &f.ReportedSessions, &f.Input, &f.Output, &f.CacheWrite, &f.CacheRead); err != nil {
-			return err
-		}
-		f.ReportedCostUSD = nullFloat(cost)
-		dayOf(nullStr(day)).CostFigures = f
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-
-	var rows []usageRow
-	err = each(ctx, db, strings.TrimSuffix(with, "\n")+usage+usageSelect, func(r *sql.Rows) error {
-		var u usageRow
-		var day, model sql.NullString
-		var cost sql.NullFloat64
-		if err := r.Scan(&u.session, &day, &model, &u.tokens.Input, &u.tokens.Output, &u.tokens.CacheWrite,
-			&u.tokens.CacheWrite1h, &u.tokens.CacheRead, &cost, &u.reported); err != nil {
-			return err
-		}
-		u.day, u.model, u.cost = nullStr(day), nullStr(model), nullFloat(cost)
-		if u.tokens.Any() || (u.cost != nil && *u.cost != 0) {
-			rows = append(rows, u)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-
-	models := map[string]*ModelCost{}
-	unpriced := map[string]bool{}
-	type key struct{ group, session string }
-	counted := map[key]bool{} // sessions counted once per group and kind
-	once := func(kind, group, session string) bool {
-		k := key{kind + "\x00" + group, session}
-		if counted[k] {
-			return false
-		}
-		counted[k] = true
-		return true
-	}
-	for _, u := range rows {
-		name := "\x00"
-		if u.model != nil {
-			name = *u.model
-		}
-		m := models[name]
-		if m == nil {
-			m = &ModelCost{Model: u.model}
-			models[name] = m
-		}
-		if once("m", name, u.session) {
-			m.Sessions++
-		}
-		m.TokenCounts.add(u.tokens)
-		if u.cost != nil {
-			m.ReportedCostUSD = addFloat(m.ReportedCostUSD, *u.cost)
-			if once("mr", name, u.session) {
-				m.ReportedSessions++
-			}
-		}
-		if u.reported || !u.tokens.Any() {
-			continue
-		}
-		dayKey := "\x00"
-		if u.day != nil {
-			dayKey = *u.day
-		}
-		d := dayOf(u.day)
-		price, ok := PriceOf(name)
-		if !ok {
-			unpriced[name] = true
-			if once("mu", name, u.session) {
-				m.UnpricedSessions++
-			}
-			if once("du", dayKey, u.session) {
-				d.UnpricedSessions++
-			}
-			continue
-		}
-		c := price.Cost(u.tokens)
-		m.EstimatedCostUSD = addFloat(m.EstimatedCostUSD, c)
-		d.EstimatedCostUSD = addFloat(d.EstimatedCostUSD, c)
-		if once("me", name, u.session) {
-			m.EstimatedSessions++
-		}
-		if once("de", dayKey, u.session) {
-			d.EstimatedSessions++
-		}
-	}
-
-	st.CostByDay = make([]DayCost, 0, len(days))
-	for _, d := range days {
-		st.CostByDay = append(st.CostByDay, *d)
-	}
-	sort.Slice(st.CostByDay, func(i, j int) bool { return deref(st.CostByDay[i].Day) > deref(st.CostByDay[j].Day) })
-	st.CostByModel = make([]ModelCost, 0, len(models))
-	for _, m := range models {
-		st.CostByModel = append(st.CostByModel, *m)
-	}
-	sort.Slice(st.CostByModel, func(i, j int) bool {
-		a, b := st.CostByModel[i], st.CostByModel[j]
-		if a.Sessions != b.Sessions {
-			return a.Sessions > b.Sessions
-		}
-		return deref(a.Model) < deref(b.Model)
-	})
-	for name := range unpriced {
-		if name == "\x00" {
-			name = "(unknown model)"
-		}
-		st.Prices.UnpricedModels = append(st.Prices.UnpricedModels, name)
-	}
-	sort.Strings(st.Prices.UnpricedModels)
-	return nil
-}
-
 func addFloat(p *float64, v float64) *float64 {
 	if p == nil {
 		return &v
@@ -579,6 +396,10 @@ func (st *Stats) WriteText(w io.Writer, color bool) error {
 		t.printf("; %d incomplete (still running, or the logger was killed)", st.Incomplete)
 	}
 	t.printf(".\n")
+	if n := len(st.Copies); n > 0 {
+		t.printf("%s not counted again: %s the same agent session as one counted here (see convlog query).\n",
+			plural(int64(n), "more session"), map[bool]string{true: "it logs", false: "each logs"}[n == 1])
+	}
 
 	t.section("Sessions by day", &Table{
 		Header: []string{"day", "sessions", "avg duration", "messages", "tool calls"},
@@ -629,25 +450,34 @@ func (st *Stats) WriteText(w io.Writer, color bool) error {
 		}),
 	})
 
-	costHeader := []string{"sessions", "reported cost", "estimated cost", "input", "output", "cache write", "cache read"}
-	costRight := []bool{true, true, true, true, true, true, true, true}
+	costHeader := []string{"sessions", "reported cost", "estimated cost", "unpriced", "input", "output", "cache write", "cache read"}
+	costRight := []bool{true, true, true, true, true, true, true, true, true}
 	costCells := func(f CostFigures) []string {
-		return []string{itoa(f.Sessions), costText(f.ReportedCostUSD, ""), costText(f.EstimatedCostUSD, "~"),
+		unpriced := "-"
+		if f.UnpricedSessions > 0 {
+			unpriced = itoa(f.UnpricedSessions)
+		}
+		return []string{itoa(f.Sessions), costText(f.ReportedCostUSD, ""), costText(f.EstimatedCostUSD, "~"), unpriced,
 			grouped(f.Input), grouped(f.Output), grouped(f.CacheWrite), grouped(f.CacheRead)}
 	}
+	totalRow := append([]string{"total"}, costCells(st.CostTotal)...)
 	t.section("Cost and tokens by day", &Table{
 		Header: append([]string{"day"}, costHeader...),
 		Right:  append([]bool{false}, costRight...),
-		Rows:   rowsOf(st.CostByDay, func(d DayCost) []string { return append([]string{dayText(d.Day)}, costCells(d.CostFigures)...) }),
+		Rows: append(rowsOf(st.CostByDay, func(d DayCost) []string { return append([]string{dayText(d.Day)}, costCells(d.CostFigures)...) }),
+			totalRow),
 	})
 	t.section("Cost and tokens by model", &Table{
 		Header: append([]string{"model"}, costHeader...),
 		Right:  append([]bool{false}, costRight...),
-		Rows:   rowsOf(st.CostByModel, func(m ModelCost) []string { return append([]string{modelText(m.Model)}, costCells(m.CostFigures)...) }),
+		Rows: append(rowsOf(st.CostByModel, func(m ModelCost) []string { return append([]string{modelText(m.Model)}, costCells(m.CostFigures)...) }),
+			totalRow),
 	})
 	t.printf("Reported cost is what the agent reported in its result lines. Estimated cost (~) prices the tokens of\n")
-	t.printf("sessions that reported none (e.g. Claude Code transcripts) at list prices as of %s; the two are\n", PricesAsOf)
-	t.printf("never added together. Tokens by model come from modelUsage, else from each API message once.\n")
+	t.printf("sessions that reported none (e.g. Claude Code transcripts) at list prices as of %s, each request at\n", PricesAsOf)
+	t.printf("the rate it is billed at (long-context rates above 200k input tokens); the two are never added together.\n")
+	t.printf("Unpriced sessions used a model without a known price. Tokens by model come from modelUsage, else the\n")
+	t.printf("result lines' totals, else each API message once; a session counts under every model it used.\n")
 	if len(st.Prices.UnpricedModels) > 0 {
 		t.printf("No known price, so no estimate, for: %s.\n", OneLine(strings.Join(st.Prices.UnpricedModels, ", ")))
 	}

@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"database/sql"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/convlog/convlog/record"
 	_ "github.com/convlog/convlog/record" // registers the "sqlite" driver
+	"github.com/convlog/convlog/stream"
 )
 
 // schemaDB is a database file on convlog's schema, with the stats extras
@@ -96,5 +98,31 @@ func TestStatsExtrasKnown(t *testing.T) {
 		if _, err := CollectStats(ctx, db, StatsRange{}); err != nil {
 			t.Errorf("extras %v: %v", extras, err)
 		}
+	}
+}
+
+// TestLongContextPrice: a Sonnet 4 request of more than 200k input tokens
+// is billed whole at the long-context rates, input, output and cache
+// alike; one of 200k at the standard rates; models without long-context
+// rates bill both tiers the same.
+func TestLongContextPrice(t *testing.T) {
+	p, ok := PriceOf("claude-sonnet-4-20250514")
+	if !ok {
+		t.Fatal("no price for Sonnet 4")
+	}
+	// 10 + 90,000 + 109,990 = 200,000 input tokens and 5 output: $3, $3.75,
+	// $0.30 and $15 per million; above the threshold $6, $7.50, $0.60 and
+	// $22.50.
+	tok := TokenCounts{Input: 10, CacheWrite: 90_000, CacheRead: 109_990, Output: 5}
+	if got, want := p.CostIn(stream.TierStandard, tok), (10*3+90_000*3.75+109_990*0.30+5*15)/1e6; math.Abs(got-want) > 1e-12 {
+		t.Errorf("standard request: $%v, want $%v", got, want)
+	}
+	tok.Input = 11
+	if got, want := p.CostIn(stream.TierLong, tok), (11*6+90_000*7.50+109_990*0.60+5*22.50)/1e6; math.Abs(got-want) > 1e-12 {
+		t.Errorf("long request: $%v, want $%v", got, want)
+	}
+	opus, _ := PriceOf("claude-opus-4-5-20251101")
+	if opus.CostIn(stream.TierLong, tok) != opus.CostIn(stream.TierStandard, tok) {
+		t.Errorf("Opus 4.5 has no long-context rate")
 	}
 }

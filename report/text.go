@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/convlog/convlog/record"
 )
@@ -124,7 +123,7 @@ func (t *Text) Summary(s *record.Session) error {
 	t.field("Ended", timeOr(s.EndedAt, t.paint(yellow, incompleteEnd)))
 	switch {
 	case s.DurationMS != nil:
-		t.field("Duration", fmt.Sprintf("%dms", *s.DurationMS))
+		t.field("Duration", Duration(*s.DurationMS))
 	case s.Incomplete():
 		t.field("Duration", incompleteText)
 	default:
@@ -139,8 +138,14 @@ func (t *Text) Summary(s *record.Session) error {
 	t.field("Tool Calls", intOr(s.TotalToolCalls))
 	t.field("CWD", orUnknown(s.CWD))
 
-	if s.TotalCostUSD != nil {
+	switch {
+	case s.TotalCostUSD != nil:
 		t.field("Cost", Cost(*s.TotalCostUSD))
+	case s.EstimatedCostUSD != nil:
+		t.field("Cost", "~"+Cost(*s.EstimatedCostUSD)+" (estimated from its tokens at list prices as of "+PricesAsOf+")")
+	}
+	if len(s.Linked) > 0 {
+		t.field("Same Agent Session", OneLine(strings.Join(s.Linked, ", ")))
 	}
 	if tok := Tokens(s); tok != "" {
 		t.field("Tokens", tok)
@@ -255,7 +260,7 @@ func (t *Text) ToolCall(c *record.ToolCall) error {
 	}
 	dur := "-"
 	if c.DurationMS != nil {
-		dur = fmt.Sprintf("%dms", *c.DurationMS)
+		dur = Duration(*c.DurationMS)
 	}
 	t.printf("#%s  %s  %s  %s  %s  %s\n", seq, orUnknown(c.ToolName), status, dur, timeOr(c.Timestamp, "-"), OneLine(c.ID))
 	input := unknown
@@ -288,13 +293,11 @@ func FileProblem(err error) string {
 	return err.Error()
 }
 
-// ListDuration is a duration as the list shows it: 4.109s, 5m42s.
-func ListDuration(ms int64) string {
-	d := time.Duration(ms) * time.Millisecond
-	if d >= time.Minute {
-		d = d.Round(time.Second)
-	}
-	return d.String()
+// Duration is a duration as query, list and stats all show it: 850ms,
+// 12.3s, 5m42s, 2h05m.
+func Duration(ms int64) string {
+	f := float64(ms)
+	return msText(&f)
 }
 
 // List writes one line per session file, newest first, as a table.
@@ -319,7 +322,7 @@ func (t *Text) List(entries []record.Entry) error {
 		}
 		dur := "-"
 		if s.DurationMS != nil {
-			dur = ListDuration(*s.DurationMS)
+			dur = Duration(*s.DurationMS)
 		}
 		result := ResultText(s)
 		if s.ResultType == nil {
@@ -334,6 +337,9 @@ func (t *Text) List(entries []record.Entry) error {
 			}
 		case s.IsError != nil && *s.IsError:
 			result = t.paint(red, result)
+		}
+		if len(s.Linked) > 0 {
+			result += "; same agent session as " + OneLine(strings.Join(s.Linked, ", "))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", OneLine(s.ID), timeOr(s.StartedAt, "-"), model, dur,
 			intOrDash(s.TotalMessages), intOrDash(s.TotalToolCalls), result)

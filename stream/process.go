@@ -57,6 +57,9 @@ type Sink interface {
 // Usage is a token count as the API reports it.
 type Usage struct {
 	Input, Output, CacheCreation, CacheRead int64
+	// CacheCreation1h is the part of CacheCreation written to the one-hour
+	// cache, where the message says (usage.cache_creation).
+	CacheCreation1h int64
 }
 
 func (u *Usage) add(o Usage) {
@@ -64,6 +67,7 @@ func (u *Usage) add(o Usage) {
 	u.Output += o.Output
 	u.CacheCreation += o.CacheCreation
 	u.CacheRead += o.CacheRead
+	u.CacheCreation1h += o.CacheCreation1h
 }
 
 // Facts is what the stream says about the session as a whole.
@@ -94,6 +98,12 @@ type Facts struct {
 	DroppedByInput int64 // lines lost before parsing (the logger fell behind)
 	Redactions     int64 // secrets replaced in the stored copy
 
+	// Usage by model (Processor.ByModel) and where it comes from
+	// (Processor.UsageKind), as of UsageGen, which changes with them.
+	ByModel   []ModelUsage
+	UsageKind string
+	UsageGen  int64
+
 	cwdFromInit bool
 }
 
@@ -123,12 +133,18 @@ type Processor struct {
 	seq    int64
 	uses   map[string]int64 // tool_use id → use time (-1: result seen)
 
-	msgUsage    map[string]Usage   // per API message id: counted once
-	resultUsage Usage              // summed over result lines
-	sawResult   bool               // a result line carried usage
-	costs       map[string]float64 // last total_cost_usd per agent session
+	msgUsage    map[string]reqUsage // per API message id: counted once
+	resultUsage Usage               // summed over result lines
+	sawResult   bool                // a result line carried usage
+	costs       map[string]float64  // last total_cost_usd per agent session
 	costOrder   []string
-	buf, inBuf  []byte // reused for tool outputs and inputs
+	// The last modelUsage per agent session, in order of first sight.
+	resultModels    map[string]modelTotals
+	costOrderModels []string
+	msgAgg          map[aggKey]*ModelUsage // msgUsage by model and tier
+	usageGen        int64                  // see UsageGen
+	factsGen        int64                  // usageGen when Facts.ByModel was made
+	buf, inBuf      []byte                 // reused for tool outputs and inputs
 }
 
 // NewProcessor returns a Processor that reports to sink.
@@ -137,7 +153,7 @@ func NewProcessor(sink Sink) *Processor {
 		Sink:     sink,
 		Facts:    Facts{PromptLength: -1, IsError: -1},
 		uses:     make(map[string]int64),
-		msgUsage: make(map[string]Usage),
+		msgUsage: make(map[string]reqUsage),
 		costs:    make(map[string]float64),
 	}
 }
@@ -302,7 +318,7 @@ func (p *Processor) assistant(msg *fastjson.Value, m *Message) {
 	if u := msg.Get("usage"); u != nil && m.APIMessageID != "" {
 		// One API response is split over several lines that repeat its usage:
 		// the last line's figures stand for the whole message.
-		p.msgUsage[m.APIMessageID] = usageOf(u)
+		p.noteMessage(m.APIMessageID, reqUsage{model: str(msg, "model"), u: usageOf(u)})
 	}
 	for _, b := range msg.GetArray("content") {
 		if str(b, "type") != "tool_use" {
@@ -429,6 +445,18 @@ func (p *Processor) result(v *fastjson.Value, m *Message) {
 		// result per turn, so they add up.
 		p.resultUsage.add(usageOf(u))
 		p.sawResult = true
+		p.usageGen++
+	}
+	if mu := resultModels(v); mu != nil {
+		sid := str(v, "session_id")
+		if p.resultModels == nil {
+			p.resultModels = map[string]modelTotals{}
+		}
+		if _, ok := p.resultModels[sid]; !ok {
+			p.costOrderModels = append(p.costOrderModels, sid)
+		}
+		p.resultModels[sid] = mu
+		p.usageGen++
 	}
 	cost := v.Get("total_cost_usd")
 	if cost == nil {
@@ -442,6 +470,7 @@ func (p *Processor) result(v *fastjson.Value, m *Message) {
 			p.costOrder = append(p.costOrder, sid)
 		}
 		p.costs[sid] = cost.GetFloat64()
+		p.usageGen++
 		f.HasCost = true
 		f.CostUSD = 0
 		for _, k := range p.costOrder {
@@ -460,9 +489,13 @@ func (p *Processor) Totals() *Facts {
 	case len(p.msgUsage) > 0:
 		var u Usage
 		for _, mu := range p.msgUsage {
-			u.add(mu)
+			u.add(mu.u)
 		}
 		f.Tokens, f.HasTokens = u, true
+	}
+	if p.usageGen != p.factsGen {
+		f.ByModel, f.UsageKind, f.UsageGen = p.ByModel(), p.UsageKind(), p.usageGen
+		p.factsGen = p.usageGen
 	}
 	return f
 }
@@ -473,6 +506,8 @@ func usageOf(u *fastjson.Value) Usage {
 		Output:        u.GetInt64("output_tokens"),
 		CacheCreation: u.GetInt64("cache_creation_input_tokens"),
 		CacheRead:     u.GetInt64("cache_read_input_tokens"),
+		// Only an object: GetInt64 on anything else is 0 anyway.
+		CacheCreation1h: u.GetInt64("cache_creation", "ephemeral_1h_input_tokens"),
 	}
 }
 

@@ -154,7 +154,7 @@ func (s *syncer) copyTables(ctx context.Context, f *file, src *source) (done []c
 			// transactions of their own.
 			where, args = "rowid > ? AND rowid <= ?", []any{m.Rowid, last}
 			if t.pendingIdx >= 0 {
-				col := quoteIdent(t.cols[t.pendingIdx])
+				col := t.exprs[t.pendingIdx]
 				if c.added, err = s.keys(ctx, f, t, from, where+" AND typeof("+col+") = 'text' AND "+col+" = 'pending'", args); err != nil {
 					return nil, 0, 0, err
 				}
@@ -172,7 +172,7 @@ func (s *syncer) copyTables(ctx context.Context, f *file, src *source) (done []c
 // keys returns the key column of the rows of from that match where, in
 // rowid order, as the row-by-row path writes them into a mark.
 func (s *syncer) keys(ctx context.Context, f *file, t *table, from, where string, args []any) ([]string, error) {
-	rs, err := f.conn.QueryContext(ctx, "SELECT "+quoteIdent(t.cols[t.keyIdx])+" FROM "+from+" WHERE "+where+" ORDER BY rowid", args...)
+	rs, err := f.conn.QueryContext(ctx, "SELECT "+t.exprs[t.keyIdx]+" FROM "+from+" WHERE "+where+" ORDER BY rowid", args...)
 	if err != nil {
 		return nil, err
 	}
@@ -192,8 +192,7 @@ func (s *syncer) keys(ctx context.Context, f *file, t *table, from, where string
 // among them, and their estimated size on the wire (as wireSize).
 func (s *syncer) measure(ctx context.Context, f *file, t *table, from, where string, args []any) (n, last, bytes int64, err error) {
 	size := make([]string, len(t.cols))
-	for i, c := range t.cols {
-		q := quoteIdent(c)
+	for i, q := range t.exprs {
 		size[i] = "CASE typeof(" + q + ") WHEN 'text' THEN 32 + octet_length(" + q + ") WHEN 'blob' THEN 32 + (length(" + q + ") + 2) / 3 * 4 ELSE 40 END"
 	}
 	err = f.conn.QueryRowContext(ctx, "SELECT count(*), coalesce(max(rowid), 0), coalesce(sum("+strings.Join(size, " + ")+"), 0) FROM "+from+" WHERE "+where, args...).Scan(&n, &last, &bytes)
@@ -204,7 +203,6 @@ func (s *syncer) measure(ctx context.Context, f *file, t *table, from, where str
 // table, in rowid order, with the conflict clause and guard of the
 // row-by-row path's statements.
 func (s *syncer) insertSelect(ctx context.Context, f *file, t *table, from, where string, args []any) error {
-	cols := colList(t.cols)
-	_, err := f.conn.ExecContext(ctx, "INSERT INTO main."+quoteIdent(t.name)+" ("+cols+") SELECT "+cols+" FROM "+from+" WHERE "+where+" ORDER BY rowid"+s.shapeOf(t).suffix, args...)
+	_, err := f.conn.ExecContext(ctx, "INSERT INTO main."+quoteIdent(t.name)+" ("+colList(t.cols)+") SELECT "+t.selectList()+" FROM "+from+" WHERE "+where+" ORDER BY rowid"+s.shapeOf(t).suffix, args...)
 	return err
 }

@@ -120,10 +120,13 @@ func (s *syncer) statements(rows []*row) []stmt {
 	var out []stmt
 	for i := 0; i < len(rows); {
 		t := rows[i].table
+		if c := clearFirst(t.name, rows[i]); c != nil {
+			out = append(out, *c)
+		}
 		sh := s.shapeOf(t)
 		limit := min(rowsPerStmt, max(1, maxVars/max(1, sh.ncols)))
 		j := i + 1
-		for j < len(rows) && j-i < limit && rows[j].table.shape == t.shape {
+		for j < len(rows) && j-i < limit && rows[j].table.shape == t.shape && rows[j].first == "" {
 			j++
 		}
 		args := make([]any, 0, (j-i)*sh.ncols)

@@ -74,17 +74,22 @@ func assertSame(t testing.TB, db *sql.DB, path string) {
 	}
 	schema := testkit.Schema(t)
 	for _, table := range schema.Order {
-		var cols []string
+		var cols, exprs []string
 		for _, c := range schema.Tables[table] {
 			cols = append(cols, quoteIdent(c.Name))
+			// The target keeps tool calls under session-scoped ids.
+			exprs = append(exprs, sourceExpr(table, c.Name))
 		}
 		where := "session_id = ?"
 		if table == "sessions" {
 			where = "id = ?"
 		}
-		q := "SELECT " + strings.Join(cols, ", ") + " FROM " + table + " WHERE " + where + " ORDER BY id"
-		want := readAll(t, local, q, id)
-		got := readAll(t, db, q, id)
+		order := " ORDER BY id"
+		if table == record.UsageTable {
+			order = " ORDER BY model, tier"
+		}
+		want := readAll(t, local, "SELECT "+strings.Join(exprs, ", ")+" FROM "+table+" WHERE "+where+strings.Replace(order, "id", toolKeyExpr, 1), id)
+		got := readAll(t, db, "SELECT "+strings.Join(cols, ", ")+" FROM "+table+" WHERE "+where+order, id)
 		if len(got) != len(want) {
 			t.Fatalf("%s of %s: target has %d rows, the file %d", table, id, len(got), len(want))
 		}

@@ -99,6 +99,9 @@ func (s *syncer) prepareOnce(ctx context.Context) (*targetInfo, error) {
 		for _, q := range plan {
 			stmts = append(stmts, stmt{sql: q})
 		}
+		if tc := have["tool_calls"]; len(tc) > 0 && !hasColumn(tc, "tool_use_id") {
+			stmts = append(stmts, stmt{sql: migrateToolKeys})
+		}
 		stmts = append(stmts,
 			stmt{sql: "CREATE TABLE IF NOT EXISTS " + metaTable + " (key TEXT PRIMARY KEY, value TEXT)"},
 			stmt{sql: "INSERT INTO " + metaTable + " (key, value) VALUES ('id', ?) ON CONFLICT (key) DO NOTHING", args: []any{uuid.NewString()}})

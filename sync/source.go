@@ -77,7 +77,16 @@ type table struct {
 	pendingIdx int // index in cols of the pending column; -1 for none
 	keyIdx     int // index in cols of the (first) primary key column
 	shape      shapeKey
+	// exprs read each column of cols from the session file: the column
+	// itself, or what the target keeps in it (see sourceExprs).
+	exprs []string
+	// replay: the file lacks the table (record.UsageTable, before it
+	// existed); its rows are worked out from the messages.
+	replay bool
 }
+
+// selectList is what reads the columns of t from the session file.
+func (t *table) selectList() string { return strings.Join(t.exprs, ", ") }
 
 // row is one row on its way to the target.
 type row struct {
@@ -93,6 +102,9 @@ type row struct {
 	pending int8
 	// hash: set on the last row of a whole table; recorded once committed.
 	hash string
+	// first: set on the first row of a table whose rows of a session are
+	// replaced as a whole (see clearFirst): that session's id.
+	first string
 }
 
 // source is one session file being read.
@@ -147,13 +159,19 @@ func (src *source) init(ctx context.Context, s *syncer) error {
 		if err != nil {
 			return err
 		}
+		replay := false
 		if len(local) == 0 {
 			if name == "sessions" {
 				return &Error{Kind: KindLocal, Msg: fmt.Sprintf("%s is not a convlog session file (it has no sessions table)", src.path)}
 			}
-			continue // an older file without a newer table
+			if name != record.UsageTable {
+				continue // an older file without a newer table
+			}
+			replay = true
+			local = s.opts.Schema.Tables[name]
 		}
-		t := &table{name: name, pendingIdx: -1, keyIdx: -1}
+		local = withTargetColumns(name, local)
+		t := &table{name: name, pendingIdx: -1, keyIdx: -1, replay: replay}
 		var pendingCol string
 		t.policy, pendingCol = policyOf(name)
 		pk := s.info.pk[name]
@@ -168,6 +186,7 @@ func (src *source) init(ctx context.Context, s *syncer) error {
 				t.keyIdx = len(t.cols)
 			}
 			t.cols = append(t.cols, c.Name)
+			t.exprs = append(t.exprs, sourceExpr(name, c.Name))
 		}
 		if t.keyIdx < 0 {
 			return &Error{Kind: KindLocal, Msg: fmt.Sprintf("%s: table %s has no column %s", src.path, name, strings.Join(pk, ", "))}
@@ -245,12 +264,18 @@ func (src *source) count(ctx context.Context) error {
 		m := src.markOf(t)
 		switch t.policy {
 		case whole:
+			if t.replay && m.Hash != "" && !src.grew(ctx) {
+				continue // the messages it comes from are those sent with it
+			}
 			rows, err := src.readRows(ctx, t, "", nil, true)
 			if err != nil {
 				return err
 			}
 			if h := digest(rows); h != m.Hash && len(rows) > 0 {
 				rows[len(rows)-1].hash = h
+				if t.name == record.UsageTable {
+					rows[0].first = src.rep.ID
+				}
 				src.whole[t.name] = rows
 				src.rep.Todo += int64(len(rows))
 			}
@@ -290,8 +315,8 @@ func (src *source) pendingQuery(t *table, m *tableMark, what string) (string, []
 // complete now.
 func pendingWhere(t *table, m *tableMark) (string, []any) {
 	ids, _ := json.Marshal(m.Pending)
-	return "rowid <= ? AND " + quoteIdent(t.cols[t.pendingIdx]) + " IS NOT 'pending' AND " +
-		quoteIdent(t.cols[t.keyIdx]) + " IN (SELECT value FROM json_each(?))", []any{m.Rowid, string(ids)}
+	return "rowid <= ? AND " + t.exprs[t.pendingIdx] + " IS NOT 'pending' AND " +
+		t.exprs[t.keyIdx] + " IN (SELECT value FROM json_each(?))", []any{m.Rowid, string(ids)}
 }
 
 // next returns the next row to send, or nil when the file has no more.
@@ -318,7 +343,7 @@ func (src *source) next(ctx context.Context) (*row, error) {
 				src.nextTable()
 			case appendOnly:
 				if len(m.Pending) > 0 && t.pendingIdx >= 0 {
-					q, args := src.pendingQuery(t, m, "rowid, "+colList(t.cols))
+					q, args := src.pendingQuery(t, m, "rowid, "+t.selectList())
 					rows, err := src.readRows(ctx, t, q, args, false)
 					if err != nil {
 						return nil, err
@@ -329,7 +354,7 @@ func (src *source) next(ctx context.Context) (*row, error) {
 			continue
 		}
 		// appendOnly: the next page after the last row read.
-		q := "SELECT rowid, " + colList(t.cols) + " FROM " + quoteIdent(t.name) + " WHERE rowid > ? ORDER BY rowid LIMIT " + strconv.Itoa(pageRows)
+		q := "SELECT rowid, " + t.selectList() + " FROM " + quoteIdent(t.name) + " WHERE rowid > ? ORDER BY rowid LIMIT " + strconv.Itoa(pageRows)
 		rows, err := src.readRows(ctx, t, q, []any{src.after}, true)
 		if err != nil {
 			return nil, err
@@ -352,8 +377,11 @@ func (src *source) nextTable() {
 // readRows runs q (all rows of the table when q is empty) and reads every
 // row before returning, so that no read is open while a mark is written.
 func (src *source) readRows(ctx context.Context, t *table, q string, args []any, seq bool) ([]*row, error) {
+	if t.replay {
+		return src.replayRows(ctx, t)
+	}
 	if q == "" {
-		q = "SELECT rowid, " + colList(t.cols) + " FROM " + quoteIdent(t.name) + " ORDER BY rowid"
+		q = "SELECT rowid, " + t.selectList() + " FROM " + quoteIdent(t.name) + " ORDER BY rowid"
 	}
 	rows, err := src.db.QueryContext(ctx, q, args...)
 	if err != nil {
