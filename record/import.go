@@ -29,8 +29,8 @@ type ImportResult struct {
 	SessionID string
 	Format    string // "stream-json" or "transcript"
 	Agent     string // whose stream: "claude-code", "gemini-cli", …; "" when not known
-	Skipped   bool // unchanged since it was last imported
-	Replaced  bool // an earlier import of it was brought up to date
+	Skipped   bool   // unchanged since it was last imported
+	Replaced  bool   // an earlier import of it was brought up to date
 	Messages  int64
 	ToolCalls int64
 	Bytes     int64
