@@ -45,12 +45,15 @@ type Stats struct {
 	Results  []ResultStats `json:"results"`
 	NoResult int64         `json:"sessions_without_result"`
 	ByModel  []ModelStats  `json:"by_model"`
+	ByAgent  []AgentStats  `json:"by_agent"`
 	Tools    []ToolStats   `json:"tools"`
 	Slowest  []SlowSession `json:"slowest_sessions"`
 
 	CostByDay   []DayCost   `json:"cost_by_day"`
 	CostByModel []ModelCost `json:"cost_by_model"`
 	Prices      PriceInfo   `json:"prices"`
+
+	agentCol string // the sessions' agent column, or NULL where there is none
 }
 
 // DayStats is the seed's "sessions by date" and "daily aggregates".
@@ -77,6 +80,23 @@ type ModelStats struct {
 	AvgDurationMS *float64 `json:"avg_duration_ms"`
 	AvgMessages   *float64 `json:"avg_messages"`
 	AvgToolCalls  *float64 `json:"avg_tool_calls"`
+}
+
+// AgentStats are the figures of the sessions of one agent (Claude Code,
+// Gemini CLI, Codex, Cursor, opencode; null for sessions whose stream was
+// not recognised, or that were logged before convlog recorded the agent).
+type AgentStats struct {
+	Agent         *string  `json:"agent"`
+	Sessions      int64    `json:"sessions"`
+	Incomplete    int64    `json:"incomplete"`
+	Errors        int64    `json:"error_results"` // sessions whose result says is_error
+	AvgDurationMS *float64 `json:"avg_duration_ms"`
+	Messages      int64    `json:"total_messages"`
+	ToolCalls     int64    `json:"total_tool_calls"`
+	ToolErrors    int64    `json:"tool_errors"`
+	ToolErrorPct  float64  `json:"tool_error_rate_pct"`
+	// Cost and tokens, counted as for the days and models.
+	Cost CostFigures `json:"cost"`
 }
 
 // ToolStats is the seed's tool usage, error rates and execution times in
@@ -166,8 +186,17 @@ func CollectStats(ctx context.Context, db Querier, r StatsRange) (*Stats, error)
 	}
 	costs := func(ctx context.Context, db Querier, with string) error { return st.costs(ctx, db, with, usage) }
 	with := "WITH s AS (SELECT * FROM sessions WHERE " + r.where() + ")\n"
+	agentCol, err := hasColumn(ctx, db, "sessions", "agent")
+	if err != nil {
+		return nil, err
+	}
+	agent := "NULL"
+	if agentCol {
+		agent = "agent"
+	}
+	byAgent := func(ctx context.Context, db Querier, with string) error { return st.byAgent(ctx, db, with, agent) }
 	steps := []func(context.Context, Querier, string) error{
-		st.overview, st.byDay, st.results, st.byModel, st.tools, st.slowest, costs,
+		st.overview, st.byDay, st.results, st.byModel, byAgent, st.tools, st.slowest, costs,
 	}
 	for _, step := range steps {
 		if err := step(ctx, db, with); err != nil {
@@ -276,6 +305,36 @@ func (st *Stats) byModel(ctx context.Context, db Querier, with string) error {
 	})
 }
 
+// hasColumn says whether table has the column: a synced database or an
+// archive of an older schema may lack the newer ones.
+func hasColumn(ctx context.Context, db Querier, table, column string) (bool, error) {
+	var n int64
+	err := each(ctx, db, `SELECT count(*) FROM pragma_table_info('`+table+`') WHERE name = '`+column+`'`,
+		func(r *sql.Rows) error { return r.Scan(&n) })
+	return n > 0, err
+}
+
+func (st *Stats) byAgent(ctx context.Context, db Querier, with, agent string) error {
+	st.ByAgent = []AgentStats{}
+	st.agentCol = agent
+	return each(ctx, db, with+`, te AS (SELECT session_id, count(*) AS n FROM tool_calls
+			WHERE status = 'error' AND session_id IN (SELECT id FROM s) GROUP BY session_id)
+		SELECT `+agent+` AS a, count(*), coalesce(sum(ended_at IS NULL), 0), coalesce(sum(is_error = 1), 0), avg(duration_ms),
+			coalesce(sum(total_messages), 0), coalesce(sum(total_tool_calls), 0), coalesce(sum(te.n), 0)
+		FROM s LEFT JOIN te ON te.session_id = s.id GROUP BY a ORDER BY count(*) DESC, a`, func(rows *sql.Rows) error {
+		var a AgentStats
+		var name sql.NullString
+		var dur sql.NullFloat64
+		if err := rows.Scan(&name, &a.Sessions, &a.Incomplete, &a.Errors, &dur, &a.Messages, &a.ToolCalls, &a.ToolErrors); err != nil {
+			return err
+		}
+		a.Agent, a.AvgDurationMS = nullStr(name), nullFloat(dur)
+		a.ToolErrorPct = pct(a.ToolErrors, a.ToolCalls)
+		st.ByAgent = append(st.ByAgent, a)
+		return nil
+	})
+}
+
 // toolsSQL: percentiles by nearest rank, the smallest duration whose rank
 // is at least p × n, with window functions so that it runs anywhere. Only
 // the columns it needs are named: status and duration_ms come after the
@@ -351,8 +410,11 @@ func (st *Stats) slowest(ctx context.Context, db Querier, with string) error {
 //     cache writes that went to the one-hour cache. The last line is
 //     found by its sequence, then fetched by its id ({session}-msg-{seq}):
 //     sorting the lines themselves took twice as long.
-//   - c: the others (result lines without modelUsage): the session's
-//     totals under the session's model.
+//   - g: Gemini CLI's result lines with stats.models: per model, summed
+//     over the result lines (one per run, each with its run's figures).
+//   - c: the others (result lines without modelUsage, and the streams of
+//     Codex, Cursor and opencode, which give no tokens by model): the
+//     session's totals under the session's model, when they have any.
 //
 // Each part is worked out per session, so u over some sessions is the rows
 // of each of them alone: the archive keeps them in a table (UsageTable).
@@ -403,12 +465,29 @@ b AS (
   FROM last_line l JOIN messages m ON m.id = l.session_id || '-msg-' || l.sequence
   GROUP BY m.session_id, json_extract(m.raw_message, '$.message.model')
 ),
+g AS (
+  SELECT m.session_id, j.key AS model,
+    sum(coalesce(json_extract(j.value, '$.input'),
+      json_extract(j.value, '$.input_tokens') - coalesce(json_extract(j.value, '$.cached'), 0))) AS input_tokens,
+    sum(json_extract(j.value, '$.output_tokens')) AS output_tokens,
+    0 AS cache_creation_input_tokens,
+    0 AS cache_creation_1h_tokens,
+    sum(coalesce(json_extract(j.value, '$.cached'), 0)) AS cache_read_input_tokens,
+    NULL AS cost_usd
+  FROM messages m, json_each(m.raw_message, '$.stats.models') j
+  WHERE m.type = 'result' AND m.session_id IN (SELECT id FROM s) AND m.session_id NOT IN (SELECT session_id FROM a)
+    AND typeof(m.raw_message) = 'text' AND json_valid(m.raw_message)
+    AND json_type(m.raw_message, '$.stats.models') = 'object'
+  GROUP BY m.session_id, j.key
+),
 c AS (
   SELECT id AS session_id, model, input_tokens, output_tokens, cache_creation_input_tokens,
     0 AS cache_creation_1h_tokens, cache_read_input_tokens, total_cost_usd AS cost_usd
-  FROM s WHERE id NOT IN (SELECT session_id FROM a) AND id NOT IN (SELECT id FROM b_sessions)
+  FROM s WHERE id NOT IN (SELECT session_id FROM a) AND id NOT IN (SELECT session_id FROM g)
+    AND (id NOT IN (SELECT id FROM b_sessions) OR id NOT IN (SELECT session_id FROM b)
+      AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL OR total_cost_usd IS NOT NULL))
 ),
-u AS (SELECT * FROM a UNION ALL SELECT * FROM b UNION ALL SELECT * FROM c)`
+u AS (SELECT * FROM a UNION ALL SELECT * FROM b UNION ALL SELECT * FROM g UNION ALL SELECT * FROM c)`
 
 // usageSelect reads u for the statistics. The order is total, down to the
 // figures, so that sums of costs come out the same to the last bit however
@@ -560,6 +639,46 @@ func (st *Stats) costs(ctx context.Context, db Querier, with, usage string) erro
 		return err
 	}
 
+	// The same by agent.
+	agentCol := st.agentCol
+	if agentCol == "" {
+		agentCol = "NULL"
+	}
+	agents := map[string]*CostFigures{}
+	for i := range st.ByAgent {
+		agents[keyOf(st.ByAgent[i].Agent)] = &st.ByAgent[i].Cost
+	}
+	agentOf := map[string]string{} // session id → key of its agent
+	err = each(ctx, db, with+`SELECT id, `+agentCol+`, total_cost_usd, input_tokens, output_tokens,
+		cache_creation_input_tokens, cache_read_input_tokens FROM s`, func(rows *sql.Rows) error {
+		var id string
+		var agent sql.NullString
+		var cost sql.NullFloat64
+		var in, out, cw, cr sql.NullInt64
+		if err := rows.Scan(&id, &agent, &cost, &in, &out, &cw, &cr); err != nil {
+			return err
+		}
+		k := keyOf(nullStr(agent))
+		agentOf[id] = k
+		f := agents[k]
+		if f == nil {
+			return nil
+		}
+		f.Sessions++
+		if cost.Valid {
+			f.ReportedCostUSD = addFloat(f.ReportedCostUSD, cost.Float64)
+			f.ReportedSessions++
+		}
+		f.Input += in.Int64
+		f.Output += out.Int64
+		f.CacheWrite += cw.Int64
+		f.CacheRead += cr.Int64
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
 	var rows []usageRow
 	err = each(ctx, db, strings.TrimSuffix(with, "\n")+usage+usageSelect, func(r *sql.Rows) error {
 		var u usageRow
@@ -619,6 +738,11 @@ func (st *Stats) costs(ctx context.Context, db Querier, with, usage string) erro
 			dayKey = *u.day
 		}
 		d := dayOf(u.day)
+		agentKey := agentOf[u.session]
+		a := agents[agentKey]
+		if a == nil {
+			a = &CostFigures{} // a session outside the range: not counted
+		}
 		price, ok := PriceOf(name)
 		if !ok {
 			unpriced[name] = true
@@ -628,16 +752,23 @@ func (st *Stats) costs(ctx context.Context, db Querier, with, usage string) erro
 			if once("du", dayKey, u.session) {
 				d.UnpricedSessions++
 			}
+			if once("au", agentKey, u.session) {
+				a.UnpricedSessions++
+			}
 			continue
 		}
 		c := price.Cost(u.tokens)
 		m.EstimatedCostUSD = addFloat(m.EstimatedCostUSD, c)
 		d.EstimatedCostUSD = addFloat(d.EstimatedCostUSD, c)
+		a.EstimatedCostUSD = addFloat(a.EstimatedCostUSD, c)
 		if once("me", name, u.session) {
 			m.EstimatedSessions++
 		}
 		if once("de", dayKey, u.session) {
 			d.EstimatedSessions++
+		}
+		if once("ae", agentKey, u.session) {
+			a.EstimatedSessions++
 		}
 	}
 
@@ -665,6 +796,14 @@ func (st *Stats) costs(ctx context.Context, db Querier, with, usage string) erro
 	}
 	sort.Strings(st.Prices.UnpricedModels)
 	return nil
+}
+
+// keyOf is a map key for a value that may be NULL.
+func keyOf(s *string) string {
+	if s == nil {
+		return "\x00"
+	}
+	return *s
 }
 
 func addFloat(p *float64, v float64) *float64 {
@@ -754,6 +893,16 @@ func (st *Stats) WriteText(w io.Writer, color bool) error {
 		Right:  []bool{false, true, true, true, true},
 		Rows: rowsOf(st.ByModel, func(m ModelStats) []string {
 			return []string{modelText(m.Model), itoa(m.Sessions), msText(m.AvgDurationMS), floatText(m.AvgMessages), floatText(m.AvgToolCalls)}
+		}),
+	})
+
+	t.section("Sessions by agent", &Table{
+		Header: []string{"agent", "sessions", "errors", "avg duration", "messages", "tool calls", "tool errors", "reported cost", "estimated cost", "input", "output"},
+		Right:  []bool{false, true, true, true, true, true, true, true, true, true, true},
+		Rows: rowsOf(st.ByAgent, func(a AgentStats) []string {
+			return []string{agentText(a.Agent), itoa(a.Sessions), itoa(a.Errors), msText(a.AvgDurationMS), itoa(a.Messages),
+				itoa(a.ToolCalls), itoa(a.ToolErrors), costText(a.Cost.ReportedCostUSD, ""), costText(a.Cost.EstimatedCostUSD, "~"),
+				grouped(a.Cost.Input), grouped(a.Cost.Output)}
 		}),
 	})
 
@@ -863,6 +1012,13 @@ func dayText(d *string) string {
 		return "(no time)"
 	}
 	return *d
+}
+
+func agentText(a *string) string {
+	if a == nil {
+		return "(not recorded)"
+	}
+	return OneLine(*a)
 }
 
 func modelText(m *string) string {
