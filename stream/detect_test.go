@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/convlog/convlog/internal/agentcorpus"
+	"github.com/convlog/convlog/redact"
 )
 
 func TestClassifyFirstLines(t *testing.T) {
@@ -236,4 +237,24 @@ func FuzzAgentStream(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Redaction comes before mapping: a secret in another agent's command
+// output is replaced in the stored line and in the tool's output alike.
+func TestAgentLinesRedacted(t *testing.T) {
+	red, err := redact.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "ghp_" + strings.Repeat("a1B2c3D4e5", 4)[:36]
+	r := &recorder{}
+	p := NewProcessor(r)
+	p.Redactor = red
+	feed(p, `{"type":"thread.started","thread_id":"t"}`,
+		`{"type":"item.started","item":{"id":"item_0","type":"command_execution","command":"bash -lc env","aggregated_output":"","exit_code":null,"status":"in_progress"}}`,
+		`{"type":"item.completed","item":{"id":"item_0","type":"command_execution","command":"bash -lc env","aggregated_output":"GITHUB_TOKEN=`+key+`\n","exit_code":0,"status":"completed"}}`)
+	if len(r.results) != 1 || strings.Contains(string(r.results[0].Output), key) || !strings.Contains(string(r.results[0].Output), "[REDACTED:github]") ||
+		strings.Contains(string(r.msgs[2].Raw), key) || p.Totals().Redactions != 1 {
+		t.Fatalf("output %q, line %q", r.results[0].Output, r.msgs[2].Raw)
+	}
 }
