@@ -128,8 +128,11 @@ func (p *Processor) codexItem(item *fastjson.Value, m *Message, completed bool) 
 			p.errBuf = exitText(p.errBuf[:0], code.GetInt64(), r.Output)
 			r.ErrorText = p.errBuf
 		} else if r.IsError {
-			p.errBuf = append(append(p.errBuf[:0], status...), '\n')
-			r.ErrorText = append(p.errBuf, r.Output...)
+			p.errBuf = append(p.errBuf[:0], status...)
+			if len(r.Output) > 0 {
+				p.errBuf = append(append(p.errBuf, '\n'), r.Output...)
+			}
+			r.ErrorText = p.errBuf
 		}
 	case "file_change":
 		p.buf = p.buf[:0]
