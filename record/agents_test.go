@@ -262,3 +262,67 @@ func TestModelFlagFillsTheGap(t *testing.T) {
 		}
 	}
 }
+
+// A failed call's error column says why, in the agent's words: its error
+// message, a declined or rejected call's reason, or a command's exit code
+// and output.
+func TestAgentErrorTexts(t *testing.T) {
+	ctx := context.Background()
+	schema := testSchema(t)
+	dir := t.TempDir()
+	want := map[string]map[string]string{
+		"codex/overlapping-items.jsonl": {
+			"item_2": "Exit code 1\n> web@0.1.0 build\n> next build\n\nType error: Property 'title' does not exist on type 'Props'.\n",
+			"item_7": "declined",
+			"item_8": "tool call failed: 401 Unauthorized",
+		},
+		"codex/legacy-0.3x.jsonl": {"call_Zp0Oq9Nr8Ms7Lt6Ku5Jv4Iw3": "Exit code 1\nnpm ERR! Missing script: \"test\"\n"},
+		"gemini/tools-out-of-order.jsonl": {"read_file__call_41209": "File not found: /home/dev/app/parse/missing_test.go"},
+		"cursor/tools-parallel-usage.jsonl": {
+			"toolu_vrtx_01Pq5Rs8Tu1Vw4Xy7Za0Bc3D": "User rejected the edit",
+			"toolu_vrtx_01HkQ2mX9sPzR4tY7uW3eV5b": "Exit code 2\n--- FAIL: TestCart (0.00s)\n    cart_test.go:18: total 90, want 100\nFAIL\nmake: *** [test] Error 1\n",
+		},
+		"opencode/two-steps.jsonl": {
+			"toolu_01Hd5Jf8Kg1Lh3Mj6Nk9Pl2Q": "File not found: /home/dev/api/tests/conftest.py",
+			"toolu_01Xb7Kq2Wm9Rz4Tn6Yp8Lc3V": "Exit code 1\nF.\n1 failed, 1 passed in 0.41s\n",
+		},
+	}
+	for file, errs := range want {
+		data, err := os.ReadFile(filepath.Join(agentcorpus.FixtureDir(), file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := Create(ctx, dir, schema, Meta{ID: strings.NewReplacer("/", "-", ".", "-").Replace(file), PromptLength: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := stream.NewProcessor(w)
+		var fr stream.Framer
+		fr.Feed(data, func(l []byte) { p.Line(l, 1) })
+		w.Finish(p.Totals(), 2)
+		db, err := sql.Open("sqlite", DSN(w.Path, true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		rows, err := db.Query(`SELECT id, error FROM tool_calls WHERE status = 'error'`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id, e string
+			rows.Scan(&id, &e)
+			got[id[strings.LastIndexByte(id, ':')+1:]] = e
+		}
+		rows.Close()
+		db.Close()
+		if len(got) != len(errs) {
+			t.Errorf("%s: errors %q, want %q", file, got, errs)
+		}
+		for id, e := range errs {
+			if got[id] != e {
+				t.Errorf("%s %s: error %q, want %q", file, id, got[id], e)
+			}
+		}
+	}
+}
