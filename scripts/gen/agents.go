@@ -242,7 +242,7 @@ func (g *agentGen) codex() {
 		for i := len(tools) - 1; i >= 0; i-- {
 			if tools[i].kind == 2 {
 				b = append(b[:0], `{"type":"item.completed","item":{"id":"`+ids[i]+`","type":"file_change","changes":[{"path":`...)
-				b = appendStr(b, "/work/app/"+tools[i].arg)
+				b = appendStr(b, "/srv/app/"+tools[i].arg)
 				g.line(append(b, `,"kind":"update"}],"status":"completed"}}`...))
 				continue
 			}
