@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS sessions (
   agent_version     TEXT,    -- claude_code_version / transcript version
   git_branch        TEXT,
   source            TEXT,    -- 'tee' or 'import'
-  source_format     TEXT,    -- 'stream-json' or 'transcript'
+  source_format     TEXT,    -- 'stream-json' or 'transcript'; another agent's stream: 'gemini-stream-json', 'codex-json', …
   source_path       TEXT,    -- the imported file
   source_size       INTEGER, -- its size and modification time (Unix ms) when
   source_mtime      INTEGER, -- imported: an unchanged file is not read again
@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS sessions (
   cache_creation_input_tokens INTEGER,
   cache_read_input_tokens     INTEGER,
   lines_dropped     INTEGER DEFAULT 0, -- input lines that could not be logged
-  redactions        INTEGER DEFAULT 0  -- secrets replaced by [REDACTED:<kind>] in the stored copy
+  redactions        INTEGER DEFAULT 0, -- secrets replaced by [REDACTED:<kind>] in the stored copy
+  agent             TEXT     -- whose stream: 'claude-code', 'gemini-cli', 'codex', 'cursor', 'opencode'; NULL when not known
 );
 
 CREATE INDEX IF NOT EXISTS idx_sessions_started ON sessions(started_at);
@@ -63,7 +64,7 @@ CREATE INDEX IF NOT EXISTS idx_messages_session ON messages(session_id);
 CREATE INDEX IF NOT EXISTS idx_messages_type ON messages(type);
 
 CREATE TABLE IF NOT EXISTS tool_calls (
-  id          TEXT PRIMARY KEY,   -- the tool_use id
+  id          TEXT PRIMARY KEY,   -- the tool_use id (other agents: '<agent session id>:<their id>')
   session_id  TEXT NOT NULL REFERENCES sessions(id),
   message_id  TEXT REFERENCES messages(id),
   sequence    INTEGER,            -- 0, 1, 2, … in order of the tool_use blocks

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/convlog/convlog/record"
+	"github.com/convlog/convlog/stream"
 )
 
 // ImportCmd is `convlog import`.
@@ -27,6 +28,7 @@ type ImportCmd struct {
 	Claude      bool     `help:"Import every transcript under Claude Code's projects folder ($CLAUDE_CONFIG_DIR/projects or ~/.claude/projects)."`
 	Dir         string   `env:"CONVLOG_DIR" default:".turso/sessions" placeholder:"DIR" help:"Folder for session files."`
 	Jobs        int      `default:"0" help:"Files imported at once (default: the number of CPUs, at most 4)."`
+	Format      string   `enum:"auto,claude,gemini,codex,cursor,opencode" default:"auto" help:"The agent whose streams these are: claude, gemini, codex, cursor or opencode (default: told from each file's lines)."`
 	RedactFlags `embed:""`
 }
 
@@ -77,6 +79,7 @@ func (c *ImportCmd) Run(env *Env) error {
 		wg      sync.WaitGroup
 	)
 	sch := env.Schema
+	format, _ := stream.ParseFormat(c.Format) // kong checked it
 	for range min(jobs, max(len(files), 1)) {
 		wg.Add(1)
 		go func() {
@@ -87,7 +90,7 @@ func (c *ImportCmd) Run(env *Env) error {
 					return
 				}
 				res, err := record.Import(ctx, files[i].path, c.Dir, sch,
-					record.ImportOptions{Progress: prog.addBytes, Redactor: redactor})
+					record.ImportOptions{Progress: prog.addBytes, Redactor: redactor, Format: format})
 				prog.fileDone()
 				mu.Lock()
 				if err != nil {

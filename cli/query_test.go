@@ -466,7 +466,8 @@ func TestQueryPipeline(t *testing.T) {
 	// times, which vary per run, are masked.
 	res = runConvlog(t, work, nil, []string{"CONVLOG_DIR=moved"}, "query", "piped", "--messages", "--tools")
 	masked := regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z`).ReplaceAll(res.stdout, []byte("<time>"))
-	masked = regexp.MustCompile(`(Duration: |  )\d+ms`).ReplaceAll(masked, []byte("${1}<n>ms"))
+	masked = regexp.MustCompile(`(?m)^Duration: .*$`).ReplaceAll(masked, []byte("Duration: <duration>"))
+	masked = regexp.MustCompile(`  \d+(\.\d+)?(ms|s)\b`).ReplaceAll(masked, []byte("  <duration>"))
 	masked = regexp.MustCompile(`(?m)^CWD: .*$`).ReplaceAll(masked, []byte("CWD: <cwd>"))
 	queryGolden(t, "query/tee.golden", masked)
 }

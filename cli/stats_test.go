@@ -228,7 +228,7 @@ func TestPriceOf(t *testing.T) {
 		"claude-opus-4-5@20251101":                     5,
 		"opus":                                         5,
 		"claude-fable-5-1":                             -1,
-		"gpt-5":                                        -1,
+		"gpt-5":                                        1.25,
 		"":                                             -1,
 	} {
 		p, ok := report.PriceOf(model)

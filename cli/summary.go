@@ -18,11 +18,11 @@ func writeMarkdown(ctx context.Context, r *record.Reader, s *record.Session, w i
 	if err := r.ToolOutcomes(ctx, s.ID, md.ToolCall); err != nil {
 		return err
 	}
-	last, err := r.LastMessage(ctx, s.ID, "result")
+	final, err := r.FinalMessages(ctx, s)
 	if err != nil {
 		return err
 	}
-	md.Result(last)
+	md.Final(final)
 	_, err = md.WriteTo(w)
 	return err
 }

@@ -26,6 +26,7 @@ type TeeCmd struct {
 	SessionID    string `name:"session-id" placeholder:"ID" help:"Session id to use instead of a new UUID."`
 	Model        string `placeholder:"M" help:"Model, when the stream does not say (its system/init line wins)."`
 	Mode         string `enum:"auto,interactive" default:"auto" help:"Agent mode to record: auto or interactive."`
+	Format       string `enum:"auto,claude,gemini,codex,cursor,opencode" default:"auto" help:"The agent whose stream this is: claude, gemini, codex, cursor or opencode (default: told from its lines)."`
 	PromptLength *int64 `name:"prompt-length" placeholder:"N" help:"Length of the prompt in characters (default: the first user text seen)."`
 	Strict       bool   `help:"Exit 1 when anything could not be logged."`
 	Quiet        bool   `short:"q" help:"Print nothing on stderr but errors and warnings about lost data."`
@@ -197,6 +198,7 @@ func (c *TeeCmd) openSession(env *Env, started time.Time, tuneGC func()) (*teeLo
 	t.plain = &plainTextCheck{Sink: sink, warn: t.warn}
 	t.proc = stream.NewProcessor(t.plain)
 	t.proc.Redactor = redactor
+	t.proc.Format, _ = stream.ParseFormat(c.Format) // kong checked it
 	return t, nil
 }
 

@@ -27,9 +27,10 @@ var importNamespace = uuid.MustParse("6f1c7a52-3d0e-4b8e-9a57-1c2b3d4e5f60")
 type ImportResult struct {
 	Path      string
 	SessionID string
-	Format    string
-	Skipped   bool // unchanged since it was last imported
-	Replaced  bool // an earlier import of it was brought up to date
+	Format    string // "stream-json" or "transcript"
+	Agent     string // whose stream: "claude-code", "gemini-cli", …; "" when not known
+	Skipped   bool   // unchanged since it was last imported
+	Replaced  bool   // an earlier import of it was brought up to date
 	Messages  int64
 	ToolCalls int64
 	Bytes     int64
@@ -50,12 +51,17 @@ func (e *ImportError) Unwrap() error { return e.Err }
 type ImportOptions struct {
 	Progress func(bytes int64) // told of bytes read, if set
 	Redactor *redact.Redactor  // replaces secrets in the stored copy, if set
+	// Format forces the agent whose stream every file is (--format);
+	// unknown, each file's lines tell.
+	Format stream.Agent
 }
 
 var tmpSeq atomic.Int64
 
-// Import replays a saved stream-json capture or Claude Code transcript into
-// the session file <dir>/<id>.db. The file is written whole into a temporary
+// Import replays a saved stream (Claude Code's stream-json or transcript,
+// or another agent's stream: Gemini CLI, Codex, Cursor, opencode) into the
+// session file <dir>/<id>.db. Each file's format is told from its lines, so
+// a folder may hold several agents' files. The file is written whole into a temporary
 // file and renamed into place, so a session is never half imported, and an
 // earlier import of the same source is replaced only by a complete one.
 func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOptions) (ImportResult, error) {
@@ -105,7 +111,7 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 	}
 	res.Format = det.Format()
 	if res.Format == "" {
-		return fail("is not JSONL (no line is a JSON object); convlog imports stream-json captures and Claude Code transcripts")
+		return fail("is not JSONL (no line is a JSON object); convlog imports the JSON streams of Claude Code, Gemini CLI, Codex, Cursor and opencode, and Claude Code's transcripts")
 	}
 	name := res.Format + ":" + det.AgentSessionID
 	if det.AgentSessionID == "" {
@@ -147,6 +153,7 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 	proc := stream.NewProcessor(w)
 	proc.LineTimes = true
 	proc.Redactor = opts.Redactor
+	proc.Format = opts.Format
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		cleanup()
 		return fail("%w", err)
@@ -202,6 +209,7 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 	}
 	res.Messages, res.ToolCalls = w.Messages, w.ToolCalls
 	res.NoTimes = facts.FirstTime == 0
+	res.Agent = facts.Agent.String()
 	return res, nil
 }
 

@@ -48,6 +48,7 @@ type Session struct {
 	CacheReadInputTokens     *int64
 	LinesDropped             *int64
 	Redactions               *int64
+	Agent                    *string // "claude-code", "gemini-cli", "codex", "cursor", "opencode"
 
 	// Not columns: set by the commands that show them.
 	// EstimatedCostUSD prices the session's tokens when it reported no cost
@@ -149,6 +150,7 @@ var sessionColumns = []column[Session]{
 	intCol("cache_read_input_tokens", func(s *Session) **int64 { return &s.CacheReadInputTokens }),
 	intCol("lines_dropped", func(s *Session) **int64 { return &s.LinesDropped }),
 	intCol("redactions", func(s *Session) **int64 { return &s.Redactions }),
+	textCol("agent", func(s *Session) **string { return &s.Agent }),
 }
 
 var messageColumns = []column[Message]{

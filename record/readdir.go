@@ -159,6 +159,8 @@ var ErrBadRef = errors.New("not a session id or prefix (letters, digits, '-' and
 // Find returns the file in dir of the session ref names: a full id, a
 // unique prefix of one (as git takes short hashes), or Last, the newest
 // readable session. A full id wins over a longer id it is a prefix of.
+// A ref that is no convlog id may be the agent's own session id (Claude
+// Code's, Gemini CLI's, a Codex thread, …), whole or a unique prefix.
 func Find(ctx context.Context, dir, ref string) (string, error) {
 	if !IsPlainID(ref) {
 		return "", fmt.Errorf("%q: %w", ref, ErrBadRef)
@@ -193,6 +195,9 @@ func Find(ctx context.Context, dir, ref string) (string, error) {
 	}
 	switch len(matches) {
 	case 0:
+		if path, err := findByAgentID(ctx, dir, ref); path != "" || err != nil {
+			return path, err
+		}
 		return "", &NotFoundError{Ref: ref, Dir: dir, NoFolder: noFolder, Files: len(files)}
 	case 1:
 		return filepath.Join(dir, matches[0]+".db"), nil
@@ -200,4 +205,42 @@ func Find(ctx context.Context, dir, ref string) (string, error) {
 		slices.Sort(matches)
 		return "", &AmbiguousError{Ref: ref, Matches: matches}
 	}
+}
+
+// findByAgentID looks for the sessions whose agent session id is ref, or
+// else starts with it; "" when there is none.
+func findByAgentID(ctx context.Context, dir, ref string) (string, error) {
+	entries, err := ListSessions(ctx, dir)
+	if err != nil || len(entries) == 0 {
+		return "", err
+	}
+	var exact, prefix []*Entry
+	for i := range entries {
+		e := &entries[i]
+		if e.Session == nil || e.Session.AgentSessionID == nil {
+			continue
+		}
+		switch id := *e.Session.AgentSessionID; {
+		case id == ref:
+			exact = append(exact, e)
+		case strings.HasPrefix(id, ref):
+			prefix = append(prefix, e)
+		}
+	}
+	found := exact
+	if len(found) == 0 {
+		found = prefix
+	}
+	switch len(found) {
+	case 0:
+		return "", nil
+	case 1:
+		return found[0].Path, nil
+	}
+	ids := make([]string, len(found))
+	for i, e := range found {
+		ids[i] = e.ID + " (agent session " + *e.Session.AgentSessionID + ")"
+	}
+	slices.Sort(ids)
+	return "", &AmbiguousError{Ref: ref, Matches: ids}
 }

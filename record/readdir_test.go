@@ -130,3 +130,35 @@ func TestFindRefusesPaths(t *testing.T) {
 		}
 	}
 }
+
+// The agent's own session id names a session too, whole or by a unique
+// prefix, when no convlog id matches.
+func TestFindByAgentSessionID(t *testing.T) {
+	dir := t.TempDir()
+	writeSession(t, dir, "0199aaaa-1111", fixtureStart, fixtureEnd,
+		[]string{`{"type":"thread.started","thread_id":"019c8a31-5e2b-7d40-b1f3-6a9e0c2d4f18"}`})
+	writeSession(t, dir, "0199aaab-2222", fixtureStart+1, fixtureEnd,
+		[]string{`{"type":"init","timestamp":"2026-01-01T00:00:00Z","session_id":"5b0e7c1a-2f4d-4c8e-9a61-7d3e2b9f0c14","model":"auto"}`})
+	writeSession(t, dir, "0199aaac-3333", fixtureStart+2, fixtureEnd,
+		[]string{`{"type":"init","timestamp":"2026-01-01T00:00:00Z","session_id":"5b0e7c1a-ffff-4c8e-9a61-7d3e2b9f0c14","model":"auto"}`})
+	for ref, want := range map[string]string{
+		"019c8a31-5e2b-7d40-b1f3-6a9e0c2d4f18": "0199aaaa-1111",
+		"019c8a31":                             "0199aaaa-1111",
+		"5b0e7c1a-2f4d":                        "0199aaab-2222",
+		"0199aaac":                             "0199aaac-3333", // convlog's ids first
+	} {
+		path, err := Find(t.Context(), dir, ref)
+		if err != nil || path != filepath.Join(dir, want+".db") {
+			t.Errorf("Find(%q) = %q, %v; want %s", ref, path, err, want)
+		}
+	}
+	_, err := Find(t.Context(), dir, "5b0e7c1a")
+	var amb *AmbiguousError
+	if !errors.As(err, &amb) || len(amb.Matches) != 2 || !strings.Contains(err.Error(), "agent session 5b0e7c1a-ffff") {
+		t.Errorf("ambiguous agent prefix: %v", err)
+	}
+	var nf *NotFoundError
+	if _, err := Find(t.Context(), dir, "ffff"); !errors.As(err, &nf) {
+		t.Errorf("unknown: %v", err)
+	}
+}

@@ -15,7 +15,7 @@ import (
 
 // SchemaVersion is stored in PRAGMA user_version of every session file.
 // Raise it with every change to schema.sql.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // DB is what schema work needs of a database: *sql.DB, *sql.Conn and *sql.Tx
 // all qualify, for local files and remote libSQL alike.

@@ -48,9 +48,29 @@ func (r UsageRow) Values() []any {
 func UsageRows(sessionID, model string, f *stream.Facts) []UsageRow {
 	var rows []UsageRow
 	keep := func(r UsageRow) {
-		if r.Input != 0 || r.Output != 0 || r.CacheCreation != 0 || r.CacheRead != 0 || (r.Cost != nil && *r.Cost != 0) {
-			rows = append(rows, r)
+		if r.Input == 0 && r.Output == 0 && r.CacheCreation == 0 && r.CacheRead == 0 && (r.Cost == nil || *r.Cost == 0) {
+			return
 		}
+		// One row per model and tier, whatever parts it is made of.
+		for i := range rows {
+			if o := &rows[i]; o.Model == r.Model && o.Tier == r.Tier {
+				o.Requests += r.Requests
+				o.Input += r.Input
+				o.Output += r.Output
+				o.CacheCreation += r.CacheCreation
+				o.CacheCreation1h += r.CacheCreation1h
+				o.CacheRead += r.CacheRead
+				if r.Cost != nil {
+					c := *r.Cost
+					if o.Cost != nil {
+						c += *o.Cost
+					}
+					o.Cost = &c
+				}
+				return
+			}
+		}
+		rows = append(rows, r)
 	}
 	switch f.UsageKind {
 	case stream.FromTotals:

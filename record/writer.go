@@ -356,6 +356,7 @@ func (w *Writer) prepare(ctx context.Context, bulk bool) error {
 		result_type=?, result_subtype=?, is_error=?, num_turns=?, total_cost_usd=?,
 		input_tokens=?, output_tokens=?, cache_creation_input_tokens=?, cache_read_input_tokens=?,
 		total_messages=?, total_tool_calls=?, lines_dropped=?, redactions=?,
+		agent=coalesce(?, agent), source_format=coalesce(?, source_format),
 		started_at=coalesce(started_at, ?), ended_at=coalesce(?, ended_at), duration_ms=coalesce(?, duration_ms)
 		WHERE id=?`)
 	w.delUsage = prep("DELETE FROM " + UsageTable + " WHERE session_id = ?")
@@ -437,6 +438,9 @@ func (w *Writer) ToolResult(r *stream.ToolResult) {
 	status, errText := "success", nullArg()
 	if r.IsError {
 		status, errText = "error", out
+		if r.ErrorText != nil {
+			errText = textArg(r.ErrorText)
+		}
 	}
 	err := w.updTool.exec(strArg(status), cond(r.DurationMS >= 0, intArg(r.DurationMS)), out, errText,
 		strArg(w.messageID(r.MessageSeq)), optIntArg(r.Time), strArg(r.ID), strArg(w.meta.ID))
@@ -578,7 +582,9 @@ func (w *Writer) updateSession(f *stream.Facts, msgs, uses, endedAt int64) error
 	)
 	if f.IsError >= 0 {
 		isErr = f.IsError
-		numTurns = f.NumTurns
+		if f.TurnsKnown {
+			numTurns = f.NumTurns
+		}
 	}
 	if f.HasCost {
 		cost = f.CostUSD
@@ -598,13 +604,16 @@ func (w *Writer) updateSession(f *stream.Facts, msgs, uses, endedAt int64) error
 		}
 	}
 	model := f.Model()
-	if f.InitModel == "" && w.meta.Model != "" {
-		model = w.meta.Model // the flag beats a guess from assistant lines
+	if f.InitModel == "" && f.ConcreteModel == "" && w.meta.Model != "" {
+		// The flag beats a guess from assistant lines, and names the model
+		// of streams that do not (Codex, opencode).
+		model = w.meta.Model
 	}
 	_, err := w.updSession.ExecContext(w.ctx, nullStr(model), nullStr(f.CWD), nullNonNeg(f.PromptLength),
 		nullStr(f.AgentSessionID), nullStr(f.AgentVersion), nullStr(f.GitBranch),
 		resType, resSub, isErr, numTurns, cost, in, out, cc, cr,
 		msgs, uses, f.DroppedByInput+w.Dropped, f.Redactions,
+		nullStr(f.Agent.String()), nullStr(f.SourceFormat),
 		started, ended, durationMS, w.meta.ID)
 	if err != nil || (f.UsageGen == w.usageGen && model == w.usageModel) {
 		return err

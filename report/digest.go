@@ -128,6 +128,9 @@ func MessageDigest(m *record.Message) string {
 		}
 	}
 	if d == "" {
+		d = agentDigest(raw, l.Type)
+	}
+	if d == "" {
 		d = genericDigest(raw)
 	}
 	if (m.IsSidechain != nil && *m.IsSidechain) || m.ParentToolUseID != nil {

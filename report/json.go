@@ -40,6 +40,7 @@ type Session struct {
 	Ended                    *string  `json:"ended"`
 	DurationMS               *int64   `json:"duration_ms"`
 	Incomplete               *bool    `json:"incomplete"`
+	Agent                    *string  `json:"agent"`
 	Model                    *string  `json:"model"`
 	Mode                     *string  `json:"mode"`
 	PromptLength             *int64   `json:"prompt_length"`
@@ -79,7 +80,7 @@ func SessionOf(s *record.Session) *Session {
 	incomplete := s.Incomplete()
 	return &Session{
 		ID: s.ID, StartedAt: s.StartedAt, Started: isoPtr(s.StartedAt), EndedAt: s.EndedAt, Ended: isoPtr(s.EndedAt),
-		DurationMS: s.DurationMS, Incomplete: &incomplete, Model: s.Model, Mode: s.Mode, PromptLength: s.PromptLength,
+		DurationMS: s.DurationMS, Incomplete: &incomplete, Agent: s.Agent, Model: s.Model, Mode: s.Mode, PromptLength: s.PromptLength,
 		CWD: s.CWD, GitHubRunID: s.GitHubRunID, GitHubRepository: s.GitHubRepository, GitHubRef: s.GitHubRef,
 		ResultType: s.ResultType, ResultSubtype: s.ResultSubtype, IsError: s.IsError, NumTurns: s.NumTurns,
 		TotalMessages: s.TotalMessages, TotalToolCalls: s.TotalToolCalls, TotalCostUSD: s.TotalCostUSD,

@@ -40,6 +40,7 @@ type Markdown struct {
 	pending int
 	failed  []*record.ToolCall // the first MarkdownFailures
 	result  *record.Message
+	final   []*record.Message // record.Reader.FinalMessages, for other agents than Claude Code
 }
 
 type toolFigures struct {
@@ -123,10 +124,16 @@ func (m *Markdown) header(b *strings.Builder) {
 	if m.errors > 0 {
 		calls += fmt.Sprintf(" (%d failed)", m.errors)
 	}
-	b.WriteString("| Result | Model | Duration | Cost | Tokens | Turns | Tool calls |\n")
-	b.WriteString("|:--|:--|--:|--:|:--|--:|--:|\n")
-	fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n",
-		cell(result, markdownNameWidth), cell(orUnknown(s.Model), markdownNameWidth), dur, cost, tokens,
+	// The agent's column only where the session names it, so that older
+	// sessions read as before.
+	agentHead, agentAlign, agentCell := "", "", ""
+	if s.Agent != nil {
+		agentHead, agentAlign, agentCell = " Agent |", ":--|", " "+cell(*s.Agent, markdownNameWidth)+" |"
+	}
+	b.WriteString("| Result |" + agentHead + " Model | Duration | Cost | Tokens | Turns | Tool calls |\n")
+	b.WriteString("|:--|" + agentAlign + ":--|--:|--:|:--|--:|--:|\n")
+	fmt.Fprintf(b, "| %s |%s %s | %s | %s | %s | %s | %s |\n",
+		cell(result, markdownNameWidth), agentCell, cell(orUnknown(s.Model), markdownNameWidth), dur, cost, tokens,
 		intOr(s.NumTurns), calls)
 
 	var notes []string
@@ -251,8 +258,112 @@ func (m *Markdown) failures(b *strings.Builder) {
 	}
 }
 
+// Final takes the messages that hold the session's outcome, as
+// record.Reader.FinalMessages gives them: for any agent, where Result takes
+// Claude Code's result line only.
+func (m *Markdown) Final(msgs []*record.Message) {
+	m.final = msgs
+	for _, msg := range msgs {
+		if msg.Type != nil && *msg.Type == "result" {
+			m.result = msg
+		}
+	}
+}
+
+// otherAgent says whether the session is another agent's than Claude Code's
+// or Cursor's (whose result lines are alike).
+func (m *Markdown) otherAgent() bool {
+	if m.s.Agent == nil {
+		return false
+	}
+	a := *m.s.Agent
+	return a == "gemini-cli" || a == "codex" || a == "opencode"
+}
+
+// agentFinal is another agent's final answer and error, from its messages.
+func (m *Markdown) agentFinal() (answer, failure string) {
+	var parts []string
+	for _, msg := range m.final {
+		raw, _ := validUTF8(msg.Raw)
+		var l struct {
+			Type    string `json:"type"`
+			Content string `json:"content"`
+			Status  string `json:"status"`
+			Error   *struct {
+				Message string `json:"message"`
+				Name    string `json:"name"`
+				Data    struct {
+					Message string `json:"message"`
+				} `json:"data"`
+			} `json:"error"`
+			Item struct {
+				Text string `json:"text"`
+			} `json:"item"`
+			Part struct {
+				Text string `json:"text"`
+			} `json:"part"`
+			Message string `json:"message"`
+			Msg     struct {
+				Type      string `json:"type"`
+				Message   string `json:"message"`
+				LastAgent string `json:"last_agent_message"`
+			} `json:"msg"`
+		}
+		if json.Unmarshal(raw, &l) != nil {
+			continue
+		}
+		switch {
+		case l.Type == "message": // Gemini's deltas
+			parts = append(parts, l.Content)
+		case l.Type == "item.completed": // Codex's last agent message
+			parts = append(parts, l.Item.Text)
+		case l.Type == "text": // opencode's text parts
+			parts = append(parts, l.Part.Text)
+		case l.Msg.Type == "task_complete":
+			parts = append(parts, l.Msg.LastAgent)
+		case l.Msg.Type == "error":
+			failure = l.Msg.Message
+		case l.Error != nil:
+			failure = cmpOr(l.Error.Message, l.Error.Data.Message, l.Error.Name)
+		case l.Type == "error":
+			failure = l.Message
+		}
+	}
+	sep := "\n"
+	if m.s.Agent != nil && *m.s.Agent == "gemini-cli" {
+		sep = "" // deltas of one text
+	}
+	return strings.Join(parts, sep), failure
+}
+
+func cmpOr(vals ...string) string {
+	for _, v := range vals {
+		if strings.TrimSpace(v) != "" {
+			return v
+		}
+	}
+	return ""
+}
+
 func (m *Markdown) finalResult(b *strings.Builder) {
 	b.WriteString("\n#### Result\n\n")
+	if m.otherAgent() {
+		answer, failure := m.agentFinal()
+		answer = strings.TrimRight(answer, " \t\r\n")
+		switch {
+		case strings.TrimSpace(answer) == "" && failure == "" && m.s.Incomplete():
+			b.WriteString("No final message yet.\n")
+		case strings.TrimSpace(answer) == "" && failure == "":
+			b.WriteString("No final message: the stream ended without one.\n")
+		}
+		if strings.TrimSpace(answer) != "" {
+			b.WriteString(fenced(Clip(answer, MarkdownResultWidth)))
+		}
+		if failure != "" {
+			b.WriteString("\nError:\n\n" + fenced(Clip(strings.TrimRight(failure, " \t\r\n"), MarkdownResultWidth)))
+		}
+		return
+	}
 	if m.result == nil {
 		switch {
 		case m.s.Incomplete():

@@ -45,6 +45,7 @@ type Stats struct {
 	Results  []ResultStats `json:"results"`
 	NoResult int64         `json:"sessions_without_result"`
 	ByModel  []ModelStats  `json:"by_model"`
+	ByAgent  []AgentStats  `json:"by_agent"`
 	Tools    []ToolStats   `json:"tools"`
 	Slowest  []SlowSession `json:"slowest_sessions"`
 
@@ -55,6 +56,8 @@ type Stats struct {
 	// Copies are sessions left out because they log an agent session that
 	// another session counted here logs too (see copies).
 	Copies []string `json:"copies"`
+
+	agentCol string // the sessions' agent column, or NULL where there is none
 }
 
 // DayStats is the seed's "sessions by date" and "daily aggregates".
@@ -83,6 +86,23 @@ type ModelStats struct {
 	AvgDurationMS *float64 `json:"avg_duration_ms"`
 	AvgMessages   *float64 `json:"avg_messages"`
 	AvgToolCalls  *float64 `json:"avg_tool_calls"`
+}
+
+// AgentStats are the figures of the sessions of one agent (Claude Code,
+// Gemini CLI, Codex, Cursor, opencode; null for sessions whose stream was
+// not recognised, or that were logged before convlog recorded the agent).
+type AgentStats struct {
+	Agent         *string  `json:"agent"`
+	Sessions      int64    `json:"sessions"`
+	Incomplete    int64    `json:"incomplete"`
+	Errors        int64    `json:"error_results"` // sessions whose result says is_error
+	AvgDurationMS *float64 `json:"avg_duration_ms"`
+	Messages      int64    `json:"total_messages"`
+	ToolCalls     int64    `json:"total_tool_calls"`
+	ToolErrors    int64    `json:"tool_errors"`
+	ToolErrorPct  float64  `json:"tool_error_rate_pct"`
+	// Cost and tokens, counted as for the days and models.
+	Cost CostFigures `json:"cost"`
 }
 
 // ToolStats is the seed's tool usage, error rates and execution times in
@@ -176,8 +196,17 @@ func CollectStats(ctx context.Context, db Querier, r StatsRange) (*Stats, error)
 	}
 	usage := func(ctx context.Context, db Querier, with string) error { return st.usage(ctx, db, with, hasUsage) }
 	with := "WITH s AS (SELECT * FROM sessions WHERE " + r.where() + notIn(copies) + ")\n"
+	agentCol, err := hasColumn(ctx, db, "sessions", "agent")
+	if err != nil {
+		return nil, err
+	}
+	agent := "NULL"
+	if agentCol {
+		agent = "agent"
+	}
+	byAgent := func(ctx context.Context, db Querier, with string) error { return st.byAgent(ctx, db, with, agent) }
 	steps := []func(context.Context, Querier, string) error{
-		st.overview, st.byDay, st.results, st.tools, st.slowest, usage,
+		st.overview, st.byDay, st.results, byAgent, st.tools, st.slowest, usage,
 	}
 	for _, step := range steps {
 		if err := step(ctx, db, with); err != nil {
@@ -268,6 +297,36 @@ func (st *Stats) results(ctx context.Context, db Querier, with string) error {
 	}
 	st.NoResult = st.Sessions - withResult
 	return err
+}
+
+// hasColumn says whether table has the column: a synced database or an
+// archive of an older schema may lack the newer ones.
+func hasColumn(ctx context.Context, db Querier, table, column string) (bool, error) {
+	var n int64
+	err := each(ctx, db, `SELECT count(*) FROM pragma_table_info('`+table+`') WHERE name = '`+column+`'`,
+		func(r *sql.Rows) error { return r.Scan(&n) })
+	return n > 0, err
+}
+
+func (st *Stats) byAgent(ctx context.Context, db Querier, with, agent string) error {
+	st.ByAgent = []AgentStats{}
+	st.agentCol = agent
+	return each(ctx, db, with+`, te AS (SELECT session_id, count(*) AS n FROM tool_calls
+			WHERE status = 'error' AND session_id IN (SELECT id FROM s) GROUP BY session_id)
+		SELECT `+agent+` AS a, count(*), coalesce(sum(ended_at IS NULL), 0), coalesce(sum(is_error = 1), 0), avg(duration_ms),
+			coalesce(sum(total_messages), 0), coalesce(sum(total_tool_calls), 0), coalesce(sum(te.n), 0)
+		FROM s LEFT JOIN te ON te.session_id = s.id GROUP BY a ORDER BY count(*) DESC, a`, func(rows *sql.Rows) error {
+		var a AgentStats
+		var name sql.NullString
+		var dur sql.NullFloat64
+		if err := rows.Scan(&name, &a.Sessions, &a.Incomplete, &a.Errors, &dur, &a.Messages, &a.ToolCalls, &a.ToolErrors); err != nil {
+			return err
+		}
+		a.Agent, a.AvgDurationMS = nullStr(name), nullFloat(dur)
+		a.ToolErrorPct = pct(a.ToolErrors, a.ToolCalls)
+		st.ByAgent = append(st.ByAgent, a)
+		return nil
+	})
 }
 
 // toolsSQL: percentiles by nearest rank, the smallest duration whose rank
@@ -429,6 +488,16 @@ func (st *Stats) WriteText(w io.Writer, color bool) error {
 		}),
 	})
 
+	t.section("Sessions by agent", &Table{
+		Header: []string{"agent", "sessions", "errors", "avg duration", "messages", "tool calls", "tool errors", "reported cost", "estimated cost", "input", "output"},
+		Right:  []bool{false, true, true, true, true, true, true, true, true, true, true},
+		Rows: rowsOf(st.ByAgent, func(a AgentStats) []string {
+			return []string{agentText(a.Agent), itoa(a.Sessions), itoa(a.Errors), msText(a.AvgDurationMS), itoa(a.Messages),
+				itoa(a.ToolCalls), itoa(a.ToolErrors), costText(a.Cost.ReportedCostUSD, ""), costText(a.Cost.EstimatedCostUSD, "~"),
+				grouped(a.Cost.Input), grouped(a.Cost.Output)}
+		}),
+	})
+
 	t.section("Tools", &Table{
 		Header: []string{"tool", "calls", "share", "errors", "error rate", "avg", "p50", "p95", "max"},
 		Right:  []bool{false, true, true, true, true, true, true, true, true},
@@ -544,6 +613,13 @@ func dayText(d *string) string {
 		return "(no time)"
 	}
 	return *d
+}
+
+func agentText(a *string) string {
+	if a == nil {
+		return "(not recorded)"
+	}
+	return OneLine(*a)
 }
 
 func modelText(m *string) string {

@@ -163,7 +163,7 @@ func (t *Text) Summary(s *record.Session) error {
 		name string
 		v    *string
 	}{
-		{"Agent Session ID", s.AgentSessionID}, {"Agent Version", s.AgentVersion}, {"Git Branch", s.GitBranch},
+		{"Agent", s.Agent}, {"Agent Session ID", s.AgentSessionID}, {"Agent Version", s.AgentVersion}, {"Git Branch", s.GitBranch},
 	}
 	for _, o := range optional {
 		if o.v != nil {
@@ -308,17 +308,20 @@ func (t *Text) List(entries []record.Entry) error {
 	tw := tabwriter.NewWriter(t.w, 0, 0, 2, ' ', 0)
 	// Colour only in the last column: tabwriter would count the escapes
 	// as width.
-	fmt.Fprintf(tw, "ID\tSTARTED\tMODEL\tDURATION\tMSGS\tTOOLS\tRESULT\n")
+	fmt.Fprintf(tw, "ID\tSTARTED\tAGENT\tMODEL\tDURATION\tMSGS\tTOOLS\tRESULT\n")
 	for i := range entries {
 		e := &entries[i]
 		if e.Err != nil {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t%s\n", OneLine(e.ID), t.paint(red, "unreadable: "+OneLine(FileProblem(e.Err))))
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t%s\n", OneLine(e.ID), t.paint(red, "unreadable: "+OneLine(FileProblem(e.Err))))
 			continue
 		}
 		s := e.Session
-		model := "-"
+		model, agent := "-", "-"
 		if s.Model != nil {
 			model = OneLine(*s.Model)
+		}
+		if s.Agent != nil {
+			agent = OneLine(*s.Agent)
 		}
 		dur := "-"
 		if s.DurationMS != nil {
@@ -341,7 +344,7 @@ func (t *Text) List(entries []record.Entry) error {
 		if len(s.Linked) > 0 {
 			result += "; same agent session as " + OneLine(strings.Join(s.Linked, ", "))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", OneLine(s.ID), timeOr(s.StartedAt, "-"), model, dur,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", OneLine(s.ID), timeOr(s.StartedAt, "-"), agent, model, dur,
 			intOrDash(s.TotalMessages), intOrDash(s.TotalToolCalls), result)
 	}
 	t.err = tw.Flush()

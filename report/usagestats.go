@@ -163,6 +163,7 @@ type usageRow struct {
 // session.
 type sessionFacts struct {
 	id        string
+	agent     *string
 	model     *string
 	day       *string
 	duration  *int64
@@ -177,16 +178,20 @@ type sessionFacts struct {
 func (st *Stats) usage(ctx context.Context, db Querier, with string, hasUsage bool) error {
 	var sessions []*sessionFacts
 	byID := map[string]*sessionFacts{}
+	agentCol := st.agentCol
+	if agentCol == "" {
+		agentCol = "NULL"
+	}
 	err := each(ctx, db, with+`SELECT id, model, date(started_at/1000, 'unixepoch'), duration_ms,
-		coalesce(total_messages, 0), coalesce(total_tool_calls, 0), total_cost_usd FROM s ORDER BY id`, func(r *sql.Rows) error {
+		coalesce(total_messages, 0), coalesce(total_tool_calls, 0), total_cost_usd, `+agentCol+` FROM s ORDER BY id`, func(r *sql.Rows) error {
 		var f sessionFacts
-		var model, day sql.NullString
+		var model, day, agent sql.NullString
 		var dur sql.NullInt64
 		var cost sql.NullFloat64
-		if err := r.Scan(&f.id, &model, &day, &dur, &f.messages, &f.toolCalls, &cost); err != nil {
+		if err := r.Scan(&f.id, &model, &day, &dur, &f.messages, &f.toolCalls, &cost, &agent); err != nil {
 			return err
 		}
-		f.model, f.day, f.duration, f.cost = nullStr(model), nullStr(day), nullInt(dur), nullFloat(cost)
+		f.model, f.day, f.duration, f.cost, f.agent = nullStr(model), nullStr(day), nullInt(dur), nullFloat(cost), nullStr(agent)
 		sessions = append(sessions, &f)
 		byID[f.id] = &f
 		return nil
@@ -246,6 +251,10 @@ func (st *Stats) tally(sessions []*sessionFacts) {
 		}
 		return *s
 	}
+	agentGroups := map[string]*group{} // by agent, for the sessions by agent
+	for i := range st.ByAgent {
+		agentGroups[key(st.ByAgent[i].Agent)] = newGroup(&st.ByAgent[i].Cost)
+	}
 	for _, s := range sessions {
 		dk := key(s.day)
 		if days[dk] == nil {
@@ -254,6 +263,11 @@ func (st *Stats) tally(sessions []*sessionFacts) {
 		}
 		dg := dayGroups[dk]
 		dg.seen[s.id], total.seen[s.id] = true, true
+		ag := agentGroups[key(s.agent)]
+		if ag == nil {
+			ag = newGroup(&CostFigures{}) // not in the sessions by agent: not shown
+		}
+		ag.seen[s.id] = true
 
 		rows := s.rows
 		reportedRows := false
@@ -288,12 +302,12 @@ func (st *Stats) tally(sessions []*sessionFacts) {
 				mg.messages += s.messages
 				mg.toolCalls += s.toolCalls
 			}
-			for _, g := range []*group{dg, mg, total} {
+			for _, g := range []*group{dg, mg, ag, total} {
 				g.f.TokenCounts.add(u.tokens)
 			}
 			switch {
 			case u.cost != nil:
-				for _, g := range []*group{dg, mg, total} {
+				for _, g := range []*group{dg, mg, ag, total} {
 					g.f.ReportedCostUSD = addFloat(g.f.ReportedCostUSD, *u.cost)
 					g.reported[s.id] = true
 				}
@@ -302,13 +316,13 @@ func (st *Stats) tally(sessions []*sessionFacts) {
 				price, ok := PriceOf(mk)
 				if !ok {
 					unpriced[mk] = true
-					for _, g := range []*group{dg, mg, total} {
+					for _, g := range []*group{dg, mg, ag, total} {
 						g.unpriced[s.id] = true
 					}
 					continue
 				}
 				c := price.CostIn(u.tier, u.tokens)
-				for _, g := range []*group{dg, mg, total} {
+				for _, g := range []*group{dg, mg, ag, total} {
 					g.f.EstimatedCostUSD = addFloat(g.f.EstimatedCostUSD, c)
 					g.estimated[s.id] = true
 				}
@@ -320,6 +334,9 @@ func (st *Stats) tally(sessions []*sessionFacts) {
 		g.f.EstimatedSessions, g.f.UnpricedSessions = int64(len(g.estimated)), int64(len(g.unpriced))
 	}
 	finish(total)
+	for _, g := range agentGroups {
+		finish(g)
+	}
 	st.CostByDay = make([]DayCost, 0, len(days))
 	for k, d := range days {
 		finish(dayGroups[k])

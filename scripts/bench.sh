@@ -62,6 +62,7 @@ if ((quick)); then
 	big_runs=1
 	lat_lines=200 lat_rounds=1
 	tr_size=10MB tr_files=10 tr_label="10 MB"
+	agent_size=20MB agent_label="20 MB" agent_runs=1
 	import_runs=1 stats_runs=2
 	start_runs=5
 	sync_benchtime=1x
@@ -77,6 +78,7 @@ else
 	# fell in 1.4-3.2x nine times in ten, the median of 7 in 1.7-2.7x.
 	lat_lines=2000 lat_rounds=7
 	tr_size=500MB tr_files=300 tr_label="500 MB"
+	agent_size=200MB agent_label="200 MB" agent_runs=3
 	import_runs=3 stats_runs=5
 	start_runs=20
 	sync_benchtime=3x
@@ -416,6 +418,76 @@ if ((${#convlog_us[@]} > 0 && ${#tee_us[@]} > 0)); then
 else
 	row "tee, $stream_label stream: wall time" "error" "-" "-" "<= 8x" "error"
 fi
+
+# ---------------------------------------------------------------------------
+# The other agents' streams: the same figure, convlog tee next to tee, on a
+# stream of each agent's shape (gen agent). Each stream is checked once byte
+# for byte through convlog tee, and its session must hold every line and
+# tool calls of that agent.
+
+for agent in gemini codex cursor opencode; do
+	astream=$in/agent-$agent.jsonl
+	say "$agent: generating a $agent_label stream"
+	"$gen" agent -agent "$agent" -size "$agent_size" -seed 1 >"$astream"
+	a_bytes=$(wc -c <"$astream")
+	a_lines=$(wc -l <"$astream")
+	a_tee=() a_convlog=() a_lossy=0
+	for ((r = 1; r <= agent_runs; r++)); do
+		say "$agent round $r/$agent_runs: tee, convlog tee"
+		for side in tee convlog; do
+			# Alternate the order, as for the Claude Code stream.
+			if ((r % 2 == 0)); then side=$([[ $side == tee ]] && echo convlog || echo tee); fi
+			dir=$work/sessions/agent-$agent-$r
+			t0=$EPOCHREALTIME
+			if [[ $side == tee ]]; then
+				cat "$astream" | tee /dev/null >/dev/null || { bad "tee failed on the $agent stream"; continue; }
+				t1=$EPOCHREALTIME
+				a_tee+=($((${t1/./} - ${t0/./})))
+			else
+				if ! cat "$astream" | "$convlog" tee --quiet --dir "$dir" >/dev/null 2>"$work/tee.err"; then
+					bad "convlog tee failed on the $agent stream (run $r)"
+					warn_stderr "$work/tee.err" "$agent run $r"
+					continue
+				fi
+				t1=$EPOCHREALTIME
+				a_convlog+=($((${t1/./} - ${t0/./})))
+				warn_stderr "$work/tee.err" "$agent run $r"
+				check_session "$dir" "$a_lines" "$agent run $r"
+				((session_dropped == 0)) || a_lossy=$((a_lossy + 1))
+				rm -rf "$dir"
+			fi
+		done
+	done
+	say "$agent: checking convlog tee's output against its input"
+	dir=$work/sessions/agent-$agent-cmp
+	if cat "$astream" | "$convlog" tee --quiet --dir "$dir" 2>"$work/tee.err" | cmp -s - "$astream"; then
+		check_session "$dir" "$a_lines" "$agent cmp run"
+		if ((have_sqlite3)); then
+			got=$(sqlite3 "$dir"/*.db "SELECT agent || ' ' || (SELECT count(*) FROM tool_calls) || ' ' || (SELECT count(*) FROM tool_calls WHERE status = 'pending') FROM sessions")
+			read -r a_name a_calls a_pending <<<"$got"
+			want_name=$agent
+			case $agent in gemini) want_name=gemini-cli ;; esac
+			if [[ $a_name != "$want_name" || ${a_calls:-0} -eq 0 || ${a_pending:-1} -ne 0 ]]; then
+				bad "$agent stream: session says agent ${a_name:-none}, ${a_calls:-0} tool calls, ${a_pending:-?} pending"
+			fi
+		fi
+	else
+		bad "convlog tee's output differs from its input on the $agent stream"
+	fi
+	warn_stderr "$work/tee.err" "$agent cmp run"
+	rm -rf "$dir" "$astream"
+	if ((${#a_convlog[@]} > 0 && ${#a_tee[@]} > 0)); then
+		c=$(median "${a_convlog[@]}")
+		t=$(median "${a_tee[@]}")
+		verdict=$(judge "$(awk -v a="$c" -v b="$t" 'BEGIN { print a / b }')" 8)
+		((a_lossy == 0)) || verdict="FAIL (lines not logged in $a_lossy of ${#a_convlog[@]} runs)"
+		row "tee, $agent_label $agent stream: wall time" \
+			"$(fmt_dur "$c") ($(awk -v b="$a_bytes" -v u="$c" 'BEGIN { printf "%.0f MB/s", b / u }'))" \
+			"tee $(fmt_dur "$t")" "$(fmt_ratio "$c" "$t")" "<= 8x" "$verdict"
+	else
+		row "tee, $agent_label $agent stream: wall time" "error" "-" "-" "<= 8x" "error"
+	fi
+done
 
 # ---------------------------------------------------------------------------
 # Latency: one line per ms, each stamped with its send time, through tee and

@@ -6,19 +6,21 @@ import (
 
 // Formats of saved files.
 const (
-	FormatStreamJSON = "stream-json" // `claude -p --output-format stream-json` captures
+	FormatStreamJSON = "stream-json" // `claude -p --output-format stream-json` captures, and other agents' streams
 	FormatTranscript = "transcript"  // Claude Code's own ~/.claude/projects/…/<session>.jsonl
 )
 
-// Detector decides, from a file's first lines, which format it is in and
-// which agent session it records.
+// Detector decides, from a file's first lines, which format it is in, which
+// agent wrote it and which agent session it records.
 type Detector struct {
 	Objects        int // lines that are JSON objects
 	Others         int // lines that are not
 	transcript     int
 	streamJSON     int
 	AgentSessionID string
-	parser         fastjson.Parser
+	// Agent is the first agent that a line tells of; AgentUnknown if none.
+	Agent  Agent
+	parser fastjson.Parser
 }
 
 // Line looks at one line.
@@ -30,6 +32,10 @@ func (d *Detector) Line(line []byte) {
 	}
 	d.Objects++
 	typ := str(v, "type")
+	a := classify(v, typ)
+	if d.Agent == AgentUnknown {
+		d.Agent = a
+	}
 	switch {
 	case v.Exists("parentUuid") || v.Exists("sessionId") || v.Exists("leafUuid") || v.Exists("isSidechain"):
 		d.transcript++
@@ -41,11 +47,26 @@ func (d *Detector) Line(line []byte) {
 		if d.AgentSessionID == "" {
 			d.AgentSessionID = str(v, "session_id")
 		}
+	case a != AgentUnknown:
+		d.streamJSON++
+		if d.AgentSessionID == "" {
+			switch {
+			case typ == "thread.started":
+				d.AgentSessionID = str(v, "thread_id")
+			case v.Exists("sessionID"):
+				d.AgentSessionID = str(v, "sessionID")
+			case typ == "":
+				d.AgentSessionID = str(v.Get("msg"), "session_id")
+			}
+		}
 	}
 }
 
 // Enough says whether more lines would not change the verdict.
-func (d *Detector) Enough() bool { return d.transcript+d.streamJSON >= 20 }
+func (d *Detector) Enough() bool {
+	return d.transcript+d.streamJSON >= 20 ||
+		d.Agent > AgentClaude && d.AgentSessionID != ""
+}
 
 // Format is the verdict: "" when no line was a JSON object.
 func (d *Detector) Format() string {

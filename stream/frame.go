@@ -1,6 +1,7 @@
 // Package stream is the reading side of convlog: the pass-through copier, line
-// framing, parsing of Claude Code's stream-json and transcript lines, and the
-// pairing of tool_use blocks with their tool_result.
+// framing, parsing of the coding agents' JSON streams (Claude Code's
+// stream-json and transcripts, Gemini CLI, Codex, Cursor, opencode), and the
+// pairing of each tool call with its result.
 package stream
 
 import "bytes"

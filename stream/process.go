@@ -3,6 +3,8 @@ package stream
 import (
 	"bytes"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -39,11 +41,15 @@ type ToolUse struct {
 
 // ToolResult completes the tool call with the same ID.
 type ToolResult struct {
-	ID         string
-	Time       int64
-	IsError    bool
-	Output     []byte // valid only during the Sink call
-	DurationMS int64  // -1 when either time is not known
+	ID      string
+	Time    int64
+	IsError bool
+	Output  []byte // valid only during the Sink call
+	// ErrorText, when set on an error, is what the error column holds
+	// instead of Output (a failed command's exit code and output, a
+	// declined call); valid only during the Sink call.
+	ErrorText  []byte
+	DurationMS int64 // -1 when either time is not known
 	MessageSeq int64
 }
 
@@ -72,8 +78,18 @@ func (u *Usage) add(o Usage) {
 
 // Facts is what the stream says about the session as a whole.
 type Facts struct {
-	InitModel      string // from system/init
+	// Agent is the agent whose stream this is, the first one recognised;
+	// AgentUnknown for a stream of unknown JSON (or none).
+	Agent Agent
+	// SourceFormat is the stream's format when it is another agent's
+	// ("gemini-stream-json", "codex-json", …); "" for Claude Code's.
+	SourceFormat   string
+	InitModel      string // from system/init (Gemini: init; Codex before 0.44: its config line)
 	AssistantModel string // from the first assistant message
+	// ConcreteModel is the model that did the work where the stream names
+	// it apart from an alias in its init (Gemini CLI's "auto": the keys of
+	// result.stats.models); it wins over InitModel.
+	ConcreteModel  string
 	CWD            string
 	AgentSessionID string
 	AgentVersion   string
@@ -84,6 +100,7 @@ type Facts struct {
 	ResultSubtype string
 	IsError       int   // -1 no result yet
 	NumTurns      int64 // summed over result lines
+	TurnsKnown    bool  // a result line gave num_turns
 	HasCost       bool
 	CostUSD       float64
 	HasTokens     bool
@@ -107,8 +124,12 @@ type Facts struct {
 	cwdFromInit bool
 }
 
-// Model is the session's model: the init line's, else the first assistant's.
+// Model is the session's model: the concrete one where the stream names
+// it, else the init line's, else the first assistant's.
 func (f *Facts) Model() string {
+	if f.ConcreteModel != "" {
+		return f.ConcreteModel
+	}
 	if f.InitModel != "" {
 		return f.InitModel
 	}
@@ -126,33 +147,82 @@ type Processor struct {
 	// taken from it, so that the stored line and everything derived from it
 	// (tool inputs, outputs, errors) hold the redacted text.
 	Redactor *redact.Redactor
+	// Format, when set before the first line, is the agent whose stream
+	// this is (--format); left unknown, each line that tells is looked at,
+	// and a stream that turns into another agent's is followed.
+	Format Agent
 
 	Facts Facts
 
 	parser fastjson.Parser
 	seq    int64
-	uses   map[string]int64 // tool_use id → use time (-1: result seen)
+	agent  Agent               // whose lines are being read now
+	uses   map[string]useState // by tool call id
+
+	// Results whose call has not been seen (yet): kept, within limits, to
+	// complete the call should it come after them.
+	orphans     map[string]*orphan
+	orphanBytes int
+	unmatched   int64
 
 	msgUsage    map[string]reqUsage // per API message id: counted once
 	resultUsage Usage               // summed over result lines
 	sawResult   bool                // a result line carried usage
 	costs       map[string]float64  // last total_cost_usd per agent session
 	costOrder   []string
+	claudeCost  float64
 	// The last modelUsage per agent session, in order of first sight.
 	resultModels    map[string]modelTotals
 	costOrderModels []string
 	msgAgg          map[aggKey]*ModelUsage // msgUsage by model and tier
-	usageGen        int64                  // see UsageGen
-	factsGen        int64                  // usageGen when Facts.ByModel was made
-	buf, inBuf      []byte                 // reused for tool outputs and inputs
+	// Other agents' tokens by model, added up over their runs (Gemini
+	// CLI's stats.models), in order of first sight.
+	agentModels     map[string]*ModelUsage
+	agentModelOrder []string
+	usageGen        int64 // see UsageGen
+	factsGen        int64 // usageGen when Facts.ByModel was made
+
+	// Other agents' token figures: added up (per turn or step), or the
+	// last of a cumulative counter per run (a Codex thread).
+	sumUsage   Usage
+	runUsage   map[string]Usage
+	runOrder   []string
+	agentUsage bool
+	sumCost    float64 // opencode: per step
+	agentCost  bool
+
+	runID     string         // qualifies the tool ids of the run being read
+	runBase   string         // the agent's session id of that run
+	runStarts map[string]int // runs seen per agent session id
+	runs      int64          // runs (agent processes) seen in the stream
+	codex     codexState
+
+	buf, inBuf, errBuf []byte // reused for tool outputs, inputs and errors
 }
+
+type useState struct {
+	at   int64 // message time of the call; 0 when not known
+	own  int64 // the agent's own time for its start; 0 when not known
+	done bool  // its result was seen
+}
+
+type orphan struct {
+	r   ToolResult
+	own int64
+}
+
+// Limits on results kept while their call is not known.
+const (
+	maxOrphans     = 1024
+	maxOrphanBytes = 16 << 20
+)
 
 // NewProcessor returns a Processor that reports to sink.
 func NewProcessor(sink Sink) *Processor {
 	return &Processor{
 		Sink:     sink,
 		Facts:    Facts{PromptLength: -1, IsError: -1},
-		uses:     make(map[string]int64),
+		uses:     make(map[string]useState),
 		msgUsage: make(map[string]reqUsage),
 		costs:    make(map[string]float64),
 	}
@@ -211,16 +281,20 @@ func (p *Processor) Line(raw []byte, t int64) {
 	}
 	m.Type = str(v, "type")
 	m.Subtype = str(v, "subtype")
-	m.ParentToolUseID = str(v, "parent_tool_use_id")
+	p.detect(v, m.Type)
 	if p.LineTimes {
-		m.Time = parseTime(v.GetStringBytes("timestamp"))
+		m.Time = lineTime(v)
 	}
-	if sc := v.Get("isSidechain"); sc != nil {
-		if sc.Type() == fastjson.TypeTrue {
-			m.Sidechain = 1
-		} else {
-			m.Sidechain = 0
-		}
+	var msg *fastjson.Value
+	switch p.agent {
+	case AgentGemini:
+		p.geminiFields(v, &m)
+	case AgentCodex:
+		p.codexFields(v, &m)
+	case AgentOpencode:
+		p.opencodeFields(v, &m)
+	default: // Claude Code, Cursor (the same shape), or not known yet
+		msg = p.claudeFields(v, &m)
 	}
 	if m.Time > 0 {
 		if p.Facts.FirstTime == 0 || m.Time < p.Facts.FirstTime {
@@ -230,12 +304,7 @@ func (p *Processor) Line(raw []byte, t int64) {
 			p.Facts.LastTime = m.Time
 		}
 	}
-	p.sessionFields(v, &m)
 
-	msg := v.Get("message")
-	if msg != nil && msg.Type() == fastjson.TypeObject {
-		m.APIMessageID = str(msg, "id")
-	}
 	if huge {
 		// Storing a line makes SQLite build its row in memory, a copy as
 		// big, and so does storing the tool's output: with the line, the
@@ -257,18 +326,225 @@ func (p *Processor) Line(raw []byte, t int64) {
 		debug.FreeOSMemory()
 	}
 
-	switch m.Type {
-	case "assistant":
-		p.assistant(msg, &m)
-	case "user":
-		p.user(v, msg, &m)
-	case "result":
-		p.result(v, &m)
+	switch p.agent {
+	case AgentGemini:
+		p.gemini(v, &m)
+	case AgentCodex:
+		p.codexLine(v, &m)
+	case AgentOpencode:
+		p.opencode(v, &m)
+	default:
+		switch m.Type {
+		case "assistant":
+			p.assistant(msg, &m)
+		case "user":
+			p.user(v, msg, &m)
+		case "result":
+			p.result(v, &m)
+		case "tool_call":
+			if p.agent == AgentCursor {
+				p.cursorToolCall(v, &m)
+			}
+		}
 	}
 }
 
-// sessionFields takes the session-wide fields that stream-json puts on
-// system/init and transcripts put on every line. The first value seen wins.
+// detect follows the stream's format: the first line that tells which
+// agent wrote it decides, and a later line that tells of another agent (two
+// runs appended to one file) switches to that agent's mapping. Lines of the
+// types that make up a known stream are not looked at again, so a stream
+// costs one comparison per line once its format is known.
+func (p *Processor) detect(v *fastjson.Value, typ string) {
+	if p.Format != AgentUnknown {
+		if p.agent == AgentUnknown {
+			p.switchTo(p.Format)
+		}
+		return
+	}
+	switch p.agent {
+	case AgentClaude, AgentCursor:
+		if claudeHot(typ) {
+			return
+		}
+	case AgentGemini:
+		if typ == "message" || typ == "tool_use" || typ == "tool_result" {
+			return
+		}
+	case AgentCodex:
+		if strings.HasPrefix(typ, "item.") {
+			return
+		}
+	case AgentOpencode:
+		if v.Exists("sessionID") {
+			return
+		}
+	}
+	a := classify(v, typ)
+	if a == AgentUnknown || a == p.agent {
+		return
+	}
+	if p.agent == AgentCursor && a == AgentClaude && typ != "system" {
+		// Cursor's user, assistant and result lines look like Claude's.
+		return
+	}
+	p.switchTo(a)
+}
+
+func (p *Processor) switchTo(a Agent) {
+	p.agent = a
+	if p.Facts.Agent == AgentUnknown {
+		p.Facts.Agent = a
+		if a != AgentClaude {
+			p.Facts.SourceFormat = a.SourceFormat()
+		}
+	}
+}
+
+// toolID is the id under which another agent's tool call is stored: its
+// own id qualified by the agent's session id of the run, since the others'
+// ids repeat across sessions (Codex numbers its items item_0, item_1, … in
+// every run) while a tool call's id is unique in the shared database.
+func (p *Processor) toolID(raw []byte) string {
+	if p.runID == "" {
+		return string(raw)
+	}
+	return p.runID + ":" + string(raw)
+}
+
+// setRun notes the agent's session id of the lines being read.
+func (p *Processor) setRun(id []byte) {
+	if len(id) > 0 && string(id) != p.runBase {
+		p.runBase, p.runID = string(id), string(id)
+	}
+}
+
+// newRun notes the start of a run (an agent process) of the agent session
+// id. A session resumed in the same stream numbers its tool calls afresh
+// (Codex's item_0, …), so the ids of its second run are qualified by
+// "<id>/2", and so on.
+func (p *Processor) newRun(id []byte) {
+	p.runs++
+	if len(id) == 0 {
+		return
+	}
+	if p.runStarts == nil {
+		p.runStarts = make(map[string]int)
+	}
+	n := p.runStarts[string(id)] + 1
+	p.runStarts[string(id)] = n
+	p.runBase, p.runID = string(id), string(id)
+	if n > 1 {
+		p.runID += "/" + strconv.Itoa(n)
+	}
+}
+
+// sessionID records the agent's own session id; the first one seen wins.
+func (p *Processor) sessionID(id []byte) {
+	if p.Facts.AgentSessionID == "" && len(id) > 0 {
+		p.Facts.AgentSessionID = string(id)
+	}
+}
+
+// begin reports a new tool call, pending until complete is called for its
+// id; own is the agent's own time for its start (0 if none). A call whose
+// id was seen before is not new: false.
+func (p *Processor) begin(u *ToolUse, own int64) bool {
+	if _, seen := p.uses[u.ID]; seen {
+		p.Facts.DuplicateUses++
+		return false
+	}
+	p.uses[u.ID] = useState{at: u.Time, own: own}
+	u.Seq = p.Facts.ToolUses
+	p.Facts.ToolUses++
+	p.Sink.ToolUse(u)
+	if len(p.orphans) > 0 {
+		if o := p.orphans[u.ID]; o != nil {
+			// Its result came first: the call is complete at once.
+			delete(p.orphans, u.ID)
+			p.orphanBytes -= len(o.r.Output) + len(o.r.ErrorText)
+			p.complete(&o.r, o.own)
+		}
+	}
+	return true
+}
+
+// known says whether a call with this id was begun.
+func (p *Processor) known(id string) bool {
+	_, ok := p.uses[id]
+	return ok
+}
+
+// complete reports the result of the call r.ID. The duration is the
+// difference of the agent's own times where both are known, else of the
+// message times; unknown (-1) otherwise, or when it would be negative. A
+// result for a call not seen yet is kept for it; a second result for a
+// call is not reported.
+func (p *Processor) complete(r *ToolResult, own int64) {
+	st, ok := p.uses[r.ID]
+	if !ok {
+		p.keepOrphan(r, own)
+		return
+	}
+	if st.done {
+		p.unmatched++
+		return
+	}
+	st.done = true
+	p.uses[r.ID] = st
+	r.DurationMS = -1
+	switch {
+	case st.own > 0 && own > 0:
+		r.DurationMS = own - st.own
+	case st.at > 0 && r.Time > 0:
+		r.DurationMS = r.Time - st.at
+	}
+	if r.DurationMS < 0 {
+		r.DurationMS = -1
+	}
+	p.Sink.ToolResult(r)
+}
+
+func (p *Processor) keepOrphan(r *ToolResult, own int64) {
+	size := len(r.Output) + len(r.ErrorText)
+	if p.orphans[r.ID] != nil || len(p.orphans) >= maxOrphans || p.orphanBytes+size > maxOrphanBytes {
+		p.unmatched++
+		return
+	}
+	if p.orphans == nil {
+		p.orphans = make(map[string]*orphan)
+	}
+	o := &orphan{r: *r, own: own}
+	o.r.Output = bytes.Clone(r.Output)
+	if o.r.Output == nil {
+		o.r.Output = []byte{}
+	}
+	if r.ErrorText != nil {
+		o.r.ErrorText = bytes.Clone(r.ErrorText)
+	}
+	p.orphans[r.ID] = o
+	p.orphanBytes += size
+}
+
+// claudeFields takes what Claude Code's (and Cursor's) lines say of the
+// message and the session, and returns the line's message object.
+func (p *Processor) claudeFields(v *fastjson.Value, m *Message) *fastjson.Value {
+	m.ParentToolUseID = str(v, "parent_tool_use_id")
+	if sc := v.Get("isSidechain"); sc != nil {
+		if sc.Type() == fastjson.TypeTrue {
+			m.Sidechain = 1
+		} else {
+			m.Sidechain = 0
+		}
+	}
+	p.sessionFields(v, m)
+	msg := v.Get("message")
+	if msg != nil && msg.Type() == fastjson.TypeObject {
+		m.APIMessageID = str(msg, "id")
+		return msg
+	}
+	return nil
+}
+
 // parsed is the parser's working copy of the line it parsed last, which
 // fastjson keeps in the first field of its Parser and changes in place
 // only where it unescapes a string that is read. There is no accessor for
@@ -277,6 +553,8 @@ func (p *Processor) parsed() []byte {
 	return *(*[]byte)(unsafe.Pointer(&p.parser))
 }
 
+// sessionFields takes the session-wide fields that stream-json puts on
+// system/init and transcripts put on every line. The first value seen wins.
 func (p *Processor) sessionFields(v *fastjson.Value, m *Message) {
 	f := &p.Facts
 	if m.Type == "system" && m.Subtype == "init" {
@@ -289,6 +567,12 @@ func (p *Processor) sessionFields(v *fastjson.Value, m *Message) {
 		if cwd := str(v, "cwd"); cwd != "" && !f.cwdFromInit {
 			f.CWD, f.cwdFromInit = cwd, true
 		}
+		if p.agent == AgentCursor {
+			p.newRun(v.GetStringBytes("session_id"))
+		}
+	}
+	if p.agent == AgentCursor {
+		p.setRun(v.GetStringBytes("session_id"))
 	}
 	if f.AgentSessionID == "" {
 		if f.AgentSessionID = str(v, "session_id"); f.AgentSessionID == "" {
@@ -328,11 +612,10 @@ func (p *Processor) assistant(msg *fastjson.Value, m *Message) {
 		if id == "" {
 			continue
 		}
-		if _, seen := p.uses[id]; seen {
+		if p.known(id) {
 			p.Facts.DuplicateUses++
 			continue
 		}
-		p.uses[id] = m.Time
 		var input []byte
 		if in := b.Get("input"); in != nil {
 			p.inBuf = in.MarshalTo(p.inBuf[:0])
@@ -340,11 +623,10 @@ func (p *Processor) assistant(msg *fastjson.Value, m *Message) {
 		}
 		u := ToolUse{
 			ID: id, Name: str(b, "name"), Input: input,
-			Seq: p.Facts.ToolUses, Time: m.Time, MessageSeq: m.Seq,
+			Time: m.Time, MessageSeq: m.Seq,
 			ParentToolUseID: m.ParentToolUseID,
 		}
-		p.Facts.ToolUses++
-		p.Sink.ToolUse(&u)
+		p.begin(&u, 0)
 	}
 }
 
@@ -383,21 +665,9 @@ func (p *Processor) promptText(s []byte) {
 }
 
 func (p *Processor) toolResult(b *fastjson.Value, m *Message) {
-	id := str(b, "tool_use_id")
-	useTime, known := p.uses[id]
-	if !known || useTime < 0 {
-		// A result for a call never seen (or already completed): the line is
-		// stored as a message, but there is no call to complete.
-		p.Facts.UnmatchedUses++
-		return
-	}
-	p.uses[id] = -1
-	r := ToolResult{ID: id, Time: m.Time, IsError: b.GetBool("is_error"), MessageSeq: m.Seq, DurationMS: -1}
-	if useTime > 0 && m.Time > 0 {
-		r.DurationMS = m.Time - useTime
-	}
+	r := ToolResult{ID: str(b, "tool_use_id"), Time: m.Time, IsError: b.GetBool("is_error"), MessageSeq: m.Seq}
 	r.Output = p.contentText(b.Get("content"))
-	p.Sink.ToolResult(&r)
+	p.complete(&r, 0)
 }
 
 // contentText renders tool_result content: a string as is, text blocks
@@ -439,13 +709,24 @@ func (p *Processor) result(v *fastjson.Value, m *Message) {
 	} else {
 		f.IsError = 0
 	}
-	f.NumTurns += int64(v.GetInt("num_turns"))
+	if n := v.Get("num_turns"); n != nil && n.Type() == fastjson.TypeNumber {
+		f.NumTurns += n.GetInt64()
+		f.TurnsKnown = true
+	}
 	if u := v.Get("usage"); u != nil && u.Type() == fastjson.TypeObject {
-		// A result's usage covers its own turn; a multi-turn stream has one
-		// result per turn, so they add up.
-		p.resultUsage.add(usageOf(u))
-		p.sawResult = true
-		p.usageGen++
+		if p.agent == AgentCursor {
+			// Cursor's usage is camelCase; one result per run.
+			p.addUsage(Usage{
+				Input: u.GetInt64("inputTokens"), Output: u.GetInt64("outputTokens"),
+				CacheCreation: u.GetInt64("cacheWriteTokens"), CacheRead: u.GetInt64("cacheReadTokens"),
+			})
+		} else {
+			// A result's usage covers its own turn; a multi-turn stream has
+			// one result per turn, so they add up.
+			p.resultUsage.add(usageOf(u))
+			p.sawResult = true
+			p.usageGen++
+		}
 	}
 	if mu := resultModels(v); mu != nil {
 		sid := str(v, "session_id")
@@ -472,27 +753,88 @@ func (p *Processor) result(v *fastjson.Value, m *Message) {
 		p.costs[sid] = cost.GetFloat64()
 		p.usageGen++
 		f.HasCost = true
-		f.CostUSD = 0
+		p.claudeCost = 0
 		for _, k := range p.costOrder {
-			f.CostUSD += p.costs[k]
+			p.claudeCost += p.costs[k]
 		}
 	}
 }
 
-// Totals brings the token figures in Facts up to date: result lines win;
-// without them, usage counted once per API message.
+// addUsage adds figures that count once each (a turn's, a step's).
+func (p *Processor) addUsage(u Usage) {
+	p.sumUsage.add(u)
+	p.agentUsage = true
+	p.usageGen++
+}
+
+// setRunUsage keeps the figures of a counter that is cumulative within a
+// run: the last one per run counts.
+func (p *Processor) setRunUsage(run string, u Usage) {
+	if p.runUsage == nil {
+		p.runUsage = make(map[string]Usage)
+	}
+	if _, ok := p.runUsage[run]; !ok {
+		p.runOrder = append(p.runOrder, run)
+	}
+	p.runUsage[run] = u
+	p.agentUsage = true
+	p.usageGen++
+}
+
+// addCost adds a cost the agent reported for part of the session.
+func (p *Processor) addCost(usd float64) {
+	p.sumCost += usd
+	p.agentCost = true
+	p.Facts.HasCost = true
+	p.usageGen++
+}
+
+// addModelUsage adds one run's tokens of one model, for an agent that
+// gives its figures by model (Gemini CLI's stats.models).
+func (p *Processor) addModelUsage(model string, u Usage) {
+	if p.agentModels == nil {
+		p.agentModels = map[string]*ModelUsage{}
+	}
+	m := p.agentModels[model]
+	if m == nil {
+		m = &ModelUsage{Model: model, Tier: TierStandard}
+		p.agentModels[model] = m
+		p.agentModelOrder = append(p.agentModelOrder, model)
+	}
+	m.Usage.add(u)
+	p.usageGen++
+}
+
+// Totals brings the token, cost and result figures in Facts up to date:
+// Claude Code's result lines win over its messages' usage; other agents'
+// figures are added to them (a stream of one agent has only its own).
 func (p *Processor) Totals() *Facts {
 	f := &p.Facts
+	var u Usage
+	has := false
 	switch {
 	case p.sawResult:
-		f.Tokens, f.HasTokens = p.resultUsage, true
+		u, has = p.resultUsage, true
 	case len(p.msgUsage) > 0:
-		var u Usage
 		for _, mu := range p.msgUsage {
 			u.add(mu.u)
 		}
+		has = true
+	}
+	if p.agentUsage {
+		u.add(p.sumUsage)
+		for _, k := range p.runOrder {
+			u.add(p.runUsage[k])
+		}
+		has = true
+	}
+	if has {
 		f.Tokens, f.HasTokens = u, true
 	}
+	if f.HasCost {
+		f.CostUSD = p.claudeCost + p.sumCost
+	}
+	f.UnmatchedUses = p.unmatched + int64(len(p.orphans))
 	if p.usageGen != p.factsGen {
 		f.ByModel, f.UsageKind, f.UsageGen = p.ByModel(), p.UsageKind(), p.usageGen
 		p.factsGen = p.usageGen

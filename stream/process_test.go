@@ -11,6 +11,7 @@ type recorder struct {
 	msgs    []Message
 	uses    []ToolUse
 	results []ToolResult
+	events  []string // "use <id>", "result <id>", in the order told
 }
 
 func (r *recorder) Message(m *Message) {
@@ -22,12 +23,14 @@ func (r *recorder) ToolUse(u *ToolUse) {
 	c := *u
 	c.Input = append([]byte(nil), u.Input...)
 	r.uses = append(r.uses, c)
+	r.events = append(r.events, "use "+u.ID)
 }
 
 func (r *recorder) ToolResult(t *ToolResult) {
 	c := *t
 	c.Output = append([]byte(nil), t.Output...)
 	r.results = append(r.results, c)
+	r.events = append(r.events, "result "+t.ID)
 }
 
 func feed(p *Processor, lines ...string) {

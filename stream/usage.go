@@ -26,7 +26,7 @@ const (
 
 // ModelUsage is one session's use of one model in one pricing tier.
 type ModelUsage struct {
-	Model    string
+	Model    string // "" when not known
 	Tier     string
 	Requests int64 // API messages counted; 0 when the figures are sums the agent gave
 	Usage
@@ -65,13 +65,16 @@ func resultModels(v *fastjson.Value) modelTotals {
 }
 
 // UsageKind says where the session's usage by model comes from: the result
-// lines' modelUsage where any gave it, else the result lines' usage, else
-// the assistant messages; "" when there is none of these.
+// lines' modelUsage (Gemini CLI: stats.models) where any gave it, else the
+// result lines' usage (other agents: their totals), else the assistant
+// messages; "" when there is none of these.
 func (p *Processor) UsageKind() string {
 	switch {
-	case len(p.resultModels) > 0:
+	case len(p.resultModels) > 0 || len(p.agentModels) > 0:
 		return FromResult
-	case p.sawResult:
+	case p.sawResult || p.agentUsage || p.agentCost:
+		// Other agents' totals (Codex, Cursor, opencode give none by
+		// model) count as the session's totals under its model.
 		return FromTotals
 	case len(p.msgUsage) > 0:
 		return FromMessages
@@ -109,6 +112,27 @@ func (p *Processor) ByModel() []ModelUsage {
 		for _, sid := range p.costOrderModels {
 			for _, u := range p.resultModels[sid] {
 				add(u)
+			}
+		}
+		if len(p.resultModels) == 0 {
+			// Gemini CLI's figures by model; what other agents' runs in
+			// the same stream added (a stream that switched agents) has no
+			// model it is known to be of ("").
+			rest := p.sumUsage
+			for _, k := range p.runOrder {
+				rest.add(p.runUsage[k])
+			}
+			for _, m := range p.agentModelOrder {
+				u := p.agentModels[m]
+				add(*u)
+				rest.Input -= u.Input
+				rest.Output -= u.Output
+				rest.CacheCreation -= u.CacheCreation
+				rest.CacheRead -= u.CacheRead
+				rest.CacheCreation1h -= u.CacheCreation1h
+			}
+			if rest != (Usage{}) || p.agentCost {
+				add(ModelUsage{Tier: TierStandard, Usage: rest, CostUSD: p.sumCost, HasCost: p.agentCost})
 			}
 		}
 	case FromMessages:

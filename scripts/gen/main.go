@@ -1,9 +1,11 @@
 // Command gen writes deterministic, realistic workloads for testing and
 // benchmarking convlog: Claude Code stream-json output of a requested size,
+// the same for Gemini CLI, Codex, Cursor and opencode,
 // folders of Claude Code session transcripts, and a paced line source plus a
 // latency meter for comparing convlog's pass-through with a plain tee.
 //
 //	gen stream -size 1GB -seed 1 > f.jsonl
+//	gen agent -agent codex -size 200MB -seed 1 > f.jsonl
 //	gen transcripts -size 500MB -files 300 -seed 1 -out DIR
 //	gen latency -lines 10000 -interval 1ms -line-size 200 | convlog tee | gen measure
 //
@@ -37,6 +39,8 @@ const usage = `usage: gen <command> [flags]
 commands:
   stream       Claude Code "--output-format stream-json --verbose" lines on stdout
                -size 10MB -seed 1 [-line-size N] [-big-line N]
+  agent        another agent's stream: gemini, codex, cursor or opencode
+               -agent gemini -size 10MB -seed 1
   transcripts  a ~/.claude/projects tree of session transcripts
                -size 50MB -files 30 -seed 1 -out DIR
   latency      N small stream-json lines, one per interval, each with its send time
@@ -59,6 +63,8 @@ func main() {
 	switch os.Args[1] {
 	case "stream":
 		err = runStream(args, os.Stdout)
+	case "agent":
+		err = runAgent(args, os.Stdout)
 	case "transcripts":
 		err = runTranscripts(args)
 	case "latency":
