@@ -84,7 +84,7 @@ func Run(args []string, env *Env) (code int) {
 		kong.Writers(env.Stdout, env.Stderr),
 		kong.Exit(func(c int) { panic(kongExit(c)) }),
 		kong.UsageOnError(),
-		kong.Vars{"version": version},
+		kong.Vars{"version": version, "ref_help": refHelp},
 		kong.Bind(env),
 	)
 	if err != nil {

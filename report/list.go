@@ -1,0 +1,130 @@
+package report
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/convlog/convlog/record"
+)
+
+// ListWidth is the width `convlog list` keeps to, short of --wide: a
+// terminal of 100 columns.
+const ListWidth = 100
+
+// listModelWidth is as much of a model's name as the narrow list shows.
+const listModelWidth = 24
+
+// ListOptions say how List lays out the sessions.
+type ListOptions struct {
+	// Wide shows whole ids, times in UTC to the millisecond, and every
+	// value whole; else ids are Short, times are local to the minute, and
+	// the line fits ListWidth.
+	Wide  bool
+	Short []string       // for each entry, its id as shown when not Wide
+	Zone  *time.Location // for times when not Wide; nil for time.Local
+}
+
+// List writes one line per session, in the order given, as a table.
+// Pruned sessions say so in their result.
+func (t *Text) List(entries []record.Entry, opt ListOptions) error {
+	if t.err != nil {
+		return t.err
+	}
+	zone := opt.Zone
+	if zone == nil {
+		zone = time.Local
+	}
+	rows := [][]string{{"ID", "STARTED", "MODEL", "DURATION", "MSGS", "TOOLS", "RESULT"}}
+	colors := []string{""}
+	for i := range entries {
+		e := &entries[i]
+		id := e.ID
+		if !opt.Wide && i < len(opt.Short) && opt.Short[i] != "" {
+			id = opt.Short[i]
+		}
+		id = OneLine(id)
+		if e.Err != nil {
+			rows = append(rows, []string{id, "-", "-", "-", "-", "-", "unreadable: " + OneLine(FileProblem(e.Err))})
+			colors = append(colors, red)
+			continue
+		}
+		s := e.Session
+		started := "-"
+		if s.StartedAt != nil {
+			if opt.Wide {
+				started = ISOTime(*s.StartedAt)
+			} else {
+				started = time.UnixMilli(*s.StartedAt).In(zone).Format("2006-01-02 15:04")
+			}
+		}
+		model := "-"
+		if s.Model != nil {
+			model = OneLine(*s.Model)
+			if !opt.Wide {
+				model = ClipCell(model, listModelWidth)
+			}
+		}
+		dur := "-"
+		if s.DurationMS != nil {
+			dur = ListDuration(*s.DurationMS)
+		}
+		result, color := listResult(s, opt.Wide)
+		if e.Pruned {
+			result += ", pruned"
+		}
+		rows = append(rows, []string{id, started, model, dur, intOrDash(s.TotalMessages), intOrDash(s.TotalToolCalls), result})
+		colors = append(colors, color)
+	}
+
+	last := len(rows[0]) - 1
+	widths := make([]int, last)
+	for _, r := range rows {
+		for c := range last {
+			widths[c] = max(widths[c], utf8.RuneCountInString(r[c]))
+		}
+	}
+	room := 0 // for the last column; 0: no limit
+	if !opt.Wide {
+		used := 0
+		for _, w := range widths {
+			used += w + 2
+		}
+		room = max(ListWidth-used, 20)
+	}
+	var b strings.Builder
+	for i, r := range rows {
+		b.Reset()
+		for c := range last {
+			b.WriteString(r[c])
+			b.WriteString(strings.Repeat(" ", widths[c]-utf8.RuneCountInString(r[c])+2))
+		}
+		// Colour only in the last column, after the padding is counted.
+		b.WriteString(t.paint(colors[i], ClipCell(r[last], room)))
+		t.printf("%s\n", b.String())
+	}
+	return t.err
+}
+
+// listResult is a session's result as the list shows it, and its colour.
+// The narrow list has the subtype alone ("success", "error_max_turns");
+// the wide one the type too, as query prints it.
+func listResult(s *record.Session, wide bool) (string, string) {
+	result := "none"
+	if s.ResultType != nil {
+		result = ResultText(s)
+		if !wide && *s.ResultType == "result" && s.ResultSubtype != nil {
+			result = *s.ResultSubtype
+		}
+		result = OneLine(result)
+	}
+	switch {
+	case s.Incomplete() && s.ResultType == nil:
+		return "incomplete", yellow
+	case s.Incomplete():
+		return "incomplete, last " + result, yellow
+	case s.IsError != nil && *s.IsError:
+		return result, red
+	}
+	return result, ""
+}
