@@ -47,6 +47,17 @@ func syncTarget(getenv func(string) string, urlFlag string) (t cloudsync.Target,
 	return t, t.URL != "" && (t.Token != "" || t.IsFile())
 }
 
+// Validate is called by kong, so that a session named by a path (../x)
+// is a usage error before any file is touched.
+func (c *SyncCmd) Validate() error {
+	for _, r := range c.Sessions {
+		if err := r.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Run implements `convlog sync`.
 func (c *SyncCmd) Run(env *Env) error {
 	target, ok := syncTarget(env.Getenv, c.URL)
