@@ -6,15 +6,11 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"modernc.org/sqlite"
-
-	"github.com/convlog/convlog/record"
 )
 
 // The archive is shared by every session folder beside it (.turso/sessions
@@ -189,40 +185,4 @@ func openScoped(ctx context.Context, path, folder string) (*sql.DB, error) {
 		return nil, fmt.Errorf("open the archive %s: %w", path, err)
 	}
 	return db, nil
-}
-
-// Pruned reads, without bringing the archive up to date, the sessions the
-// archive keeps for its folder whose files are gone: those whose ids are
-// not in present (the ids and file names of the folder's session files).
-// Without an archive, or one that places no session yet, there are none.
-func (a *Archive) Pruned(ctx context.Context, present map[string]bool) ([]record.Entry, error) {
-	if _, err := os.Stat(a.Path); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	folder, err := a.Folder()
-	if err != nil {
-		return nil, err
-	}
-	r, err := record.OpenReader(ctx, a.Path)
-	if errors.Is(err, record.ErrNotSessionFile) {
-		return nil, nil // an archive that took no session in yet
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read the archive: %w", err)
-	}
-	defer r.Close()
-	if ok, err := r.HasTable(ctx, "archive_folders"); err != nil || !ok {
-		return nil, err
-	}
-	var pruned []record.Entry
-	err = r.Sessions(ctx, InFolder, []any{folder}, func(s *record.Session) error {
-		if !present[s.ID] {
-			pruned = append(pruned, record.Entry{Path: a.Path, ID: s.ID, Session: s, Pruned: true})
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read the archive: %w", err)
-	}
-	return pruned, nil
 }

@@ -435,3 +435,48 @@ func TestMissingDir(t *testing.T) {
 		t.Errorf("made %v", entries)
 	}
 }
+
+// TestListTakesUnchangedSessionsFromArchive: list (and so every lookup
+// of a prefix or of last) takes the session row of a file the archive
+// holds whole from the archive, without opening the file, and reads a
+// file that changed since.
+func TestListTakesUnchangedSessionsFromArchive(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	if res := runConvlog(t, f.work, nil, nil, "sql", "SELECT 1"); res.code != 0 {
+		t.Fatalf("sql: %s", res.stderr)
+	}
+	set := func(path, id, model string) {
+		t.Helper()
+		db, err := sql.Open("sqlite", record.DSN(path, false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.Exec("UPDATE sessions SET model = ? WHERE id = ?", model, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Marks telling which copy list read: the archive's rows of every
+	// session, and S2's own file, which so changes.
+	for _, id := range f.ids {
+		set(filepath.Join(f.work, ".turso", "convlog.db"), id, "from-archive")
+	}
+	set(filepath.Join(f.dir, f.ids["S2"]+".db"), f.ids["S2"], "from-file")
+	var list []struct {
+		ID    string `json:"id"`
+		Model string `json:"model"`
+	}
+	if err := json.Unmarshal(runConvlog(t, f.work, nil, nil, "list", "--json").stdout, &list); err != nil || len(list) != 6 {
+		t.Fatalf("list --json: %v", err)
+	}
+	for _, e := range list {
+		want := "from-archive"
+		if e.ID == f.ids["S2"] {
+			want = "from-file"
+		}
+		if e.Model != want {
+			t.Errorf("%s: model %q, want %q", f.labels.Replace(e.ID), e.Model, want)
+		}
+	}
+}

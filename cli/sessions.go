@@ -54,12 +54,28 @@ func folderSessions(ctx context.Context, dir, archiveFile string, stderr io.Writ
 	if err := checkDir(dir); err != nil {
 		return nil, err
 	}
-	entries, err := record.ListSessions(ctx, dir)
+	arch := archive.Open(dir, archiveFile, nil)
+	archAbs, err := filepath.Abs(arch.Path)
+	if err != nil {
+		return nil, err
+	}
+	view, err := arch.View(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "convlog: warning: %v (pruned sessions are not shown)\n", err)
+		view = nil
+	}
+	defer view.Close()
+	var held map[string]*record.Session
+	if files, err := archive.SessionFiles(dir, archAbs); err == nil {
+		held, _ = view.Held(ctx, files) // without it, each file is read
+	}
+	entries, err := record.ListSessionsKnown(ctx, dir, func(p string) *record.Session {
+		abs, _ := filepath.Abs(p)
+		return held[abs]
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", dir, err)
 	}
-	arch := archive.Open(dir, archiveFile, nil)
-	archAbs, _ := filepath.Abs(arch.Path)
 	present := make(map[string]bool, 2*len(entries))
 	files := entries[:0]
 	for _, e := range entries {
@@ -71,7 +87,7 @@ func folderSessions(ctx context.Context, dir, archiveFile string, stderr io.Writ
 		present[strings.TrimSuffix(filepath.Base(e.Path), ".db")] = true
 		files = append(files, e)
 	}
-	pruned, err := arch.Pruned(ctx, present)
+	pruned, err := view.Pruned(ctx, present)
 	if err != nil {
 		fmt.Fprintf(stderr, "convlog: warning: %v (pruned sessions are not shown)\n", err)
 	}

@@ -48,3 +48,22 @@ func (r *Reader) HasTable(ctx context.Context, name string) (bool, error) {
 	}
 	return n > 0, nil
 }
+
+// Rows runs query in the reader's transaction and hands fn a scan of each
+// row: for the tables of a database beside the schema's (the archive's).
+func (r *Reader) Rows(ctx context.Context, query string, args []any, fn func(scan func(...any) error) error) error {
+	rows, err := r.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fileError(r.Path, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows.Scan); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fileError(r.Path, err)
+	}
+	return nil
+}

@@ -83,6 +83,13 @@ const readers = 8
 // first; files that cannot be read come last, in name order, with Err set.
 // Only a folder that cannot be listed is an error.
 func ListSessions(ctx context.Context, dir string) ([]Entry, error) {
+	return ListSessionsKnown(ctx, dir, nil)
+}
+
+// ListSessionsKnown is ListSessions, taking the session of a file from
+// known where it has one (a row the archive holds of an unchanged file)
+// rather than opening the file.
+func ListSessionsKnown(ctx context.Context, dir string, known func(path string) *Session) ([]Entry, error) {
 	files, err := sessionFiles(dir)
 	if err != nil {
 		return nil, err
@@ -96,6 +103,12 @@ func ListSessions(ctx context.Context, dir string) ([]Entry, error) {
 		e.ID = strings.TrimSuffix(de.Name(), ".db")
 		if info, err := de.Info(); err == nil {
 			e.modMS = info.ModTime().UnixMilli()
+		}
+		if known != nil {
+			if s := known(e.Path); s != nil {
+				e.Session, e.ID = s, s.ID
+				continue
+			}
 		}
 		wg.Add(1)
 		sem <- struct{}{}
