@@ -4,13 +4,16 @@ import (
 	"database/sql"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
+	"github.com/convlog/convlog/internal/testkit"
 	"github.com/convlog/convlog/record"
 	"github.com/convlog/convlog/report"
 )
@@ -477,6 +480,38 @@ func TestListTakesUnchangedSessionsFromArchive(t *testing.T) {
 		}
 		if e.Model != want {
 			t.Errorf("%s: model %q, want %q", f.labels.Replace(e.ID), e.Model, want)
+		}
+	}
+}
+
+// TestTeeSyncHintRuns: the command tee gives for pushing its session later,
+// when the sync at its end failed, runs as given, from a folder other than
+// the default too (it used to name the file, which sync no longer takes).
+func TestTeeSyncHintRuns(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	blocker := filepath.Join(work, "not-a-folder")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	broken := []string{"TURSO_DATABASE_URL=file:" + filepath.Join(blocker, "team.db")}
+	for _, dir := range []string{"", "my runs"} {
+		args := []string{}
+		if dir != "" {
+			args = append(args, "--dir", dir)
+		}
+		sample, _ := os.ReadFile(filepath.Join("testdata", "sample.jsonl"))
+		tee := runConvlog(t, work, sample, broken, append([]string{"tee", "--no-summary", "--session-id", "hint-" + strconv.Itoa(len(dir))}, args...)...)
+		m := regexp.MustCompile(`push it later with: (convlog sync .*)`).FindSubmatch(tee.stderr)
+		if m == nil {
+			t.Fatalf("no hint:\n%s", tee.stderr)
+		}
+		hint := string(m[1])
+		sh := exec.Command("sh", "-c", strings.Replace(hint, "convlog ", testkit.Bin+" ", 1))
+		sh.Dir = work
+		sh.Env = append(testkit.CleanEnv(), "TURSO_DATABASE_URL=file:"+filepath.Join(work, "team.db"))
+		if out, err := sh.CombinedOutput(); err != nil || !strings.Contains(string(out), "of session hint-") {
+			t.Errorf("%s: %v\n%s", hint, err, out)
 		}
 	}
 }

@@ -2,6 +2,8 @@ package record
 
 import (
 	"cmp"
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -146,7 +148,35 @@ func Resolve(entries []Entry, ref string) ([]*Entry, error) {
 	case len(all) == 1, oneAgent:
 		return all, nil
 	}
-	return nil, &AmbiguousError{Ref: ref, Candidates: all}
+	amb := &AmbiguousError{Ref: ref, Candidates: all}
+	for _, c := range all {
+		amb.Matches = append(amb.Matches, c.ID)
+	}
+	slices.Sort(amb.Matches)
+	return nil, amb
+}
+
+// Find returns the file of the session ref names among the session files
+// of dir (Resolve; the newest of an agent session logged several times).
+// Commands name sessions through the folder and the archive together, so
+// that pruned sessions are found too; this is for a folder alone.
+func Find(ctx context.Context, dir, ref string) (string, error) {
+	if !IsPlainID(ref) {
+		return "", fmt.Errorf("%q: %w", ref, ErrBadRef)
+	}
+	entries, err := ListSessions(ctx, dir)
+	if err != nil {
+		return "", err
+	}
+	found, err := Resolve(entries, ref)
+	if err != nil {
+		var nf *NotFoundError
+		if errors.As(err, &nf) {
+			nf.Dir = dir
+		}
+		return "", err
+	}
+	return found[0].Path, nil
 }
 
 // NotFoundError is a session reference that names no session.
@@ -171,17 +201,8 @@ func (e *NotFoundError) Error() string {
 // AmbiguousError is a prefix that begins the ids of several sessions.
 type AmbiguousError struct {
 	Ref        string
+	Matches    []string // the candidates' ids, sorted
 	Candidates []*Entry // newest first
-}
-
-// Matches are the candidates' ids, sorted.
-func (e *AmbiguousError) Matches() []string {
-	ids := make([]string, len(e.Candidates))
-	for i, c := range e.Candidates {
-		ids[i] = c.ID
-	}
-	slices.Sort(ids)
-	return ids
 }
 
 func (e *AmbiguousError) Error() string {

@@ -185,3 +185,27 @@ func TestShortIDsOfV7Sessions(t *testing.T) {
 		t.Errorf("short ids %s", got)
 	}
 }
+
+func TestFind(t *testing.T) {
+	dir := t.TempDir()
+	writeSession(t, dir, "0199aaaa-1111", fixtureStart, fixtureEnd, readFixture)
+	writeSession(t, dir, "0199aaab-2222", fixtureStart+1, fixtureEnd, readFixture)
+	for ref, want := range map[string]string{"0199aaaa": "0199aaaa-1111", "last": "0199aaab-2222", "agent-1": "0199aaab-2222"} {
+		if p, err := Find(t.Context(), dir, ref); err != nil || p != filepath.Join(dir, want+".db") {
+			t.Errorf("Find(%q) = %q, %v; want %s", ref, p, err, want)
+		}
+	}
+	_, err := Find(t.Context(), dir, "0199")
+	var amb *AmbiguousError
+	if !errors.As(err, &amb) || strings.Join(amb.Matches, ",") != "0199aaaa-1111,0199aaab-2222" {
+		t.Errorf("ambiguous: %v", err)
+	}
+	_, err = Find(t.Context(), dir, "ffff")
+	var nf *NotFoundError
+	if !errors.As(err, &nf) || !strings.Contains(err.Error(), dir) {
+		t.Errorf("unknown id: %v", err)
+	}
+	if _, err := Find(t.Context(), dir, "../x"); !errors.Is(err, ErrBadRef) {
+		t.Errorf("a path: %v", err)
+	}
+}
