@@ -515,3 +515,29 @@ func TestTeeSyncHintRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestArchiveInFolderIsNoSession: an archive kept among the session files
+// (--archive) is not a session to any command.
+func TestArchiveInFolderIsNoSession(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	env := []string{"CONVLOG_ARCHIVE=" + filepath.Join(f.dir, "convlog.db"), "TURSO_DATABASE_URL=file:" + filepath.Join(f.work, "team.db")}
+	if res := runConvlog(t, f.work, nil, env, "sql", "SELECT 1"); res.code != 0 {
+		t.Fatalf("sql: %s", res.stderr)
+	}
+	if res := runConvlog(t, f.work, nil, env, "query", "convlog"); res.code != 1 || !strings.Contains(string(res.stderr), `no session "convlog"`) {
+		t.Errorf("query convlog: exit %d %s", res.code, res.stderr)
+	}
+	res := runConvlog(t, f.work, nil, env, "list", "--json")
+	var list []any
+	if res.code != 0 || json.Unmarshal(res.stdout, &list) != nil || len(list) != 6 {
+		t.Errorf("list: exit %d %s %s", res.code, res.stdout, res.stderr)
+	}
+	res = runConvlog(t, f.work, nil, env, "sync", "--all", "--json")
+	var rep struct {
+		Sessions []any `json:"sessions"`
+	}
+	if res.code != 0 || json.Unmarshal(res.stdout, &rep) != nil || len(rep.Sessions) != 6 {
+		t.Errorf("sync --all: exit %d %s %s", res.code, res.stdout, res.stderr)
+	}
+}

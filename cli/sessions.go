@@ -107,7 +107,7 @@ func findSessions(ctx context.Context, dir, archiveFile, ref string, stderr io.W
 	}
 	if ref != record.Last {
 		p := filepath.Join(dir, ref+".db")
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && !isArchive(p, dir, archiveFile) {
 			return []*record.Entry{{Path: p, ID: ref}}, nil // read by the command
 		}
 	}
@@ -121,4 +121,12 @@ func findSessions(ctx context.Context, dir, archiveFile, ref string, stderr io.W
 		nf.Dir = dir
 	}
 	return found, err
+}
+
+// isArchive says whether path is the archive of dir, which --archive may
+// put among the session files.
+func isArchive(path, dir, archiveFile string) bool {
+	a, err1 := filepath.Abs(archive.Open(dir, archiveFile, nil).Path)
+	p, err2 := filepath.Abs(path)
+	return err1 == nil && err2 == nil && a == p
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -125,6 +126,7 @@ func (c *SyncCmd) paths(env *Env) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
+		m = slices.DeleteFunc(m, func(p string) bool { return isArchive(p, c.Dir, c.Archive) })
 		sort.Strings(m)
 		return m, nil
 	}
