@@ -209,3 +209,31 @@ func TestFind(t *testing.T) {
 		t.Errorf("a path: %v", err)
 	}
 }
+
+// FuzzShortIDs: whatever the ids and agent session ids of a folder, the
+// id list prints for each session names that session, and nothing else.
+func FuzzShortIDs(f *testing.F) {
+	f.Add("01a24d9e-8c1b-7d2e 01a24d9e-8c1b-7f00 01a24d9e-9a00,01a24d9e-8c1b-7f00-x abc abcd")
+	f.Add("a,ab b,a c")
+	f.Fuzz(func(t *testing.T, spec string) {
+		var entries []Entry
+		seen := map[string]bool{}
+		for i, f := range strings.Fields(spec) {
+			id, agent, _ := strings.Cut(f, ",")
+			if !IsPlainID(id) || id == Last || seen[id] || (agent != "" && !IsPlainID(agent)) {
+				continue
+			}
+			seen[id] = true
+			entries = append(entries, entry(id, agent, int64(i)))
+		}
+		for i, s := range ShortIDs(entries) {
+			if !strings.HasPrefix(entries[i].ID, s) || len(s) < min(MinShortID, len(entries[i].ID)) {
+				t.Fatalf("short id %q of %q", s, entries[i].ID)
+			}
+			found, err := Resolve(entries, s)
+			if err != nil || len(found) != 1 || found[0].ID != entries[i].ID {
+				t.Fatalf("Resolve(%q) = %q, %v; want %s (entries %v)", s, ids(found), err, entries[i].ID, spec)
+			}
+		}
+	})
+}
