@@ -690,9 +690,10 @@ func openRead(ctx context.Context, path string) (*sql.DB, error) {
 
 // Query brings the archive up to date and opens it read-only for queries
 // across the sessions of its folder: the tables sessions, messages and
-// tool_calls are views of that folder's rows (see scopeViews). Files that could not be read are passed to problem and
-// left out. With no archive and no session files, the result is an empty
-// database on the schema, so that every query has an empty answer.
+// tool_calls are views of that folder's rows (see scopeViews). Files that
+// could not be read are passed to problem and left out. With no archive
+// and no session files, the result is an empty database on the schema, so
+// that every query has an empty answer.
 func (a *Archive) Query(ctx context.Context, problem func(error)) (*sql.DB, error) {
 	up, err := a.Update(ctx)
 	if err != nil {

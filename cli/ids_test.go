@@ -263,6 +263,10 @@ func TestPruneWithoutCloud(t *testing.T) {
 			if res.code != 0 || string(res.stdout) != string(want) {
 				t.Errorf("query %s (%s) after prune: exit %d %s\n%s\nwant\n%s", ref, l, res.code, res.stderr, res.stdout, want)
 			}
+			note := "convlog: session " + f.ids[l] + " was pruned; shown from the archive " + filepath.Join(".turso", "convlog.db") + "\n"
+			if string(res.stderr) != note {
+				t.Errorf("query %s (%s) after prune: stderr %q, want %q", ref, l, res.stderr, note)
+			}
 		}
 	}
 	if got := runConvlog(t, f.work, nil, nil, "query", f.ids["S1"][:8], "--markdown").stdout; string(got) != string(md) {

@@ -42,6 +42,7 @@ func (c *QueryCmd) Run(env *Env) error {
 	defer r.Close()
 	var s *record.Session
 	if e.Pruned {
+		fmt.Fprintf(env.Stderr, "convlog: session %s was pruned; shown from the archive %s\n", e.ID, e.Path)
 		s, err = r.SessionByID(ctx, e.ID)
 	} else {
 		s, err = r.Session(ctx)
