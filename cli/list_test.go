@@ -149,7 +149,7 @@ func TestListLockedFile(t *testing.T) {
 			t.Errorf("%s not listed:\n%s", id, out)
 		}
 	}
-	if !strings.Contains(out, goldenFull+"  -") || !strings.Contains(out, "unreadable: locked") {
+	if !strings.Contains(out, goldenFull+"  -") || !strings.Contains(out, "unreadable") {
 		t.Errorf("locked file not listed as such:\n%s", out)
 	}
 	res = runConvlog(t, t.TempDir(), nil, nil, "list", "--dir", dir, "--wide")

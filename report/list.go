@@ -12,8 +12,12 @@ import (
 // terminal of 100 columns.
 const ListWidth = 100
 
-// listModelWidth is as much of a model's name as the narrow list shows.
-const listModelWidth = 24
+// listModelWidth is as much of a model's name as the narrow list shows,
+// and listModel the column of the model.
+const (
+	listModelWidth = 24
+	listModel      = 2
+)
 
 // ListOptions say how List lays out the sessions.
 type ListOptions struct {
@@ -86,11 +90,24 @@ func (t *Text) List(entries []record.Entry, opt ListOptions) error {
 	}
 	room := 0 // for the last column; 0: no limit
 	if !opt.Wide {
-		used := 0
+		used, result := 0, 0
 		for _, w := range widths {
 			used += w + 2
 		}
-		room = max(ListWidth-used, 20)
+		for _, r := range rows {
+			result = max(result, utf8.RuneCountInString(r[last]))
+		}
+		// Too wide: the models give up room first, down to 12
+		// characters, then the results.
+		if over := used + result - ListWidth; over > 0 && widths[listModel] > 12 {
+			cut := min(over, widths[listModel]-12)
+			widths[listModel] -= cut
+			used -= cut
+			for _, r := range rows[1:] {
+				r[listModel] = ClipCell(r[listModel], widths[listModel])
+			}
+		}
+		room = max(ListWidth-used, 12)
 	}
 	var b strings.Builder
 	for i, r := range rows {
