@@ -281,6 +281,9 @@ func (a *Archive) Update(ctx context.Context) (_ *Updated, err error) {
 			return nil, fmt.Errorf("archive %s: %w", abs, err)
 		}
 	}
+	if err := a.placeSessions(ctx, db, build != ""); err != nil {
+		return nil, fmt.Errorf("archive %s: %w", abs, err)
+	}
 	known, err := sources(ctx, db)
 	if err != nil {
 		return nil, fmt.Errorf("archive %s: %w", abs, err)
@@ -315,6 +318,9 @@ func (a *Archive) Update(ctx context.Context) (_ *Updated, err error) {
 	stale := version < record.SchemaVersion
 	// So does one without the stats extras (see finishUpdate).
 	st := &updateState{taken: map[string]takenFile{}, gone: gone, read: map[string]bool{}, stale: stale}
+	if st.folder, err = a.Folder(); err != nil {
+		return nil, err
+	}
 	if st.extras, err = record.HasStatsExtras(ctx, db); err != nil {
 		return nil, fmt.Errorf("archive %s: %w", abs, err)
 	}
@@ -475,6 +481,7 @@ type updateState struct {
 	read   map[string]bool      // sessions the sync passes read, by id
 	extras bool                 // the archive had its stats extras
 	stale  bool                 // the archive was made by an older convlog
+	folder string               // the folder the sessions read are placed in (Archive.Folder)
 }
 
 // pass syncs files into the archive and notes in st the sessions it
@@ -606,6 +613,9 @@ func finishUpdate(ctx context.Context, db *sql.DB, st *updateState) (err error) 
 	if err := keepStatsExtras(ctx, conn, st); err != nil {
 		return err
 	}
+	if err := placeRead(ctx, conn, st); err != nil {
+		return err
+	}
 	now := time.Now().UnixMilli()
 	for p, t := range st.taken {
 		if _, err := conn.ExecContext(ctx, `INSERT OR REPLACE INTO archive_sources (path, size, mtime, wal_size, wal_mtime, session_id, taken_at)
@@ -667,9 +677,11 @@ func openRead(ctx context.Context, path string) (*sql.DB, error) {
 }
 
 // Query brings the archive up to date and opens it read-only for queries
-// across sessions. Files that could not be read are passed to problem and
-// left out. With no archive and no session files, the result is an empty
-// database on the schema, so that every query has an empty answer.
+// across the sessions of its folder: the tables sessions, messages and
+// tool_calls are views of that folder's rows (see scopeViews). Files that
+// could not be read are passed to problem and left out. With no archive
+// and no session files, the result is an empty database on the schema, so
+// that every query has an empty answer.
 func (a *Archive) Query(ctx context.Context, problem func(error)) (*sql.DB, error) {
 	up, err := a.Update(ctx)
 	if err != nil {
@@ -681,7 +693,11 @@ func (a *Archive) Query(ctx context.Context, problem func(error)) (*sql.DB, erro
 	if !up.Exists {
 		return emptyDB(ctx, a.schema.SQL)
 	}
-	return openRead(ctx, up.Path)
+	folder, err := a.Folder()
+	if err != nil {
+		return nil, err
+	}
+	return openScoped(ctx, up.Path, folder)
 }
 
 // emptyDB is an in-memory database on the schema, read-only.

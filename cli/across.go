@@ -43,8 +43,8 @@ func (a *acrossDB) ctx(parent context.Context) (context.Context, context.CancelF
 	return context.WithTimeout(parent, a.timeout)
 }
 
-// open brings the archive up to date and opens it read-only, or with --url
-// opens that database. Files that could not be read are reported on stderr
+// open brings the archive up to date and opens it read-only, seeing the
+// sessions of --dir only, or with --url opens that database. Files that could not be read are reported on stderr
 // and left out.
 func (f *AcrossFlags) open(env *Env) (*acrossDB, error) {
 	if f.URL != "" {
@@ -54,6 +54,9 @@ func (f *AcrossFlags) open(env *Env) (*acrossDB, error) {
 			return nil, err
 		}
 		return &acrossDB{DB: db, remote: &t, timeout: f.Timeout}, nil
+	}
+	if err := checkDir(f.Dir); err != nil {
+		return nil, err
 	}
 	db, err := archive.Open(f.Dir, f.Archive, env.Schema).Query(env.Ctx, func(p error) {
 		fmt.Fprintf(env.Stderr, "convlog: warning: %v (left out)\n", p)

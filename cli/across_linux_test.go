@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -11,7 +10,7 @@ import (
 // table, numbers to the right, long values cut and control characters
 // escaped.
 func TestSQLTableOnTerminal(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "sessions")
+	dir := t.TempDir()
 	long := strings.Repeat("x", 100)
 	shown := onTerminal(t, nil, "sql", "--dir", dir,
 		"SELECT 1 AS n, 'tool' AS name, 2.5 AS avg UNION ALL SELECT 1000, 'a'||char(10)||'b', NULL UNION ALL SELECT 3, '"+long+"', 0.25")

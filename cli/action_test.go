@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -617,11 +618,17 @@ func TestGitHubAction(t *testing.T) {
 	if finish.code != 0 {
 		t.Fatalf("finish: exit %d\n%s", finish.code, finish.stdout)
 	}
+	// The job's sessions in the order they started (list is newest first).
+	var listed []struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(runConvlog(t, r.workspace, nil, nil, "list", "--json").stdout, &listed); err != nil {
+		t.Fatal(err)
+	}
 	var ids []string
-	entries, _ := os.ReadDir(sessions)
-	for _, e := range entries {
-		if id, ok := strings.CutSuffix(e.Name(), ".db"); ok && id != "0-earlier" {
-			ids = append(ids, id)
+	for _, e := range slices.Backward(listed) {
+		if e.ID != "0-earlier" {
+			ids = append(ids, e.ID)
 		}
 	}
 	if len(ids) != 4 || ids[3] != "z-killed" {
@@ -658,7 +665,7 @@ func TestGitHubAction(t *testing.T) {
 		synced = append(synced, id)
 	}
 	rows.Close()
-	if !slices.Equal(synced, ids) {
+	if !slices.Equal(synced, slices.Sorted(slices.Values(ids))) {
 		t.Errorf("synced %q, want %q", synced, ids)
 	}
 	for _, out := range []string{install.stdout, finish.stdout} {

@@ -141,7 +141,7 @@ func Run(args []string, env *Env) (code int) {
 		kong.Writers(env.Stdout, env.Stderr),
 		kong.Exit(func(c int) { panic(kongExit(c)) }),
 		kong.UsageOnError(),
-		kong.Vars{"version": Version()},
+		kong.Vars{"version": Version(), "ref_help": refHelp},
 		kong.Bind(env),
 	)
 	if err != nil {

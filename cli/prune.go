@@ -16,12 +16,14 @@ import (
 )
 
 // PruneCmd is `convlog prune`: remove old session files. Their sessions
-// stay in the archive, which is brought up to date first, and sessions not
-// yet synced to TURSO_DATABASE_URL are kept unless asked otherwise.
+// stay in the archive, which is brought up to date first: a session the
+// archive holds whole is safe to prune. Where TURSO_DATABASE_URL is set,
+// sessions not yet synced to it are kept too, unless asked otherwise, since
+// sync sends session files.
 type PruneCmd struct {
 	OlderThan       string `name:"older-than" required:"" placeholder:"AGE" help:"Remove sessions older than AGE: 30d, 2w, 12h, or a Go duration such as 90m. A session's age counts from its end; an incomplete one's from the last change of its file."`
-	DryRun          bool   `name:"dry-run" help:"Print what would be removed, and remove nothing."`
-	IncludeUnsynced bool   `name:"include-unsynced" help:"Also remove sessions that are not synced to the database named by TURSO_DATABASE_URL."`
+	DryRun          bool   `name:"dry-run" help:"Print what would be removed, and remove nothing (exit status 0)."`
+	IncludeUnsynced bool   `name:"include-unsynced" help:"Where TURSO_DATABASE_URL is set, also remove sessions that are not synced to it."`
 	Dir             string `env:"CONVLOG_DIR" default:".turso/sessions" placeholder:"DIR" help:"Folder of session files."`
 	Archive         string `env:"CONVLOG_ARCHIVE" placeholder:"FILE" help:"The archive that keeps the sessions' history (default: convlog.db in the parent folder of --dir)."`
 
@@ -69,6 +71,9 @@ func (c *PruneCmd) Run(env *Env) error {
 	ctx := env.Ctx
 	now := time.Now()
 	cutoff := now.Add(-c.age)
+	if err := checkDir(c.Dir); err != nil {
+		return err
+	}
 
 	// The history outlives the files: take every session into the archive
 	// before any file goes.
@@ -123,12 +128,10 @@ func (c *PruneCmd) Run(env *Env) error {
 			unarchived = append(unarchived, e.ID)
 			continue
 		}
-		if !c.IncludeUnsynced {
-			synced := false
-			if target.URL != "" {
-				if synced, err = cloudsync.Synced(ctx, e.Path, target, env.Schema); err != nil {
-					fmt.Fprintf(env.Stderr, "convlog: warning: %s: %v (kept)\n", e.Path, err)
-				}
+		if target.URL != "" && !c.IncludeUnsynced {
+			synced, err := cloudsync.Synced(ctx, e.Path, target, env.Schema)
+			if err != nil {
+				fmt.Fprintf(env.Stderr, "convlog: warning: %s: %v (kept)\n", e.Path, err)
 			}
 			if !synced {
 				unsynced = append(unsynced, e.ID)
@@ -165,25 +168,29 @@ func (c *PruneCmd) Run(env *Env) error {
 		fmt.Fprintf(env.Stdout, "No sessions older than %s in %s.\n", c.OlderThan, c.Dir)
 	}
 
+	keep := "kept"
+	if c.DryRun {
+		keep = "would keep"
+	}
 	var kept []string
 	if len(unarchived) > 0 {
-		kept = append(kept, fmt.Sprintf("kept %d %s older than %s that changed while the archive read them (%s); run prune again",
-			len(unarchived), plural(len(unarchived), "session", "sessions"), c.OlderThan, idList(unarchived)))
+		kept = append(kept, fmt.Sprintf("%s %d %s older than %s that changed while the archive read them (%s); run prune again",
+			keep, len(unarchived), plural(len(unarchived), "session", "sessions"), c.OlderThan, idList(unarchived)))
 	}
 	if len(unsynced) > 0 {
-		n := fmt.Sprintf("%d %s older than %s", len(unsynced), plural(len(unsynced), "session", "sessions"), c.OlderThan)
-		if target.URL == "" {
-			kept = append(kept, fmt.Sprintf("kept %s (%s): TURSO_DATABASE_URL is not set, so none counts as synced. Set it and run `convlog sync --all`, or pass --include-unsynced to remove them anyway (the archive keeps their history)",
-				n, idList(unsynced)))
-		} else {
-			kept = append(kept, fmt.Sprintf("kept %s that %s not synced to %s (%s). Run `convlog sync --all` first, or pass --include-unsynced to remove them anyway",
-				n, plural(len(unsynced), "is", "are"), target.Display(), idList(unsynced)))
-		}
+		kept = append(kept, fmt.Sprintf("%s %d %s older than %s that %s not synced to %s (%s). Run `convlog sync --all` first, or pass --include-unsynced to remove them anyway (the archive keeps their history)",
+			keep, len(unsynced), plural(len(unsynced), "session", "sessions"), c.OlderThan, plural(len(unsynced), "is", "are"), target.Display(), idList(unsynced)))
 	}
-	if len(kept) > 0 {
-		return &exitError{Code: 1, Err: errors.New(strings.Join(kept, "\nconvlog: "))}
+	if len(kept) == 0 {
+		return nil
 	}
-	return nil
+	msg := strings.Join(kept, "\nconvlog: ")
+	if c.DryRun {
+		// A dry run only reports: what it would keep is part of the report.
+		fmt.Fprintf(env.Stderr, "convlog: %s\n", msg)
+		return nil
+	}
+	return &exitError{Code: 1, Err: errors.New(msg)}
 }
 
 // idList names sessions, the first few of them.

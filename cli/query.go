@@ -3,6 +3,8 @@ package cli
 import (
 	"bufio"
 	"fmt"
+	"io"
+	"strings"
 
 	"golang.org/x/term"
 
@@ -13,39 +15,38 @@ import (
 // QueryCmd is `convlog query`: one session read back, as the seed's
 // query-session script printed it.
 type QueryCmd struct {
-	Session  sessionRef `arg:"" help:"Session id, a unique prefix of one, or 'last' for the newest session."`
+	Session  sessionRef `arg:"" help:"The session: ${ref_help}."`
 	Dir      string     `env:"CONVLOG_DIR" default:".turso/sessions" placeholder:"DIR" help:"Folder of session files."`
+	Archive  string     `env:"CONVLOG_ARCHIVE" placeholder:"FILE" help:"The archive, which keeps the sessions whose files were pruned (default: convlog.db in the parent folder of --dir)."`
 	JSON     bool       `name:"json" xor:"format" help:"Print one JSON document (with messages and tool_calls arrays when asked for)."`
 	Markdown bool       `name:"markdown" xor:"format" help:"Print a GitHub-flavoured Markdown summary, for $GITHUB_STEP_SUMMARY."`
 	Messages bool       `help:"Include every message."`
 	Tools    bool       `help:"Include every tool call."`
 }
 
-// sessionRef is a session id, a prefix of one, or "last". It is checked
-// while the command line is parsed, so that a path such as ../x is refused
-// as a usage error before any file is touched.
-type sessionRef string
-
-func (r sessionRef) Validate() error {
-	if !record.IsPlainID(string(r)) {
-		return fmt.Errorf("%q: %w", string(r), record.ErrBadRef)
-	}
-	return nil
-}
-
 // Run implements `convlog query`.
 func (c *QueryCmd) Run(env *Env) error {
 	ctx := env.Ctx
-	path, err := record.Find(ctx, c.Dir, string(c.Session))
+	found, err := findSessions(ctx, c.Dir, c.Archive, string(c.Session), env.Stderr)
 	if err != nil {
 		return err
 	}
-	r, err := record.OpenReader(ctx, path)
+	e := found[0]
+	if len(found) > 1 {
+		noteAgentSessions(env.Stderr, found)
+	}
+	r, err := record.OpenReader(ctx, e.Path)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	s, err := r.Session(ctx)
+	var s *record.Session
+	if e.Pruned {
+		fmt.Fprintf(env.Stderr, "convlog: session %s was pruned; shown from the archive %s\n", e.ID, e.Path)
+		s, err = r.SessionByID(ctx, e.ID)
+	} else {
+		s, err = r.Session(ctx)
+	}
 	if err != nil {
 		return err
 	}
@@ -131,4 +132,15 @@ func useColor(env *Env) bool {
 	}
 	f, ok := env.Stdout.(interface{ Fd() uintptr })
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// noteAgentSessions says, when an agent session id names several sessions,
+// which one is shown: the newest.
+func noteAgentSessions(w io.Writer, found []*record.Entry) {
+	others := make([]string, len(found)-1)
+	for i, e := range found[1:] {
+		others[i] = e.ID
+	}
+	fmt.Fprintf(w, "convlog: agent session %s was logged as %d sessions; showing the newest, %s (the others: %s)\n",
+		found[0].AgentID(), len(found), found[0].ID, strings.Join(others, ", "))
 }

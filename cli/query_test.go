@@ -267,7 +267,7 @@ func TestQueryBadInput(t *testing.T) {
 		code   int
 		stderr []string
 	}{
-		{"ambiguous prefix", []string{"7f3e"}, 1, []string{`convlog: session prefix "7f3e" is ambiguous`, "\n  7f3e1c2a-0000\n", "\n  " + goldenFull + "\n", "\n  " + goldenIncomplete + "\n"}},
+		{"ambiguous prefix", []string{"7f3e"}, 1, []string{`convlog: session prefix "7f3e" is ambiguous`, "\n  7f3e1c2a-0000  ", "\n  " + goldenFull + "  ", "\n  " + goldenIncomplete + "  "}},
 		{"unknown id", []string{"ffff"}, 1, []string{`convlog: no session "ffff" in ` + dir}},
 		{"missing folder", []string{"ffff", "--dir", filepath.Join(dir, "nope")}, 1, []string{"does not exist"}},
 		{"not a session file", []string{"junk"}, 1, []string{"junk.db: not a convlog database"}},

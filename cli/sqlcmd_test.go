@@ -120,6 +120,9 @@ func TestSQLArchiveIsReadOnly(t *testing.T) {
 func TestSQLEmptyFolder(t *testing.T) {
 	t.Parallel()
 	work := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(work, ".turso", "sessions"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	for args, want := range map[string]string{
 		"--json": "[]\n",
 		"--tsv":  "id\tmodel\n",
@@ -144,7 +147,7 @@ func TestSQLEmptyFolder(t *testing.T) {
 		t.Errorf("stats: exit %d, %q %s", res.code, res.stdout, res.stderr)
 	}
 	// Nothing to keep, so nothing was made.
-	if entries, _ := os.ReadDir(work); len(entries) != 0 {
+	if entries, _ := os.ReadDir(filepath.Join(work, ".turso")); len(entries) != 1 {
 		t.Errorf("files made in an empty folder: %v", entries)
 	}
 }
@@ -152,6 +155,9 @@ func TestSQLEmptyFolder(t *testing.T) {
 func TestSQLFormats(t *testing.T) {
 	t.Parallel()
 	work := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(work, ".turso", "sessions"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	q := `SELECT 1 AS n, 2.5 AS r, 65.0 AS whole, NULL AS nul, 'a,"b"' || char(9) || 'c' || char(10) AS text, x'00ff' AS blob, x'6869' AS utf8blob`
 	for format, want := range map[string]string{
 		"--tsv":  "n\tr\twhole\tnul\ttext\tblob\tutf8blob\n1\t2.5\t65.0\t\ta,\"b\"\\tc\\n\tx'00ff'\thi\n",

@@ -8,19 +8,22 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/convlog/convlog/archive"
 	cloudsync "github.com/convlog/convlog/sync"
 )
 
 // SyncCmd is `convlog sync`: push sessions to the one libSQL database that
 // TURSO_DATABASE_URL names.
 type SyncCmd struct {
-	Sessions []string      `arg:"" optional:"" sep:"none" name:"session" help:"Sessions to sync: ids (looked up in --dir) or paths of session files."`
-	All      bool          `help:"Sync every session in --dir."`
+	Sessions []sessionRef  `arg:"" optional:"" sep:"none" name:"session" help:"Sessions to sync, each ${ref_help}; an agent session id logged as several sessions syncs them all."`
+	All      bool          `help:"Sync every session file in --dir."`
 	Dir      string        `env:"CONVLOG_DIR" default:".turso/sessions" placeholder:"DIR" help:"Folder of session files."`
+	Archive  string        `env:"CONVLOG_ARCHIVE" placeholder:"FILE" help:"The archive, which keeps the sessions whose files were pruned (default: convlog.db in the parent folder of --dir)."`
 	URL      string        `name:"url" placeholder:"URL" help:"Database to sync to in this run instead of $TURSO_DATABASE_URL: libsql://, https://, http://, or file:PATH for a local archive file."`
 	Full     bool          `help:"Send every row again, also those that earlier runs recorded as sent."`
 	Timeout  time.Duration `env:"CONVLOG_SYNC_TIMEOUT" default:"30s" help:"Give up on a request to the database after this long."`
@@ -45,6 +48,17 @@ func syncTarget(getenv func(string) string, urlFlag string) (t cloudsync.Target,
 	return t, t.URL != "" && (t.Token != "" || t.IsFile())
 }
 
+// Validate is called by kong, so that a session named by a path (../x)
+// is a usage error before any file is touched.
+func (c *SyncCmd) Validate() error {
+	for _, r := range c.Sessions {
+		if err := r.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Run implements `convlog sync`.
 func (c *SyncCmd) Run(env *Env) error {
 	target, ok := syncTarget(env.Getenv, c.URL)
@@ -54,7 +68,7 @@ func (c *SyncCmd) Run(env *Env) error {
 	if c.All == (len(c.Sessions) > 0) {
 		return &exitError{Code: 2, Err: errors.New("name the sessions to sync, or give --all")}
 	}
-	paths, err := c.paths()
+	paths, err := c.paths(env)
 	if err != nil {
 		return err
 	}
@@ -101,31 +115,41 @@ func (c *SyncCmd) Run(env *Env) error {
 	return nil
 }
 
-// paths resolves the sessions to sync to their files.
-func (c *SyncCmd) paths() ([]string, error) {
+// paths resolves the sessions to sync to their files, each once. A pruned
+// session cannot be synced: sync sends session files.
+func (c *SyncCmd) paths(env *Env) ([]string, error) {
+	if err := checkDir(c.Dir); err != nil {
+		return nil, err
+	}
 	if c.All {
 		m, err := filepath.Glob(filepath.Join(c.Dir, "*.db"))
 		if err != nil {
 			return nil, err
 		}
+		m = slices.DeleteFunc(m, func(p string) bool { return isArchive(p, c.Dir, c.Archive) })
 		sort.Strings(m)
 		return m, nil
 	}
-	var paths, missing []string
-	for _, s := range c.Sessions {
-		if st, err := os.Stat(s); err == nil && !st.IsDir() && (strings.HasSuffix(s, ".db") || strings.ContainsRune(s, filepath.Separator)) {
-			paths = append(paths, s)
-			continue
+	var paths, pruned []string
+	seen := map[string]bool{}
+	for _, ref := range c.Sessions {
+		found, err := findSessions(env.Ctx, c.Dir, c.Archive, string(ref), env.Stderr)
+		if err != nil {
+			return nil, err
 		}
-		p := filepath.Join(c.Dir, s+".db")
-		if _, err := os.Stat(p); err != nil {
-			missing = append(missing, s)
-			continue
+		for _, e := range found {
+			switch {
+			case e.Pruned:
+				pruned = append(pruned, e.ID)
+			case !seen[e.Path]:
+				seen[e.Path] = true
+				paths = append(paths, e.Path)
+			}
 		}
-		paths = append(paths, p)
 	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("no session %s in %s (convlog list shows the sessions there; --dir looks elsewhere)", strings.Join(missing, ", "), c.Dir)
+	if len(pruned) > 0 {
+		return nil, fmt.Errorf("session %s was pruned: its file is gone, and sync sends session files (the archive %s keeps its history)",
+			strings.Join(pruned, ", "), archive.Open(c.Dir, c.Archive, nil).Path)
 	}
 	return paths, nil
 }
@@ -133,12 +157,15 @@ func (c *SyncCmd) paths() ([]string, error) {
 func (c *SyncCmd) retryCommand() string {
 	cmd := "convlog sync"
 	if c.Dir != defaultSessionDir {
-		cmd += " --dir " + c.Dir
+		cmd += " --dir " + shellWord(c.Dir)
 	}
 	if c.All {
 		return cmd + " --all"
 	}
-	return cmd + " " + strings.Join(c.Sessions, " ")
+	for _, s := range c.Sessions {
+		cmd += " " + string(s)
+	}
+	return cmd
 }
 
 // syncedLine is what people see of a session synced.
@@ -210,7 +237,7 @@ func (c *TeeCmd) syncAtEOF(env *Env, path string, interrupted bool, sigs <-chan 
 	id := strings.TrimSuffix(filepath.Base(path), ".db")
 	later := "convlog sync " + id
 	if c.Dir != defaultSessionDir {
-		later = "convlog sync " + path
+		later = "convlog sync --dir " + shellWord(c.Dir) + " " + id
 	}
 	if interrupted {
 		if !c.Quiet {
@@ -251,4 +278,15 @@ func (c *TeeCmd) syncAtEOF(env *Env, path string, interrupted bool, sigs <-chan 
 		fmt.Fprintf(env.Stderr, "Synced %d records of session %s to %s in %d %s (%s).\n",
 			s.Rows, id, target.Display(), rep.Requests, plural(rep.Requests, "request", "requests"), rep.Elapsed.Round(time.Millisecond))
 	}
+}
+
+// shellWord quotes s for a shell when it holds more than plain characters.
+func shellWord(s string) string {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == '+' || r == ',' || r == ':' || r == '@' || r == '%' ||
+			'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+	}) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

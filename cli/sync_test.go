@@ -118,13 +118,17 @@ func TestTeeThenSyncAll(t *testing.T) {
 	if rep.Rows != 0 || len(rep.Sessions) != 2 || !rep.Sessions[0].UpToDate {
 		t.Errorf("second sync: %s", r.stdout)
 	}
-	// By id and by path.
-	r = runConvlog(t, dir, nil, creds(srv.URL), "sync", a, filepath.Join(".turso/sessions", b+".db"))
-	if r.code != 0 || !bytes.Contains(r.stdout, []byte("Session "+a+" is up to date.")) {
-		t.Errorf("sync by id and path: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	// By id and by prefix; a path is no session id.
+	r = runConvlog(t, dir, nil, creds(srv.URL), "sync", a, b[:8])
+	if r.code != 0 || !bytes.Contains(r.stdout, []byte("Session "+a+" is up to date.")) || !bytes.Contains(r.stdout, []byte("Session "+b+" is up to date.")) {
+		t.Errorf("sync by id and prefix: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runConvlog(t, dir, nil, creds(srv.URL), "sync", filepath.Join(".turso/sessions", b+".db"))
+	if r.code != 2 || !bytes.Contains(r.stderr, []byte("not a session id")) {
+		t.Errorf("sync by path: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = runConvlog(t, dir, nil, creds(srv.URL), "sync", "no-such-session")
-	if r.code != 1 || !bytes.Contains(r.stderr, []byte("no session no-such-session in .turso/sessions")) {
+	if r.code != 1 || !bytes.Contains(r.stderr, []byte(`no session "no-such-session" in .turso/sessions`)) {
 		t.Errorf("sync of an unknown session: exit %d\n%s", r.code, r.stderr)
 	}
 }

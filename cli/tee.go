@@ -13,8 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/convlog/convlog/record"
 	"github.com/convlog/convlog/relay"
 	"github.com/convlog/convlog/stream"
@@ -23,7 +21,7 @@ import (
 // TeeCmd is `convlog tee`: the filter at the heart of convlog.
 type TeeCmd struct {
 	Dir          string `env:"CONVLOG_DIR" default:".turso/sessions" placeholder:"DIR" help:"Folder for session files (created on demand, mode 0700)."`
-	SessionID    string `name:"session-id" placeholder:"ID" help:"Session id to use instead of a new UUID."`
+	SessionID    string `name:"session-id" placeholder:"ID" help:"Session id to use instead of a new random UUID."`
 	Model        string `placeholder:"M" help:"Model, when the stream does not say (its system/init line wins)."`
 	Mode         string `enum:"auto,interactive" default:"auto" help:"Agent mode to record: auto or interactive."`
 	Format       string `enum:"auto,claude,gemini,codex,cursor,opencode" default:"auto" help:"The agent whose stream this is: claude, gemini, codex, cursor or opencode (default: told from its lines)."`
@@ -164,7 +162,7 @@ func (c *TeeCmd) openSession(env *Env, started time.Time, tuneGC func()) (*teeLo
 	t := &teeLog{warn: &warner{w: env.Stderr}, tuneGC: tuneGC}
 	id := c.SessionID
 	if id == "" {
-		id = uuid.Must(uuid.NewV7()).String()
+		id = record.NewSessionID()
 	} else if !record.IsPlainID(id) {
 		return nil, &exitError{Code: 2, Err: fmt.Errorf("--session-id %q: use letters, digits, '-' and '_' only (it names a file)", id)}
 	}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -37,13 +36,15 @@ func IsPlainID(s string) bool {
 // Last is the session reference that means the newest session.
 const Last = "last"
 
-// Entry is one session file of a folder: its session, or why it could not
-// be read.
+// Entry is one session of a folder: its file and session, or why the file
+// could not be read; or a session whose file was pruned, read from the
+// archive.
 type Entry struct {
-	Path    string
+	Path    string // the session file; for a pruned session, the archive
 	ID      string // the session's id; the file's name without .db when Err is set
 	Session *Session
 	Err     error // a *FileError
+	Pruned  bool  // the file is gone; Path is the archive, which keeps the session
 	modMS   int64
 }
 
@@ -82,6 +83,13 @@ const readers = 8
 // first; files that cannot be read come last, in name order, with Err set.
 // Only a folder that cannot be listed is an error.
 func ListSessions(ctx context.Context, dir string) ([]Entry, error) {
+	return ListSessionsKnown(ctx, dir, nil)
+}
+
+// ListSessionsKnown is ListSessions, taking the session of a file from
+// known where it has one (a row the archive holds of an unchanged file)
+// rather than opening the file.
+func ListSessionsKnown(ctx context.Context, dir string, known func(path string) *Session) ([]Entry, error) {
 	files, err := sessionFiles(dir)
 	if err != nil {
 		return nil, err
@@ -96,6 +104,12 @@ func ListSessions(ctx context.Context, dir string) ([]Entry, error) {
 		if info, err := de.Info(); err == nil {
 			e.modMS = info.ModTime().UnixMilli()
 		}
+		if known != nil {
+			if s := known(e.Path); s != nil {
+				e.Session, e.ID = s, s.ID
+				continue
+			}
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -109,6 +123,17 @@ func ListSessions(ctx context.Context, dir string) ([]Entry, error) {
 		}()
 	}
 	wg.Wait()
+	SortEntries(entries)
+	return entries, nil
+}
+
+// ErrBadRef is a session reference that is not a plain id or prefix.
+var ErrBadRef = errors.New("not a session id or prefix (letters, digits, '-' and '_' only)")
+
+// SortEntries orders entries as ListSessions does: newest first, by start
+// time, else by the file's modification time; files that cannot be read
+// last, in name order.
+func SortEntries(entries []Entry) {
 	slices.SortStableFunc(entries, func(a, b Entry) int {
 		if (a.Err == nil) != (b.Err == nil) {
 			if a.Err == nil {
@@ -121,126 +146,4 @@ func ListSessions(ctx context.Context, dir string) ([]Entry, error) {
 		}
 		return cmp.Or(cmp.Compare(b.sortKey(), a.sortKey()), strings.Compare(b.ID, a.ID))
 	})
-	return entries, nil
-}
-
-// NotFoundError is a session reference that names no session file.
-type NotFoundError struct {
-	Ref      string
-	Dir      string
-	NoFolder bool // Dir does not exist
-	Files    int  // session files in Dir
-}
-
-func (e *NotFoundError) Error() string {
-	switch {
-	case e.NoFolder:
-		return fmt.Sprintf("no session %q: folder %s does not exist (set --dir or CONVLOG_DIR)", e.Ref, e.Dir)
-	case e.Ref == Last:
-		return fmt.Sprintf("no readable session in %s (%d files)", e.Dir, e.Files)
-	default:
-		return fmt.Sprintf("no session %q in %s (%d session files there; see convlog list)", e.Ref, e.Dir, e.Files)
-	}
-}
-
-// AmbiguousError is a prefix that more than one session id starts with.
-type AmbiguousError struct {
-	Ref     string
-	Matches []string // the ids, sorted
-}
-
-func (e *AmbiguousError) Error() string {
-	return fmt.Sprintf("session prefix %q is ambiguous; it matches:\n  %s", e.Ref, strings.Join(e.Matches, "\n  "))
-}
-
-// ErrBadRef is a session reference that is not a plain id or prefix.
-var ErrBadRef = errors.New("not a session id or prefix (letters, digits, '-' and '_' only)")
-
-// Find returns the file in dir of the session ref names: a full id, a
-// unique prefix of one (as git takes short hashes), or Last, the newest
-// readable session. A full id wins over a longer id it is a prefix of.
-// A ref that is no convlog id may be the agent's own session id (Claude
-// Code's, Gemini CLI's, a Codex thread, …), whole or a unique prefix.
-func Find(ctx context.Context, dir, ref string) (string, error) {
-	if !IsPlainID(ref) {
-		return "", fmt.Errorf("%q: %w", ref, ErrBadRef)
-	}
-	noFolder := false
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		noFolder = true
-	}
-	if ref == Last {
-		entries, err := ListSessions(ctx, dir)
-		if err != nil {
-			return "", err
-		}
-		if len(entries) > 0 && entries[0].Err == nil {
-			return entries[0].Path, nil
-		}
-		return "", &NotFoundError{Ref: ref, Dir: dir, NoFolder: noFolder, Files: len(entries)}
-	}
-	files, err := sessionFiles(dir)
-	if err != nil {
-		return "", err
-	}
-	var matches []string
-	for _, de := range files {
-		id := strings.TrimSuffix(de.Name(), ".db")
-		if id == ref {
-			return filepath.Join(dir, de.Name()), nil
-		}
-		if strings.HasPrefix(id, ref) {
-			matches = append(matches, id)
-		}
-	}
-	switch len(matches) {
-	case 0:
-		if path, err := findByAgentID(ctx, dir, ref); path != "" || err != nil {
-			return path, err
-		}
-		return "", &NotFoundError{Ref: ref, Dir: dir, NoFolder: noFolder, Files: len(files)}
-	case 1:
-		return filepath.Join(dir, matches[0]+".db"), nil
-	default:
-		slices.Sort(matches)
-		return "", &AmbiguousError{Ref: ref, Matches: matches}
-	}
-}
-
-// findByAgentID looks for the sessions whose agent session id is ref, or
-// else starts with it; "" when there is none.
-func findByAgentID(ctx context.Context, dir, ref string) (string, error) {
-	entries, err := ListSessions(ctx, dir)
-	if err != nil || len(entries) == 0 {
-		return "", err
-	}
-	var exact, prefix []*Entry
-	for i := range entries {
-		e := &entries[i]
-		if e.Session == nil || e.Session.AgentSessionID == nil {
-			continue
-		}
-		switch id := *e.Session.AgentSessionID; {
-		case id == ref:
-			exact = append(exact, e)
-		case strings.HasPrefix(id, ref):
-			prefix = append(prefix, e)
-		}
-	}
-	found := exact
-	if len(found) == 0 {
-		found = prefix
-	}
-	switch len(found) {
-	case 0:
-		return "", nil
-	case 1:
-		return found[0].Path, nil
-	}
-	ids := make([]string, len(found))
-	for i, e := range found {
-		ids[i] = e.ID + " (agent session " + *e.Session.AgentSessionID + ")"
-	}
-	slices.Sort(ids)
-	return "", &AmbiguousError{Ref: ref, Matches: ids}
 }

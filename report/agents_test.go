@@ -254,7 +254,7 @@ func TestAgentSessionsRead(t *testing.T) {
 		t.Errorf("only %d of %d answers checked", seen, len(answers))
 	}
 	var list strings.Builder
-	NewText(&list, false).List(entries)
+	NewText(&list, false).List(entries, ListOptions{Wide: true})
 	for _, a := range []string{"AGENT", "gemini-cli", "codex", "cursor", "opencode"} {
 		if !strings.Contains(list.String(), a) {
 			t.Errorf("list lacks %q:\n%s", a, list.String())

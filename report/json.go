@@ -170,18 +170,24 @@ func ToolCallOf(c *record.ToolCall) *ToolCall {
 }
 
 // ListEntry is one element of `convlog list --json`: the session's fields,
-// the file, and why the file could not be read (null when it could). For an
-// unreadable file only id (the file's name without .db), file and error are
-// set; the other keys are there, null.
+// the id as the list prints it, the file (null for a session whose file was
+// pruned: the archive keeps it), and why the file could not be read (null
+// when it could). For an unreadable file only id (the file's name without
+// .db), short_id, file and error are set; the other keys are there, null.
 type ListEntry struct {
 	Session
-	File  string  `json:"file"`
-	Error *string `json:"error"`
+	ShortID string  `json:"short_id"`
+	File    *string `json:"file"`
+	Pruned  bool    `json:"pruned"`
+	Error   *string `json:"error"`
 }
 
-// ListEntryOf is the JSON form of e.
-func ListEntryOf(e *record.Entry) *ListEntry {
-	j := &ListEntry{File: e.Path}
+// ListEntryOf is the JSON form of e, short its id as the list prints it.
+func ListEntryOf(e *record.Entry, short string) *ListEntry {
+	j := &ListEntry{ShortID: short, Pruned: e.Pruned}
+	if !e.Pruned {
+		j.File = &e.Path
+	}
 	if e.Session != nil {
 		j.Session = *SessionOf(e.Session)
 	} else {

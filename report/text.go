@@ -6,7 +6,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/convlog/convlog/record"
 )
@@ -298,57 +297,6 @@ func FileProblem(err error) string {
 func Duration(ms int64) string {
 	f := float64(ms)
 	return msText(&f)
-}
-
-// List writes one line per session file, newest first, as a table.
-func (t *Text) List(entries []record.Entry) error {
-	if t.err != nil {
-		return t.err
-	}
-	tw := tabwriter.NewWriter(t.w, 0, 0, 2, ' ', 0)
-	// Colour only in the last column: tabwriter would count the escapes
-	// as width.
-	fmt.Fprintf(tw, "ID\tSTARTED\tAGENT\tMODEL\tDURATION\tMSGS\tTOOLS\tRESULT\n")
-	for i := range entries {
-		e := &entries[i]
-		if e.Err != nil {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t%s\n", OneLine(e.ID), t.paint(red, "unreadable: "+OneLine(FileProblem(e.Err))))
-			continue
-		}
-		s := e.Session
-		model, agent := "-", "-"
-		if s.Model != nil {
-			model = OneLine(*s.Model)
-		}
-		if s.Agent != nil {
-			agent = OneLine(*s.Agent)
-		}
-		dur := "-"
-		if s.DurationMS != nil {
-			dur = Duration(*s.DurationMS)
-		}
-		result := ResultText(s)
-		if s.ResultType == nil {
-			result = "none"
-		}
-		switch {
-		case s.Incomplete():
-			if s.ResultType == nil {
-				result = t.paint(yellow, "incomplete")
-			} else {
-				result = t.paint(yellow, "incomplete") + ", last " + result
-			}
-		case s.IsError != nil && *s.IsError:
-			result = t.paint(red, result)
-		}
-		if len(s.Linked) > 0 {
-			result += "; same agent session as " + OneLine(strings.Join(s.Linked, ", "))
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", OneLine(s.ID), timeOr(s.StartedAt, "-"), agent, model, dur,
-			intOrDash(s.TotalMessages), intOrDash(s.TotalToolCalls), result)
-	}
-	t.err = tw.Flush()
-	return t.err
 }
 
 func intOrDash(n *int64) string {

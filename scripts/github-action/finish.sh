@@ -55,16 +55,16 @@ if ! command -v convlog >/dev/null; then
 fi
 
 # This job's sessions: the files in the folder that were not there when the
-# install step ran (all of them when it did not run here), oldest first, as
-# session ids from tee sort by time.
+# install step ran (all of them when it did not run here), oldest first by
+# their last change (session ids are random: their order says nothing).
 sessions=()
 if [[ -d $dir ]]; then
 	while IFS= read -r name; do
-		if [[ -f $state/before ]] && grep -qxF -- "$name" "$state/before"; then
+		if [[ ! -f $dir/$name ]] || { [[ -f $state/before ]] && grep -qxF -- "$name" "$state/before"; }; then
 			continue
 		fi
 		sessions+=("${name%.db}")
-	done < <(cd "$dir" && LC_ALL=C find . -maxdepth 1 -name '*.db' -type f | sed 's|^\./||' | LC_ALL=C sort)
+	done < <(cd "$dir" && LC_ALL=C ls -1tr -- *.db 2>/dev/null)
 fi
 echo "convlog: ${#sessions[@]} session(s) of this job in $dir"
 
