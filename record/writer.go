@@ -54,7 +54,8 @@ type Writer struct {
 	txBytes         int64 // written in the open transaction (roughly)
 	walBytes        int64 // committed since the last checkpoint request
 	walSinceRestart int64 // committed since the WAL was last started afresh
-	wal             bool  // the file is written in WAL mode (not a bulk import)
+	wal             bool  // the file is written in WAL mode
+	bulk            bool  // an import's file, written for speed (CreateFile)
 	written         int64 // line bytes committed so far
 	grown           bool  // the switch to large pages was made or tried
 
@@ -230,7 +231,7 @@ func open(ctx context.Context, path string, schema *Schema, meta Meta, bulk bool
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
-	w := &Writer{Path: path, meta: meta, db: db, ctx: context.Background(), wal: !bulk}
+	w := &Writer{Path: path, meta: meta, db: db, ctx: context.Background(), wal: !bulk, bulk: bulk}
 	if err := w.init(ctx, schema, bulk); err != nil {
 		w.closeDB()
 		return nil, err
@@ -451,7 +452,7 @@ func (w *Writer) txFail(err error) {
 // with f. Lines of a failed transaction are counted as dropped.
 func (w *Writer) Commit(f *stream.Facts) {
 	w.commit(f, 0)
-	if w.wal && !w.grown && w.written >= growAt {
+	if !w.bulk && !w.grown && w.written >= growAt {
 		w.grow()
 	}
 }
@@ -496,20 +497,75 @@ func (w *Writer) grow() {
 	// next checkpoint starts it again.
 	w.stopCheckpointer()
 	w.walBytes, w.walSinceRestart = 0, 0
-	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=DELETE"); err != nil {
+	if !w.leaveWAL() {
 		return
 	}
 	w.repage(writePageSize)
-	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=WAL"); err != nil {
-		// A reader got in first and outlasted the busy timeout: the file
-		// stays in rollback mode, sound, and this connection goes on
-		// writing it (readers wait while a transaction commits).
+	if !w.enterWAL() {
+		// A reader got in first and outlasted the busy timeout, or the
+		// folder no longer takes a new file: the file stays in rollback
+		// mode, sound, and this connection goes on writing it through the
+		// journal file it already has (readers wait while a transaction
+		// commits). There is no WAL to checkpoint.
+		w.wal = false
 		return
 	}
+	// The empty journal the switch left behind is never used in WAL mode.
+	os.Remove(w.Path + "-journal")
 	// A new connection: the one that changed the page size keeps its page
 	// cache set up for small pages, and allocates every large page on its
 	// own (one mmap and munmap each); a 30 MB stream took 60% longer.
 	w.reconnect()
+}
+
+// enterWAL switches a stream's file back to WAL mode after leaveWAL, and
+// reports whether it did. Otherwise the file stays in rollback mode.
+//
+// The switch itself only marks the file as a WAL file; SQLite creates the
+// WAL at the next transaction. In a folder that no longer takes new files,
+// that fails, and so does every transaction after it, of the writer and of
+// any reader, for as long as the mark is there. So the WAL is opened here,
+// and when that fails the mark is taken back, which needs no new file.
+func (w *Writer) enterWAL() bool {
+	var mode string
+	err := w.conn.QueryRowContext(w.ctx, "PRAGMA journal_mode=WAL").Scan(&mode)
+	if err == nil && mode == "wal" {
+		var n int64
+		err = w.conn.QueryRowContext(w.ctx, "SELECT count(*) FROM sqlite_master").Scan(&n)
+		if err == nil {
+			_, err = os.Lstat(w.Path + "-wal")
+		}
+		if err == nil {
+			return true
+		}
+	}
+	w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=TRUNCATE")
+	return false
+}
+
+// leaveWAL switches a stream's file from WAL mode to a rollback journal, so
+// that its page size can change, and reports whether it did.
+//
+// The journal is kept as a file and truncated at each commit (TRUNCATE)
+// rather than created and deleted: should the folder stop taking new files
+// or deletions midway (chmod, a read-only remount), the change of page size
+// still commits, and later transactions go on through the same file.
+//
+// Leaving WAL mode checkpoints the WAL and deletes it. When the folder does
+// not allow the deletion, SQLite carries on regardless, and then goes on
+// using the WAL it finds beside the file whatever the journal mode says: a
+// VACUUM through it wrote 64 KiB pages into a WAL of 4 KiB ones and left a
+// file that no one could open. So the WAL must be seen gone; if it is not,
+// the file goes back to WAL mode as it was, which only costs the change.
+func (w *Writer) leaveWAL() bool {
+	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=TRUNCATE"); err != nil {
+		return false
+	}
+	if _, err := os.Lstat(w.Path + "-wal"); !errors.Is(err, fs.ErrNotExist) {
+		w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=WAL")
+		return false
+	}
+	return true
 }
 
 // reconnect replaces the Writer's connection with a new one on its file. The
@@ -543,6 +599,9 @@ func (w *Writer) Pause() {
 
 // walWritten accounts for n committed bytes and checkpoints when due.
 func (w *Writer) walWritten(n int64) {
+	if !w.wal {
+		return
+	}
 	if w.walBytes += n; w.walBytes >= checkpointInterval {
 		w.walBytes = 0
 		w.checkpoint()
@@ -607,9 +666,17 @@ func (w *Writer) Finish(f *stream.Facts, endedAt int64) error {
 	w.stopCheckpointer()
 	// Back to a rollback journal: the file no longer needs its -wal and -shm
 	// companions, and read-only readers can open it anywhere. When another
-	// process is reading, this fails harmlessly and SQLite checkpoints on close.
-	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=DELETE"); err == nil {
+	// process is reading, or the folder no longer allows the WAL to be
+	// deleted, the file stays in WAL mode and SQLite checkpoints on close.
+	if w.bulk {
+		// An import's file, its journal in memory.
+		if _, err := w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=DELETE"); err == nil {
+			w.compact()
+		}
+	} else if !w.wal || w.leaveWAL() {
 		w.compact()
+		// Deletes the empty journal file that TRUNCATE leaves.
+		w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=DELETE")
 	}
 	return w.closeDB()
 }
@@ -633,7 +700,7 @@ func (w *Writer) compact() {
 // import's, still under its temporary name, is thrown away if anything
 // fails and needs no syncs.
 func (w *Writer) repage(size int) {
-	if w.wal {
+	if !w.bulk {
 		w.conn.ExecContext(w.ctx, "PRAGMA synchronous=FULL")
 	}
 	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA page_size="+strconv.Itoa(size)); err == nil {
