@@ -9,6 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
+
+	"modernc.org/sqlite"
 
 	"github.com/convlog/convlog/stream"
 )
@@ -58,6 +61,7 @@ type Writer struct {
 	bulk            bool  // an import's file, written for speed (CreateFile)
 	written         int64 // line bytes committed so far
 	grown           bool  // the switch to large pages was made or tried
+	lockedOut       bool  // a transaction gave up waiting for a lock (LockWait)
 
 	// Committed row counts and lines lost to failed writes.
 	Messages, ToolCalls, Dropped int64
@@ -367,7 +371,7 @@ func (w *Writer) begin() bool {
 	if w.inTx {
 		return !w.txFailed
 	}
-	if _, err := w.conn.ExecContext(w.ctx, "BEGIN IMMEDIATE"); err != nil {
+	if err := w.beginImmediate(); err != nil {
 		w.fail(err)
 		// Not in a transaction: the lines of this batch are lost anyway, so
 		// the batch is marked failed until the next Commit.
@@ -376,6 +380,49 @@ func (w *Writer) begin() bool {
 	}
 	w.inTx, w.txFailed = true, false
 	return true
+}
+
+// LockWait is how long a transaction waits for a lock that another process
+// holds on the session file before its lines are given up. Lines wait for
+// the lock in memory meanwhile (the Copier bounds how long the input waits
+// for them), so a lock shorter than this costs nothing. Once a transaction
+// has given up, the next ones do not wait at all until one gets the lock:
+// otherwise each batch of lines behind it would wait as long again, and a
+// lock that outlasts the stream would hold up its end for as long.
+const LockWait = 10 * time.Second
+
+// beginImmediate starts a write transaction, waiting for a lock as LockWait
+// says.
+func (w *Writer) beginImmediate() error {
+	deadline := time.Now().Add(LockWait)
+	for {
+		_, err := w.conn.ExecContext(w.ctx, "BEGIN IMMEDIATE")
+		if err == nil {
+			if w.lockedOut {
+				w.lockedOut = false
+				w.conn.ExecContext(w.ctx, "PRAGMA busy_timeout="+strconv.FormatInt(BusyTimeout.Milliseconds(), 10))
+			}
+			return nil
+		}
+		if !isBusy(err) {
+			return err
+		}
+		if w.lockedOut || !time.Now().Before(deadline) {
+			if !w.lockedOut {
+				w.lockedOut = true
+				w.conn.ExecContext(w.ctx, "PRAGMA busy_timeout=0")
+			}
+			return err
+		}
+		// Each try waits BusyTimeout in SQLite's busy handler.
+	}
+}
+
+// isBusy reports whether err is SQLite's "database is locked": another
+// connection holds a lock that this one needs.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqliteBusy
 }
 
 func (w *Writer) fail(err error) {

@@ -77,10 +77,15 @@ type Copier struct {
 	// reads may wait.
 	BufSize int
 	Buffers int
-	// StallLimit is how long the Copier waits for the logger to free a buffer
-	// before it stops handing input over (the input is still passed through;
-	// what is skipped is reported as a gap).
+	// StallLimit bounds how long any line waits in the input because the
+	// logger holds the Copier up. Past it the Copier stops handing input
+	// over (the input is still passed through; what is skipped is reported
+	// as a gap) until the logger frees a buffer.
 	StallLimit time.Duration
+	// InputBuffer is how many bytes the input holds that the Copier has not
+	// read yet, at most: a pipe's capacity. Zero: the capacity of In if it
+	// is a pipe, else 1 MiB.
+	InputBuffer int
 
 	Now func() int64
 
@@ -95,6 +100,10 @@ type Copier struct {
 
 	pool      chan *block
 	allocated int
+
+	// The stall the Copier is in, if any (see wait).
+	stallSince time.Time // zero: none
+	stallFrom  int64     // BytesIn when it began
 }
 
 // Run copies until EOF or a read error and sends chunks on out, which it
@@ -113,6 +122,9 @@ func (c *Copier) Run(out chan<- *Chunk) error {
 	}
 	if c.Now == nil {
 		c.Now = func() int64 { return time.Now().UnixMilli() }
+	}
+	if c.InputBuffer <= 0 {
+		c.InputBuffer = inputBuffer(c.In)
 	}
 	c.pool = make(chan *block, c.Buffers)
 	// A buffer with less room than this is left for a fresh one, so that a
@@ -183,6 +195,11 @@ func (c *Copier) Run(out chan<- *Chunk) error {
 			now := c.Now()
 			data := readInto[:n:n]
 			c.BytesIn += int64(n)
+			if !c.stallSince.IsZero() && c.BytesIn-c.stallFrom >= int64(c.InputBuffer) {
+				// Every byte that waited in the input when the stall
+				// began has been read: it is over.
+				c.stallSince = time.Time{}
+			}
 			c.write(data)
 			if cur == nil {
 				skip(data)
@@ -195,7 +212,7 @@ func (c *Copier) Run(out chan<- *Chunk) error {
 					gap = Chunk{}
 				}
 				if !c.send(out, ch, timer, !resuming) {
-					// The logger has not taken a read for StallLimit: this
+					// The logger has held the input up too long: this
 					// one, and what follows until it catches up, is skipped.
 					if ch.Gap {
 						gap = Chunk{Gap: true, GapNewlines: ch.GapNewlines, GapEndedAtEOL: ch.GapEndedAtEOL}
@@ -221,8 +238,8 @@ func (c *Copier) Run(out chan<- *Chunk) error {
 	}
 }
 
-// send hands ch to the logger, waiting at most StallLimit for room if wait
-// is set.
+// send hands ch to the logger, waiting for room if wait is set, for as long
+// as the stall allows.
 func (c *Copier) send(out chan<- *Chunk, ch *Chunk, timer *time.Timer, wait bool) bool {
 	select {
 	case out <- ch:
@@ -232,7 +249,11 @@ func (c *Copier) send(out chan<- *Chunk, ch *Chunk, timer *time.Timer, wait bool
 	if !wait {
 		return false
 	}
-	timer.Reset(c.StallLimit)
+	d := c.wait()
+	if d <= 0 {
+		return false
+	}
+	timer.Reset(d)
 	defer timer.Stop()
 	select {
 	case out <- ch:
@@ -240,6 +261,27 @@ func (c *Copier) send(out chan<- *Chunk, ch *Chunk, timer *time.Timer, wait bool
 	case <-timer.C:
 		return false
 	}
+}
+
+// wait is how much longer the Copier may wait for the logger, starting a
+// stall if it is not in one.
+//
+// While the Copier waits, the input's writer fills the pipe, and then
+// waits too. A line that comes out after several waits has waited through
+// all of them: with a logger that freed a buffer every 4 s (a locked file)
+// and a limit on each wait of 10 s, lines waited 16 s. So the limit is on
+// the stall as a whole, which lasts until the Copier has read as much as
+// the input held when it began (InputBuffer), however often the logger
+// lets it go on meanwhile. A line is read before the end of the stall
+// after the one it arrived in, so waits of up to half the StallLimit in
+// each keep every line within it. A logger that is merely slower than the
+// input lets the Copier read a pipe's worth in milliseconds: its stalls end
+// long before that, and the input is held back as a pipe would hold it.
+func (c *Copier) wait() time.Duration {
+	if c.stallSince.IsZero() {
+		c.stallSince, c.stallFrom = time.Now(), c.BytesIn
+	}
+	return c.StallLimit/2 - time.Since(c.stallSince)
 }
 
 // tryGet returns a free buffer, holding one reference, or nil.
@@ -258,13 +300,17 @@ func (c *Copier) tryGet() *block {
 	return b
 }
 
-// get returns a free buffer, waiting at most StallLimit; nil means the
-// logger is stuck and input is to be skipped.
+// get returns a free buffer, waiting for as long as the stall allows; nil
+// means the logger is stuck and input is to be skipped.
 func (c *Copier) get(timer *time.Timer) *block {
 	if b := c.tryGet(); b != nil {
 		return b
 	}
-	timer.Reset(c.StallLimit)
+	d := c.wait()
+	if d <= 0 {
+		return nil
+	}
+	timer.Reset(d)
 	defer timer.Stop()
 	select {
 	case b := <-c.pool:
