@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -37,7 +38,8 @@ type Meta struct {
 // Writer writes one session into its own file. It implements stream.Sink;
 // rows go into an open transaction that Commit ends. A failed write does not
 // stop the Writer: the transaction's lines are counted as dropped, Warn is
-// told, and the next lines start a new transaction.
+// told, and the next line starts a new transaction, unless the failure
+// broke the file (broken).
 type Writer struct {
 	Path string
 	meta Meta
@@ -51,8 +53,8 @@ type Writer struct {
 
 	ckpt            *checkpointer
 	noCkpt          bool // the checkpointer could not be started
-	inTx            bool
-	txFailed        bool
+	inTx            bool // a transaction is open
+	txFailed        bool // the line at hand is being dropped
 	txMsgs, txUses  int64
 	txBytes         int64 // written in the open transaction (roughly)
 	walBytes        int64 // committed since the last checkpoint request
@@ -62,6 +64,14 @@ type Writer struct {
 	written         int64 // line bytes committed so far
 	grown           bool  // the switch to large pages was made or tried
 	lockedOut       bool  // a transaction gave up waiting for a lock (LockWait)
+	// broken: a write failed in a way that later ones would not mend (a
+	// full disk, an I/O error, a file that cannot be written). From the
+	// failed transaction on, every line is dropped: what the file holds is
+	// the start of the stream without a gap, and the count of lines not
+	// logged is the rest. The session row is still brought up to date
+	// when the file takes it.
+	broken bool
+	room   int64 // what Room said last
 
 	// Committed row counts and lines lost to failed writes.
 	Messages, ToolCalls, Dropped int64
@@ -139,7 +149,7 @@ func reopen(ctx context.Context, path string, meta Meta) (*Writer, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
-	w := &Writer{Path: path, meta: meta, db: db, ctx: context.Background(), wal: true}
+	w := &Writer{Path: path, meta: meta, db: db, ctx: context.Background(), wal: true, room: math.MaxInt64}
 	if w.conn, err = db.Conn(ctx); err == nil {
 		err = w.prepare(ctx, false)
 	}
@@ -235,7 +245,7 @@ func open(ctx context.Context, path string, schema *Schema, meta Meta, bulk bool
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
-	w := &Writer{Path: path, meta: meta, db: db, ctx: context.Background(), wal: !bulk, bulk: bulk}
+	w := &Writer{Path: path, meta: meta, db: db, ctx: context.Background(), wal: !bulk, bulk: bulk, room: math.MaxInt64}
 	if err := w.init(ctx, schema, bulk); err != nil {
 		w.closeDB()
 		return nil, err
@@ -263,6 +273,9 @@ const (
 	compactPageSize = 4096
 	compactBelow    = 8 << 20
 	growAt          = 256 << 10
+	// growRoom is the least room (Writer.Room) in which a stream's file
+	// switches to large pages.
+	growRoom = 64 << 20
 )
 
 func (w *Writer) init(ctx context.Context, schema *Schema, bulk bool) error {
@@ -367,19 +380,36 @@ var testHookLinked func(path string)
 // ID is the session id.
 func (w *Writer) ID() string { return w.meta.ID }
 
+// begin makes sure that a transaction is open for the rows of a line, and
+// reports whether one is: not when an earlier row of the line failed (the
+// line is dropped whole), nor once the file is broken.
 func (w *Writer) begin() bool {
+	if w.txFailed {
+		return false
+	}
 	if w.inTx {
-		return !w.txFailed
+		return true
+	}
+	if w.broken {
+		w.drop()
+		return false
 	}
 	if err := w.beginImmediate(); err != nil {
 		w.fail(err)
-		// Not in a transaction: the lines of this batch are lost anyway, so
-		// the batch is marked failed until the next Commit.
-		w.inTx, w.txFailed = true, true
+		w.drop()
 		return false
 	}
-	w.inTx, w.txFailed = true, false
+	w.inTx = true
 	return true
+}
+
+// drop gives up the lines of the transaction, which is not open (any more):
+// they are counted as dropped, and so is the rest of the line at hand. The
+// next line tries again.
+func (w *Writer) drop() {
+	w.Dropped += w.txMsgs
+	w.txMsgs, w.txUses, w.txBytes = 0, 0, 0
+	w.txFailed = true
 }
 
 // LockWait is how long a transaction waits for a lock that another process
@@ -425,7 +455,31 @@ func isBusy(err error) bool {
 	return errors.As(err, &se) && se.Code()&0xff == sqliteBusy
 }
 
+// SQLite's result codes for failures that are about one transaction, not
+// the file: the next transaction may well succeed.
+const (
+	sqliteNoMem  = 7
+	sqliteTooBig = 18
+)
+
+// breaks reports whether a failed write breaks the file (Writer.broken). A
+// lock passes, and a line too big for SQLite says nothing of the next one:
+// the lines after those are logged.
+func breaks(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqliteBusy, sqliteLocked, sqliteNoMem, sqliteTooBig:
+			return false
+		}
+	}
+	return true
+}
+
 func (w *Writer) fail(err error) {
+	if breaks(err) {
+		w.broken = true
+	}
 	if w.Err == nil {
 		w.Err = err
 	}
@@ -436,6 +490,7 @@ func (w *Writer) fail(err error) {
 
 // Message implements stream.Sink.
 func (w *Writer) Message(m *stream.Message) {
+	w.txFailed = false // a new line
 	w.txMsgs++
 	w.txBytes += int64(len(m.Raw))
 	if !w.begin() {
@@ -492,25 +547,34 @@ func (w *Writer) messageID(seq int64) string {
 func (w *Writer) txFail(err error) {
 	w.fail(err)
 	w.conn.ExecContext(w.ctx, "ROLLBACK")
-	w.txFailed = true
+	w.inTx = false
+	w.drop()
 }
 
 // Commit ends the open transaction, bringing the session row up to date
 // with f. Lines of a failed transaction are counted as dropped.
 func (w *Writer) Commit(f *stream.Facts) {
-	w.commit(f, 0)
-	if !w.bulk && !w.grown && w.written >= growAt {
+	w.commit(f, 0, false)
+	if !w.bulk && !w.grown && !w.broken && w.written >= growAt {
 		w.grow()
 	}
 }
 
-func (w *Writer) commit(f *stream.Facts, endedAt int64) {
-	if w.inTx && w.txFailed {
-		w.endTx(false)
-	}
-	if !w.begin() {
-		w.endTx(false)
+func (w *Writer) commit(f *stream.Facts, endedAt int64, final bool) {
+	w.txFailed = false
+	if w.broken && !final {
+		// The session row is brought up to date once, at the end: taken
+		// in between, its count of lines not logged would be out of date
+		// for good once the file takes nothing more.
 		return
+	}
+	if !w.inTx {
+		// No lines, or they were dropped: the session row alone.
+		if err := w.beginImmediate(); err != nil {
+			w.fail(err)
+			return
+		}
+		w.inTx = true
 	}
 	msgs, uses := w.Messages+w.txMsgs, w.ToolCalls+w.txUses
 	err := w.updateSession(f, msgs, uses, endedAt)
@@ -519,13 +583,14 @@ func (w *Writer) commit(f *stream.Facts, endedAt int64) {
 	}
 	if err != nil {
 		w.txFail(err)
-		w.endTx(false)
+		w.txFailed = false
 		return
 	}
+	w.inTx = false
 	w.Messages, w.ToolCalls = msgs, uses
 	w.walWritten(w.txBytes)
 	w.written += w.txBytes
-	w.endTx(true)
+	w.txMsgs, w.txUses, w.txBytes = 0, 0, 0
 }
 
 // grow switches a stream's file to large pages once it is big enough for
@@ -538,6 +603,12 @@ func (w *Writer) grow() {
 	w.grown = true
 	var size int64
 	if w.conn.QueryRowContext(w.ctx, "PRAGMA page_size").Scan(&size) != nil || size >= writePageSize {
+		return
+	}
+	if w.Room() < growRoom {
+		// Rewriting the file takes room for it and its journal, and each
+		// commit then writes at least a few 64 KiB pages: on a nearly
+		// full disk, small pages store more of the stream.
 		return
 	}
 	// The checkpointer's connection would keep the file in WAL mode; the
@@ -627,14 +698,6 @@ func (w *Writer) reconnect() {
 	w.insMsg, w.insTool, w.updTool, w.updSession = nw.insMsg, nw.insTool, nw.updTool, nw.updSession
 }
 
-// endTx forgets the transaction; its lines are dropped unless committed.
-func (w *Writer) endTx(committed bool) {
-	if !committed {
-		w.Dropped += w.txMsgs
-	}
-	w.inTx, w.txFailed, w.txMsgs, w.txUses, w.txBytes = false, false, 0, 0, 0
-}
-
 // Pause is for the stream's pauses (stream.Logger.Pause): it asks for a
 // checkpoint of what the WAL holds, if that is worth one.
 func (w *Writer) Pause() {
@@ -660,6 +723,14 @@ func (w *Writer) walWritten(n int64) {
 		// writer waits for a checkpoint to finish the tail, mostly already
 		// copied, so that the next transaction starts the WAL again.
 		w.walSinceRestart = 0
+		w.conn.ExecContext(w.ctx, "PRAGMA wal_checkpoint(RESTART)")
+	}
+	if w.room < growRoom && w.walSinceRestart >= w.room/8 {
+		// On a nearly full disk, the WAL's copies of pages that each
+		// commit rewrote (the last page of every table and index) take
+		// room that the lines need: the WAL is copied into the file and
+		// started again from the beginning.
+		w.walBytes, w.walSinceRestart = 0, 0
 		w.conn.ExecContext(w.ctx, "PRAGMA wal_checkpoint(RESTART)")
 	}
 }
@@ -709,7 +780,7 @@ func (w *Writer) updateSession(f *stream.Facts, msgs, uses, endedAt int64) error
 // session whose end is unknown), and closes the file so that it stands alone:
 // the WAL is checkpointed into it and removed.
 func (w *Writer) Finish(f *stream.Facts, endedAt int64) error {
-	w.commit(f, endedAt)
+	w.commit(f, endedAt, true)
 	w.stopCheckpointer()
 	// Back to a rollback journal: the file no longer needs its -wal and -shm
 	// companions, and read-only readers can open it anywhere. When another
@@ -720,7 +791,7 @@ func (w *Writer) Finish(f *stream.Facts, endedAt int64) error {
 		if _, err := w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=DELETE"); err == nil {
 			w.compact()
 		}
-	} else if !w.wal || w.leaveWAL() {
+	} else if !w.broken && (!w.wal || w.leaveWAL()) {
 		w.compact()
 		// Deletes the empty journal file that TRUNCATE leaves.
 		w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=DELETE")
@@ -753,6 +824,25 @@ func (w *Writer) repage(size int) {
 	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA page_size="+strconv.Itoa(size)); err == nil {
 		w.conn.ExecContext(w.ctx, "VACUUM")
 	}
+}
+
+// Room implements stream.LimitedSink: roughly how many more bytes the
+// session file may grow by, the free space of its disk or what a limit on
+// the size of files (ulimit -f) leaves to the larger of the file and its
+// WAL; math.MaxInt64 when neither is known.
+func (w *Writer) Room() int64 {
+	room := freeSpace(filepath.Dir(w.Path))
+	if limit := fileSizeLimit(); limit < math.MaxInt64 {
+		var largest int64
+		for _, p := range []string{w.Path, w.Path + "-wal"} {
+			if st, err := os.Stat(p); err == nil {
+				largest = max(largest, st.Size())
+			}
+		}
+		room = min(room, max(limit-largest, 0))
+	}
+	w.room = room
+	return room
 }
 
 // checkpoint asks the checkpointer for a checkpoint, starting it the first
