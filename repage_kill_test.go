@@ -104,7 +104,7 @@ func TestKilledWhileChangingPageSize(t *testing.T) {
 		dir := copyOf(t)
 		res := runConvlog(t, dir, nil, nil, "list", "--dir", dir, "--json")
 		var got []struct {
-			Error         any   `json:"error"`
+			Error         any `json:"error"`
 			TotalMessages int `json:"total_messages"`
 		}
 		if err := json.Unmarshal(res.stdout, &got); res.code != 0 || err != nil || len(got) != 1 ||

@@ -41,7 +41,7 @@ type Logger struct {
 	// thread is carried on by the next.
 	rows, size int
 	since      time.Time
-	room       int // the most bytes of lines the batch may hold (LimitedSink)
+	room       int  // the most bytes of lines the batch may hold (LimitedSink)
 	paused     bool // Pause was called, and no input has come since
 }
 
