@@ -745,13 +745,16 @@ func (w *Writer) updateSession(f *stream.Facts, msgs, uses, endedAt int64) error
 	)
 	if f.IsError >= 0 {
 		isErr = f.IsError
-		numTurns = f.NumTurns
+		numTurns = figureArg(f.NumTurns)
 	}
-	if f.HasCost {
+	// A figure that does not fit its column is stored as NULL; the line
+	// keeps what the stream said.
+	if f.HasCost && !math.IsInf(f.CostUSD, 0) && !math.IsNaN(f.CostUSD) {
 		cost = f.CostUSD
 	}
 	if f.HasTokens {
-		in, out, cc, cr = f.Tokens.Input, f.Tokens.Output, f.Tokens.CacheCreation, f.Tokens.CacheRead
+		t := f.Tokens
+		in, out, cc, cr = figureArg(t.Input), figureArg(t.Output), figureArg(t.CacheCreation), figureArg(t.CacheRead)
 	}
 	if w.meta.StartedAt > 0 {
 		started = w.meta.StartedAt
@@ -893,6 +896,14 @@ func (w *Writer) Close() error {
 		w.conn.ExecContext(w.ctx, "ROLLBACK")
 	}
 	return w.closeDB()
+}
+
+// figureArg is a count for a column: NULL when it is stream.Unknown.
+func figureArg(n int64) any {
+	if n == stream.Unknown {
+		return nil
+	}
+	return n
 }
 
 func nullStr(s string) any {

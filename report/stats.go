@@ -210,11 +210,12 @@ func each(ctx context.Context, db Querier, q string, scan func(*sql.Rows) error)
 
 func (st *Stats) overview(ctx context.Context, db Querier, with string) error {
 	return each(ctx, db, with+`SELECT count(*), coalesce(sum(ended_at IS NULL), 0), min(started_at), max(started_at),
-		coalesce(sum(total_messages), 0), coalesce(sum(total_tool_calls), 0) FROM s`, func(rows *sql.Rows) error {
-		var first, last sql.NullInt64
-		if err := rows.Scan(&st.Sessions, &st.Incomplete, &first, &last, &st.Messages, &st.ToolCalls); err != nil {
+		total(total_messages), total(total_tool_calls) FROM s`, func(rows *sql.Rows) error {
+		var first, last, msgs, tools figure
+		if err := rows.Scan(&st.Sessions, &st.Incomplete, &first, &last, &msgs, &tools); err != nil {
 			return err
 		}
+		st.Messages, st.ToolCalls = msgs.n, tools.n
 		st.FirstAt, st.LastAt = nullInt(first), nullInt(last)
 		st.First, st.Last = isoPtr(st.FirstAt), isoPtr(st.LastAt)
 		return nil
@@ -224,14 +225,16 @@ func (st *Stats) overview(ctx context.Context, db Querier, with string) error {
 func (st *Stats) byDay(ctx context.Context, db Querier, with string) error {
 	st.ByDay = []DayStats{}
 	return each(ctx, db, with+`SELECT date(started_at/1000, 'unixepoch') AS day, count(*), avg(duration_ms),
-		coalesce(sum(total_messages), 0), coalesce(sum(total_tool_calls), 0)
+		total(total_messages), total(total_tool_calls)
 		FROM s GROUP BY day ORDER BY day DESC`, func(rows *sql.Rows) error {
 		var d DayStats
 		var day sql.NullString
-		var avg sql.NullFloat64
-		if err := rows.Scan(&day, &d.Sessions, &avg, &d.Messages, &d.ToolCalls); err != nil {
+		var avg amount
+		var msgs, tools figure
+		if err := rows.Scan(&day, &d.Sessions, &avg, &msgs, &tools); err != nil {
 			return err
 		}
+		d.Messages, d.ToolCalls = msgs.n, tools.n
 		d.Day, d.AvgDurationMS = nullStr(day), nullFloat(avg)
 		st.ByDay = append(st.ByDay, d)
 		return nil
@@ -266,7 +269,7 @@ func (st *Stats) byModel(ctx context.Context, db Querier, with string) error {
 		FROM s GROUP BY model ORDER BY count(*) DESC, model`, func(rows *sql.Rows) error {
 		var m ModelStats
 		var model sql.NullString
-		var dur, msgs, tools sql.NullFloat64
+		var dur, msgs, tools amount
 		if err := rows.Scan(&model, &m.Sessions, &dur, &msgs, &tools); err != nil {
 			return err
 		}
@@ -306,8 +309,8 @@ func (st *Stats) tools(ctx context.Context, db Querier, with string) error {
 	err := each(ctx, db, strings.TrimSuffix(with, "\n")+toolsSQL, func(rows *sql.Rows) error {
 		var t ToolStats
 		var name sql.NullString
-		var avg sql.NullFloat64
-		var maxD, p50, p95 sql.NullInt64
+		var avg amount
+		var maxD, p50, p95 figure
 		if err := rows.Scan(&name, &t.Calls, &t.Successes, &t.Errors, &t.Pending, &t.Timed, &avg, &maxD, &p50, &p95); err != nil {
 			return err
 		}
@@ -327,10 +330,10 @@ func (st *Stats) tools(ctx context.Context, db Querier, with string) error {
 func (st *Stats) slowest(ctx context.Context, db Querier, with string) error {
 	st.Slowest = []SlowSession{}
 	return each(ctx, db, with+`SELECT id, model, duration_ms, total_messages, total_tool_calls, started_at
-		FROM s WHERE duration_ms IS NOT NULL ORDER BY duration_ms DESC, id LIMIT 10`, func(rows *sql.Rows) error {
+		FROM s WHERE typeof(duration_ms) = 'integer' ORDER BY duration_ms DESC, id LIMIT 10`, func(rows *sql.Rows) error {
 		var s SlowSession
 		var model sql.NullString
-		var msgs, tools, started sql.NullInt64
+		var msgs, tools, started figure
 		if err := rows.Scan(&s.ID, &model, &s.DurationMS, &msgs, &tools, &started); err != nil {
 			return err
 		}
@@ -367,11 +370,11 @@ last_result AS (
 ),
 a AS (
   SELECT r.session_id, j.key AS model,
-    sum(json_extract(j.value, '$.inputTokens')) AS input_tokens,
-    sum(json_extract(j.value, '$.outputTokens')) AS output_tokens,
-    sum(json_extract(j.value, '$.cacheCreationInputTokens')) AS cache_creation_input_tokens,
+    total(json_extract(j.value, '$.inputTokens')) AS input_tokens,
+    total(json_extract(j.value, '$.outputTokens')) AS output_tokens,
+    total(json_extract(j.value, '$.cacheCreationInputTokens')) AS cache_creation_input_tokens,
     0 AS cache_creation_1h_tokens,
-    sum(json_extract(j.value, '$.cacheReadInputTokens')) AS cache_read_input_tokens,
+    total(json_extract(j.value, '$.cacheReadInputTokens')) AS cache_read_input_tokens,
     sum(json_extract(j.value, '$.costUSD')) AS cost_usd
   FROM last_result r, json_each(r.raw_message, '$.modelUsage') j
   WHERE r.rn = 1
@@ -394,11 +397,11 @@ last_line AS (
 ),
 b AS (
   SELECT m.session_id, json_extract(m.raw_message, '$.message.model') AS model,
-    sum(coalesce(json_extract(m.raw_message, '$.message.usage.input_tokens'), 0)) AS input_tokens,
-    sum(coalesce(json_extract(m.raw_message, '$.message.usage.output_tokens'), 0)) AS output_tokens,
-    sum(coalesce(json_extract(m.raw_message, '$.message.usage.cache_creation_input_tokens'), 0)) AS cache_creation_input_tokens,
-    sum(coalesce(json_extract(m.raw_message, '$.message.usage.cache_creation.ephemeral_1h_input_tokens'), 0)) AS cache_creation_1h_tokens,
-    sum(coalesce(json_extract(m.raw_message, '$.message.usage.cache_read_input_tokens'), 0)) AS cache_read_input_tokens,
+    total(json_extract(m.raw_message, '$.message.usage.input_tokens')) AS input_tokens,
+    total(json_extract(m.raw_message, '$.message.usage.output_tokens')) AS output_tokens,
+    total(json_extract(m.raw_message, '$.message.usage.cache_creation_input_tokens')) AS cache_creation_input_tokens,
+    total(json_extract(m.raw_message, '$.message.usage.cache_creation.ephemeral_1h_input_tokens')) AS cache_creation_1h_tokens,
+    total(json_extract(m.raw_message, '$.message.usage.cache_read_input_tokens')) AS cache_read_input_tokens,
     NULL AS cost_usd
   FROM last_line l JOIN messages m ON m.id = l.session_id || '-msg-' || l.sequence
   GROUP BY m.session_id, json_extract(m.raw_message, '$.message.model')
@@ -409,6 +412,11 @@ c AS (
   FROM s WHERE id NOT IN (SELECT session_id FROM a) AND id NOT IN (SELECT id FROM b_sessions)
 ),
 u AS (SELECT * FROM a UNION ALL SELECT * FROM b UNION ALL SELECT * FROM c)`
+
+// finiteCost is a session's reported cost where it is a number: +Inf,
+// which an older convlog stored for a cost of 1e400, would make every sum
+// over it +Inf.
+const finiteCost = "CASE WHEN abs(total_cost_usd) <= 1.7976931348623157e308 THEN total_cost_usd END"
 
 // usageSelect reads u for the statistics. The order is total, down to the
 // figures, so that sums of costs come out the same to the last bit however
@@ -542,16 +550,17 @@ func (st *Stats) costs(ctx context.Context, db Querier, with, usage string) erro
 	}
 	// Reported cost and tokens by day: the sessions' own totals.
 	err := each(ctx, db, with+`SELECT date(started_at/1000, 'unixepoch') AS day, count(*),
-		sum(total_cost_usd), count(total_cost_usd),
-		coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),
-		coalesce(sum(cache_creation_input_tokens), 0), coalesce(sum(cache_read_input_tokens), 0)
+		sum(`+finiteCost+`), count(`+finiteCost+`),
+		total(input_tokens), total(output_tokens), total(cache_creation_input_tokens), total(cache_read_input_tokens)
 		FROM s GROUP BY day`, func(rows *sql.Rows) error {
 		var day sql.NullString
-		var cost sql.NullFloat64
+		var cost amount
 		var f CostFigures
-		if err := rows.Scan(&day, &f.Sessions, &cost, &f.ReportedSessions, &f.Input, &f.Output, &f.CacheWrite, &f.CacheRead); err != nil {
+		var in, out, cw, cr figure
+		if err := rows.Scan(&day, &f.Sessions, &cost, &f.ReportedSessions, &in, &out, &cw, &cr); err != nil {
 			return err
 		}
+		f.Input, f.Output, f.CacheWrite, f.CacheRead = in.n, out.n, cw.n, cr.n
 		f.ReportedCostUSD = nullFloat(cost)
 		dayOf(nullStr(day)).CostFigures = f
 		return nil
@@ -564,11 +573,12 @@ func (st *Stats) costs(ctx context.Context, db Querier, with, usage string) erro
 	err = each(ctx, db, strings.TrimSuffix(with, "\n")+usage+usageSelect, func(r *sql.Rows) error {
 		var u usageRow
 		var day, model sql.NullString
-		var cost sql.NullFloat64
-		if err := r.Scan(&u.session, &day, &model, &u.tokens.Input, &u.tokens.Output, &u.tokens.CacheWrite,
-			&u.tokens.CacheWrite1h, &u.tokens.CacheRead, &cost, &u.reported); err != nil {
+		var cost amount
+		var in, out, cw, cw1h, cr figure
+		if err := r.Scan(&u.session, &day, &model, &in, &out, &cw, &cw1h, &cr, &cost, &u.reported); err != nil {
 			return err
 		}
+		u.tokens = TokenCounts{Input: in.n, Output: out.n, CacheWrite: cw.n, CacheWrite1h: cw1h.n, CacheRead: cr.n}
 		u.day, u.model, u.cost = nullStr(day), nullStr(model), nullFloat(cost)
 		if u.tokens.Any() || (u.cost != nil && *u.cost != 0) {
 			rows = append(rows, u)
@@ -672,6 +682,9 @@ func addFloat(p *float64, v float64) *float64 {
 		return &v
 	}
 	s := *p + v
+	if math.IsInf(s, 0) {
+		return p // beyond any real cost; JSON could not say it
+	}
 	return &s
 }
 
@@ -696,20 +709,6 @@ func nullStr(v sql.NullString) *string {
 		return nil
 	}
 	return &v.String
-}
-
-func nullInt(v sql.NullInt64) *int64 {
-	if !v.Valid {
-		return nil
-	}
-	return &v.Int64
-}
-
-func nullFloat(v sql.NullFloat64) *float64 {
-	if !v.Valid {
-		return nil
-	}
-	return &v.Float64
 }
 
 // WriteText writes the statistics for people.

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"bytes"
+	"math"
 	"runtime/debug"
 	"time"
 	"unicode/utf8"
@@ -54,16 +55,50 @@ type Sink interface {
 	ToolResult(*ToolResult)
 }
 
-// Usage is a token count as the API reports it.
+// Usage is a token count as the API reports it. A figure may be Unknown.
 type Usage struct {
 	Input, Output, CacheCreation, CacheRead int64
 }
 
 func (u *Usage) add(o Usage) {
-	u.Input += o.Input
-	u.Output += o.Output
-	u.CacheCreation += o.CacheCreation
-	u.CacheRead += o.CacheRead
+	u.Input = addFigure(u.Input, o.Input)
+	u.Output = addFigure(u.Output, o.Output)
+	u.CacheCreation = addFigure(u.CacheCreation, o.CacheCreation)
+	u.CacheRead = addFigure(u.CacheRead, o.CacheRead)
+}
+
+// Unknown stands for a count that the stream gives but that does not fit
+// an int64 (a token count of 1e19, a fraction, a sum past the largest
+// int64). It is stored as NULL, and whatever it is added to is Unknown.
+const Unknown = math.MinInt64
+
+// addFigure adds counts, either of which may be Unknown.
+func addFigure(a, b int64) int64 {
+	if a == Unknown || b == Unknown {
+		return Unknown
+	}
+	s := a + b
+	if (b > 0 && s < a) || (b < 0 && s > a) {
+		return Unknown
+	}
+	return s
+}
+
+// figure is the count under key in v: 0 when there is none or it is not a
+// number, Unknown when it is a number that does not fit an int64.
+func figure(v *fastjson.Value, key string) int64 {
+	n := v.Get(key)
+	if n == nil || n.Type() != fastjson.TypeNumber {
+		return 0
+	}
+	if i, err := n.Int64(); err == nil {
+		return i
+	}
+	// 2.0, 1e3: whole numbers written otherwise.
+	if f, err := n.Float64(); err == nil && f == math.Trunc(f) && f >= -(1<<63) && f < 1<<63 {
+		return int64(f)
+	}
+	return Unknown
 }
 
 // Facts is what the stream says about the session as a whole.
@@ -79,9 +114,9 @@ type Facts struct {
 	ResultType    string
 	ResultSubtype string
 	IsError       int   // -1 no result yet
-	NumTurns      int64 // summed over result lines
+	NumTurns      int64 // summed over result lines; may be Unknown
 	HasCost       bool
-	CostUSD       float64
+	CostUSD       float64 // may be infinite (1e400 in the stream)
 	HasTokens     bool
 	Tokens        Usage
 
@@ -423,7 +458,7 @@ func (p *Processor) result(v *fastjson.Value, m *Message) {
 	} else {
 		f.IsError = 0
 	}
-	f.NumTurns += int64(v.GetInt("num_turns"))
+	f.NumTurns = addFigure(f.NumTurns, figure(v, "num_turns"))
 	if u := v.Get("usage"); u != nil && u.Type() == fastjson.TypeObject {
 		// A result's usage covers its own turn; a multi-turn stream has one
 		// result per turn, so they add up.
@@ -469,10 +504,10 @@ func (p *Processor) Totals() *Facts {
 
 func usageOf(u *fastjson.Value) Usage {
 	return Usage{
-		Input:         u.GetInt64("input_tokens"),
-		Output:        u.GetInt64("output_tokens"),
-		CacheCreation: u.GetInt64("cache_creation_input_tokens"),
-		CacheRead:     u.GetInt64("cache_read_input_tokens"),
+		Input:         figure(u, "input_tokens"),
+		Output:        figure(u, "output_tokens"),
+		CacheCreation: figure(u, "cache_creation_input_tokens"),
+		CacheRead:     figure(u, "cache_read_input_tokens"),
 	}
 }
 
