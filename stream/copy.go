@@ -78,9 +78,9 @@ type Copier struct {
 	BufSize int
 	Buffers int
 	// StallLimit bounds how long any line waits in the input because the
-	// logger holds the Copier up. Past it the Copier stops handing input
-	// over (the input is still passed through; what is skipped is reported
-	// as a gap) until the logger frees a buffer.
+	// logger holds the Copier up (see wait). Past it the Copier stops
+	// handing input over (the input is still passed through; what is
+	// skipped is reported as a gap) until the logger frees a buffer.
 	StallLimit time.Duration
 	// InputBuffer is how many bytes the input holds that the Copier has not
 	// read yet, at most: a pipe's capacity. Zero: the capacity of In if it
@@ -101,10 +101,22 @@ type Copier struct {
 	pool      chan *block
 	allocated int
 
-	// The stall the Copier is in, if any (see wait).
-	stallSince time.Time // zero: none
-	stallFrom  int64     // BytesIn when it began
+	// What the Copier knows of when the input it has not read yet arrived
+	// (see wait): every byte from BytesIn on arrived after since, and
+	// every byte from marks[i].pos on after marks[i].at.
+	since time.Time
+	marks []inputMark
 }
+
+// inputMark says that every byte of the input from pos on arrived after at.
+type inputMark struct {
+	at  time.Time
+	pos int64
+}
+
+// maxMarks bounds the marks kept; past it the Copier's bound on how long
+// input has waited is only less tight.
+const maxMarks = 1024
 
 // Run copies until EOF or a read error and sends chunks on out, which it
 // closes before returning. A read error other than EOF is returned after the
@@ -126,6 +138,7 @@ func (c *Copier) Run(out chan<- *Chunk) error {
 	if c.InputBuffer <= 0 {
 		c.InputBuffer = inputBuffer(c.In)
 	}
+	c.since, c.marks = time.Now(), c.marks[:0]
 	c.pool = make(chan *block, c.Buffers)
 	// A buffer with less room than this is left for a fresh one, so that a
 	// fast stream is still read in large reads.
@@ -195,11 +208,7 @@ func (c *Copier) Run(out chan<- *Chunk) error {
 			now := c.Now()
 			data := readInto[:n:n]
 			c.BytesIn += int64(n)
-			if !c.stallSince.IsZero() && c.BytesIn-c.stallFrom >= int64(c.InputBuffer) {
-				// Every byte that waited in the input when the stall
-				// began has been read: it is over.
-				c.stallSince = time.Time{}
-			}
+			c.arrived(n < len(readInto))
 			c.write(data)
 			if cur == nil {
 				skip(data)
@@ -263,25 +272,53 @@ func (c *Copier) send(out chan<- *Chunk, ch *Chunk, timer *time.Timer, wait bool
 	}
 }
 
-// wait is how much longer the Copier may wait for the logger, starting a
-// stall if it is not in one.
+// wait is how much longer the Copier may wait for the logger now.
 //
 // While the Copier waits, the input's writer fills the pipe, and then
-// waits too. A line that comes out after several waits has waited through
-// all of them: with a logger that freed a buffer every 4 s (a locked file)
+// waits too; a line that comes out after several waits has waited through
+// all of them. With a logger that freed a buffer every 4 s (a locked file)
 // and a limit on each wait of 10 s, lines waited 16 s. So the limit is on
-// the stall as a whole, which lasts until the Copier has read as much as
-// the input held when it began (InputBuffer), however often the logger
-// lets it go on meanwhile. A line is read before the end of the stall
-// after the one it arrived in, so waits of up to half the StallLimit in
-// each keep every line within it. A logger that is merely slower than the
-// input lets the Copier read a pipe's worth in milliseconds: its stalls end
-// long before that, and the input is held back as a pipe would hold it.
+// how long the oldest byte not yet read may have been waiting: the Copier
+// waits until StallLimit after the moment that byte arrived, at the
+// latest, however often the logger lets it go on meanwhile.
+//
+// That moment is bounded from what the Copier sees. A read that finds less
+// than it asked for has emptied the input: whatever comes next arrives
+// after it (since). And the input holds at most InputBuffer bytes: when the
+// Copier starts to wait, everything from InputBuffer bytes further on
+// arrives after that (a mark). A logger that is merely slower than the
+// input lets the Copier read that far in milliseconds, so the bound keeps
+// up, and the input is held back as a pipe would hold it.
+//
+// After the handover to a pass-through process, that process holds the
+// input and bounds its own waits: each wait here has the whole StallLimit.
 func (c *Copier) wait() time.Duration {
-	if c.stallSince.IsZero() {
-		c.stallSince, c.stallFrom = time.Now(), c.BytesIn
+	if h, ok := c.In.(*Handover); ok && h.HandedOver() {
+		return c.StallLimit
 	}
-	return c.StallLimit/2 - time.Since(c.stallSince)
+	now := time.Now()
+	pos := c.BytesIn + int64(c.InputBuffer)
+	if n := len(c.marks); n < maxMarks && (n == 0 || c.marks[n-1].pos < pos) {
+		c.marks = append(c.marks, inputMark{now, pos})
+	}
+	return c.StallLimit - now.Sub(c.since)
+}
+
+// arrived updates what is known of the unread input after a read; drained
+// says that the read found less than it asked for.
+func (c *Copier) arrived(drained bool) {
+	if drained {
+		c.since, c.marks = time.Now(), c.marks[:0]
+		return
+	}
+	i := 0
+	for i < len(c.marks) && c.marks[i].pos <= c.BytesIn {
+		c.since = c.marks[i].at
+		i++
+	}
+	if i > 0 {
+		c.marks = append(c.marks[:0], c.marks[i:]...)
+	}
 }
 
 // tryGet returns a free buffer, holding one reference, or nil.
