@@ -274,8 +274,9 @@ const (
 	compactBelow    = 8 << 20
 	growAt          = 256 << 10
 	// growRoom is the least room (Writer.Room) in which a stream's file
-	// switches to large pages.
+	// switches to large pages, and growMax the most it may hold by then.
 	growRoom = 64 << 20
+	growMax  = 32 << 20
 )
 
 func (w *Writer) init(ctx context.Context, schema *Schema, bulk bool) error {
@@ -603,6 +604,13 @@ func (w *Writer) grow() {
 	w.grown = true
 	var size int64
 	if w.conn.QueryRowContext(w.ctx, "PRAGMA page_size").Scan(&size) != nil || size >= writePageSize {
+		return
+	}
+	if w.written > growMax {
+		// A huge line came first. Rewriting what it left would hold a copy
+		// of the file in memory (VACUUM builds it in the temporary store,
+		// memory here): a stream that began with a 100 MB line peaked at
+		// 445 MiB, against 237 MiB without.
 		return
 	}
 	if w.Room() < growRoom {

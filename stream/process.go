@@ -221,6 +221,12 @@ func (p *Processor) Line(raw []byte, t int64) {
 	}
 	v, err := p.parser.ParseBytes(raw)
 	if err != nil || v.Type() != fastjson.TypeObject {
+		if huge {
+			// Stored from the line itself: the parser's copy goes first,
+			// or the line, the copy and SQLite's row are held at once.
+			p.parser = fastjson.Parser{}
+			debug.FreeOSMemory()
+		}
 		m.Type, m.Subtype = "error", "invalid_json"
 		if p.LineTimes {
 			m.Time = 0
