@@ -14,8 +14,9 @@ import (
 
 // teeOnSmallDisk runs convlog tee with its session folder on a tmpfs of
 // size bytes, mounted for the run in a mount namespace of its own (so that
-// it needs no root, and no mount outlives the test), and copies the session
-// file out when tee is done. write feeds tee's stdin.
+// no mount outlives the test, and, in a user namespace, that it needs no
+// root), and copies the session file out when tee is done. write feeds
+// tee's stdin.
 func teeOnSmallDisk(t *testing.T, size int, input []byte, write func(io.Writer)) (path string, stderr string) {
 	t.Helper()
 	work := t.TempDir()
@@ -31,7 +32,12 @@ set +e
 code=$?
 cp "$2/disk/s/"full.db* "$3/"
 exit $code`
-	cmd := exec.Command("unshare", "--mount", "--map-root-user", "sh", "-c", script, "sh", convlogBin, work, out, fmt.Sprint(size))
+	// Root needs no user namespace (and may be where they are not allowed).
+	ns := []string{"--mount", "--map-root-user"}
+	if os.Geteuid() == 0 {
+		ns = ns[:1]
+	}
+	cmd := exec.Command("unshare", append(ns, "sh", "-c", script, "sh", convlogBin, work, out, fmt.Sprint(size))...)
 	cmd.Env = append(cleanEnv(), "CONVLOG_HANDOVER=never")
 	stdin, _ := cmd.StdinPipe()
 	var stdout, errb bytes.Buffer
