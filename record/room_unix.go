@@ -15,11 +15,16 @@ func freeSpace(dir string) int64 {
 	if unix.Statfs(dir, &st) != nil {
 		return math.MaxInt64
 	}
-	bsize := int64(st.Bsize)
-	if bsize <= 0 || st.Bavail > uint64(math.MaxInt64/bsize) {
+	// In floats: the fields' types differ from one system to the next
+	// (signed on some), and the product may not fit an int64.
+	avail := float64(st.Bavail) * float64(st.Bsize)
+	switch {
+	case avail <= 0:
+		return 0
+	case avail >= math.MaxInt64:
 		return math.MaxInt64
 	}
-	return int64(st.Bavail) * bsize
+	return int64(avail)
 }
 
 // fileSizeLimit is the largest file this process may write (ulimit -f);
