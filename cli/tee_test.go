@@ -638,32 +638,47 @@ func TestGCPercent(t *testing.T) {
 // In a pause of the stream, tee copies its WAL into the session file
 // (Writer.Pause): 3 MB of lines and a pause, and the file itself holds them
 // before the stream ends. Without it they would wait in the WAL for 48 MB
-// more, or for the end.
+// more, or for the end. The 3 MB come once the file has switched to large
+// pages, which copies the WAL into the file by itself.
 func TestTeeCheckpointsInAPause(t *testing.T) {
 	dir := t.TempDir()
 	_, stdin, _, path := startTee(t, dir, "--quiet")
 	pad := strings.Repeat("x", 10<<10)
-	for i := range 300 {
-		if _, err := fmt.Fprintf(stdin, `{"type":"assistant","seq":%d,"pad":"%s"}`+"\n", i, pad); err != nil {
-			t.Fatal(err)
-		}
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		st, err := os.Stat(path)
-		if err == nil && st.Size() >= 3<<20 {
-			break
-		}
-		if time.Now().After(deadline) {
-			size := func(p string) int64 {
-				if st, err := os.Stat(p); err == nil {
-					return st.Size()
-				}
-				return -1
+	send := func(from, to int) {
+		for i := from; i < to; i++ {
+			if _, err := fmt.Fprintf(stdin, `{"type":"assistant","seq":%d,"pad":"%s"}`+"\n", i, pad); err != nil {
+				t.Fatal(err)
 			}
-			t.Fatalf("the session file never took in the WAL in a pause: %d bytes, its WAL %d", size(path), size(path+"-wal"))
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
+	size := func(p string) int64 {
+		if st, err := os.Stat(p); err == nil {
+			return st.Size()
+		}
+		return -1
+	}
+	waitUntil := func(what string, ok func() bool) {
+		deadline := time.Now().Add(20 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the file has %d bytes, its WAL %d", what, size(path), size(path+"-wal"))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	send(0, 30)
+	waitUntil("the file never switched to large pages", func() bool {
+		head := make([]byte, 18)
+		f, err := os.Open(path)
+		if err != nil {
+			return false
+		}
+		defer f.Close()
+		_, err = f.ReadAt(head, 0)
+		return err == nil && head[16] == 0 && head[17] == 1 // 65536, as the header says it
+	})
+	before := size(path)
+	send(30, 330)
+	waitUntil("the session file never took in the WAL in a pause", func() bool { return size(path) >= before+3_000_000 })
 	stdin.Close()
 }

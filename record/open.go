@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -87,7 +88,36 @@ func EscapePath(p string) string {
 
 // OpenReadOnly opens a session file (or any file on the schema) for reading.
 func OpenReadOnly(ctx context.Context, path string) (*sql.DB, error) {
+	RollBack(ctx, path)
 	return openRead(ctx, DSN(path, true))
+}
+
+// RollBack undoes the transaction that a writer killed in the middle of it
+// left in a rollback journal beside the file (a session file is written
+// through one while its page size changes, at its switch to large pages
+// and when it is compacted at the end). SQLite plays such a journal back
+// when the file is next opened, but only by a connection that may write:
+// one opened read-only fails with "attempt to write a readonly database",
+// as if the file were broken, although sqlite3 would open it whole. So the
+// journal is played back here, by opening the file for writing as sqlite3
+// does; when that is not allowed the file stays as it is. A journal that a
+// live writer is using is not played back: SQLite knows it by its lock.
+//
+// Without a journal this costs one stat.
+func RollBack(ctx context.Context, path string) {
+	if st, err := os.Stat(path + "-journal"); err != nil || st.Size() == 0 {
+		return
+	}
+	// mode=rw: a file removed meanwhile is not created again. No
+	// journal_mode pragma: the file keeps the mode its writer gave it.
+	db, err := sql.Open("sqlite", "file:"+EscapePath(path)+"?mode=rw&_pragma=busy_timeout("+
+		strconv.FormatInt(BusyTimeout.Milliseconds(), 10)+")")
+	if err != nil {
+		return
+	}
+	defer db.Close()
+	var n int64
+	db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n)
 }
 
 // OpenMapped opens a session file for reading it whole, through a memory
@@ -97,6 +127,7 @@ func OpenReadOnly(ctx context.Context, path string) (*sql.DB, error) {
 // start of each read transaction and truncates only under an exclusive
 // lock, so the map never reaches past the end of the file.
 func OpenMapped(ctx context.Context, path string) (*sql.DB, error) {
+	RollBack(ctx, path)
 	return openRead(ctx, DSN(path, true)+"&_pragma=mmap_size(268435456)")
 }
 

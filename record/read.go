@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -433,6 +434,11 @@ func asInt(v any) *int64 {
 	case int64:
 		n = v
 	case float64:
+		// A REAL beyond an int64 (an older convlog stored 1e19 tokens
+		// so) has no value as one.
+		if math.IsNaN(v) || v < -(1<<63) || v >= 1<<63 {
+			return nil
+		}
 		n = int64(v)
 	case string:
 		var err error
@@ -458,6 +464,11 @@ func asReal(v any) *float64 {
 			return nil
 		}
 	default:
+		return nil
+	}
+	// +Inf (an older convlog stored a cost of 1e400 so) is no amount, and
+	// JSON cannot say it.
+	if math.IsInf(f, 0) || math.IsNaN(f) {
 		return nil
 	}
 	return &f

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/convlog/convlog/stream"
@@ -38,8 +39,11 @@ func (r UsageRow) Values() []any {
 	if r.Cost != nil {
 		cost = *r.Cost
 	}
-	return []any{r.SessionID, r.Model, r.Tier, r.Source, r.Requests, r.Input, r.Output,
-		r.CacheCreation, r.CacheCreation1h, r.CacheRead, cost}
+	if r.Cost != nil && (math.IsInf(*r.Cost, 0) || math.IsNaN(*r.Cost)) {
+		cost = nil // a figure that fits no column is unknown (see stream.Unknown)
+	}
+	return []any{r.SessionID, r.Model, r.Tier, r.Source, r.Requests, figureArg(r.Input), figureArg(r.Output),
+		figureArg(r.CacheCreation), figureArg(r.CacheCreation1h), figureArg(r.CacheRead), cost}
 }
 
 // UsageRows applies the rule of UsageTable to what a Processor found in a

@@ -6,9 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
+
+	"modernc.org/sqlite"
 
 	"github.com/convlog/convlog/stream"
 )
@@ -34,7 +38,8 @@ type Meta struct {
 // Writer writes one session into its own file. It implements stream.Sink;
 // rows go into an open transaction that Commit ends. A failed write does not
 // stop the Writer: the transaction's lines are counted as dropped, Warn is
-// told, and the next lines start a new transaction.
+// told, and the next line starts a new transaction, unless the failure
+// broke the file (broken).
 type Writer struct {
 	Path string
 	meta Meta
@@ -54,15 +59,25 @@ type Writer struct {
 
 	ckpt            *checkpointer
 	noCkpt          bool // the checkpointer could not be started
-	inTx            bool
-	txFailed        bool
+	inTx            bool // a transaction is open
+	txFailed        bool // the line at hand is being dropped
 	txMsgs, txUses  int64
 	txBytes         int64 // written in the open transaction (roughly)
 	walBytes        int64 // committed since the last checkpoint request
 	walSinceRestart int64 // committed since the WAL was last started afresh
-	wal             bool  // the file is written in WAL mode (not a bulk import)
+	wal             bool  // the file is written in WAL mode
+	bulk            bool  // an import's file, written for speed (CreateFile)
 	written         int64 // line bytes committed so far
 	grown           bool  // the switch to large pages was made or tried
+	lockedOut       bool  // a transaction gave up waiting for a lock (LockWait)
+	// broken: a write failed in a way that later ones would not mend (a
+	// full disk, an I/O error, a file that cannot be written). From the
+	// failed transaction on, every line is dropped: what the file holds is
+	// the start of the stream without a gap, and the count of lines not
+	// logged is the rest. The session row is still brought up to date
+	// when the file takes it.
+	broken bool
+	room   int64 // what Room said last
 
 	// Committed row counts and lines lost to failed writes.
 	Messages, ToolCalls, Dropped int64
@@ -140,7 +155,7 @@ func reopen(ctx context.Context, path string, meta Meta) (*Writer, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
-	w := &Writer{Path: path, meta: meta, db: db, ctx: context.Background(), wal: true}
+	w := &Writer{Path: path, meta: meta, db: db, ctx: context.Background(), wal: true, room: math.MaxInt64}
 	if w.conn, err = db.Conn(ctx); err == nil {
 		err = w.prepare(ctx, false)
 	}
@@ -236,7 +251,7 @@ func open(ctx context.Context, path string, schema *Schema, meta Meta, bulk bool
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
-	w := &Writer{Path: path, meta: meta, db: db, ctx: context.Background(), wal: !bulk}
+	w := &Writer{Path: path, meta: meta, db: db, ctx: context.Background(), wal: !bulk, bulk: bulk, room: math.MaxInt64}
 	if err := w.init(ctx, schema, bulk); err != nil {
 		w.closeDB()
 		return nil, err
@@ -264,6 +279,10 @@ const (
 	compactPageSize = 4096
 	compactBelow    = 8 << 20
 	growAt          = 256 << 10
+	// growRoom is the least room (Writer.Room) in which a stream's file
+	// switches to large pages, and growMax the most it may hold by then.
+	growRoom = 64 << 20
+	growMax  = 32 << 20
 )
 
 func (w *Writer) init(ctx context.Context, schema *Schema, bulk bool) error {
@@ -371,22 +390,106 @@ var testHookLinked func(path string)
 // ID is the session id.
 func (w *Writer) ID() string { return w.meta.ID }
 
+// begin makes sure that a transaction is open for the rows of a line, and
+// reports whether one is: not when an earlier row of the line failed (the
+// line is dropped whole), nor once the file is broken.
 func (w *Writer) begin() bool {
-	if w.inTx {
-		return !w.txFailed
-	}
-	if _, err := w.conn.ExecContext(w.ctx, "BEGIN IMMEDIATE"); err != nil {
-		w.fail(err)
-		// Not in a transaction: the lines of this batch are lost anyway, so
-		// the batch is marked failed until the next Commit.
-		w.inTx, w.txFailed = true, true
+	if w.txFailed {
 		return false
 	}
-	w.inTx, w.txFailed = true, false
+	if w.inTx {
+		return true
+	}
+	if w.broken {
+		w.drop()
+		return false
+	}
+	if err := w.beginImmediate(); err != nil {
+		w.fail(err)
+		w.drop()
+		return false
+	}
+	w.inTx = true
+	return true
+}
+
+// drop gives up the lines of the transaction, which is not open (any more):
+// they are counted as dropped, and so is the rest of the line at hand. The
+// next line tries again.
+func (w *Writer) drop() {
+	w.Dropped += w.txMsgs
+	w.txMsgs, w.txUses, w.txBytes = 0, 0, 0
+	w.txFailed = true
+}
+
+// LockWait is how long a transaction waits for a lock that another process
+// holds on the session file before its lines are given up. Lines wait for
+// the lock in memory meanwhile (the Copier bounds how long the input waits
+// for them), so a lock shorter than this costs nothing. Once a transaction
+// has given up, the next ones do not wait at all until one gets the lock:
+// otherwise each batch of lines behind it would wait as long again, and a
+// lock that outlasts the stream would hold up its end for as long.
+const LockWait = 10 * time.Second
+
+// beginImmediate starts a write transaction, waiting for a lock as LockWait
+// says.
+func (w *Writer) beginImmediate() error {
+	deadline := time.Now().Add(LockWait)
+	for {
+		_, err := w.conn.ExecContext(w.ctx, "BEGIN IMMEDIATE")
+		if err == nil {
+			if w.lockedOut {
+				w.lockedOut = false
+				w.conn.ExecContext(w.ctx, "PRAGMA busy_timeout="+strconv.FormatInt(BusyTimeout.Milliseconds(), 10))
+			}
+			return nil
+		}
+		if !isBusy(err) {
+			return err
+		}
+		if w.lockedOut || !time.Now().Before(deadline) {
+			if !w.lockedOut {
+				w.lockedOut = true
+				w.conn.ExecContext(w.ctx, "PRAGMA busy_timeout=0")
+			}
+			return err
+		}
+		// Each try waits BusyTimeout in SQLite's busy handler.
+	}
+}
+
+// isBusy reports whether err is SQLite's "database is locked": another
+// connection holds a lock that this one needs.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqliteBusy
+}
+
+// SQLite's result codes for failures that are about one transaction, not
+// the file: the next transaction may well succeed.
+const (
+	sqliteNoMem  = 7
+	sqliteTooBig = 18
+)
+
+// breaks reports whether a failed write breaks the file (Writer.broken). A
+// lock passes, and a line too big for SQLite says nothing of the next one:
+// the lines after those are logged.
+func breaks(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqliteBusy, sqliteLocked, sqliteNoMem, sqliteTooBig:
+			return false
+		}
+	}
 	return true
 }
 
 func (w *Writer) fail(err error) {
+	if breaks(err) {
+		w.broken = true
+	}
 	if w.Err == nil {
 		w.Err = err
 	}
@@ -397,6 +500,7 @@ func (w *Writer) fail(err error) {
 
 // Message implements stream.Sink.
 func (w *Writer) Message(m *stream.Message) {
+	w.txFailed = false // a new line
 	w.txMsgs++
 	w.txBytes += int64(len(m.Raw))
 	if !w.begin() {
@@ -456,25 +560,34 @@ func (w *Writer) messageID(seq int64) string {
 func (w *Writer) txFail(err error) {
 	w.fail(err)
 	w.conn.ExecContext(w.ctx, "ROLLBACK")
-	w.txFailed = true
+	w.inTx = false
+	w.drop()
 }
 
 // Commit ends the open transaction, bringing the session row up to date
 // with f. Lines of a failed transaction are counted as dropped.
 func (w *Writer) Commit(f *stream.Facts) {
-	w.commit(f, 0)
-	if w.wal && !w.grown && w.written >= growAt {
+	w.commit(f, 0, false)
+	if !w.bulk && !w.grown && !w.broken && w.written >= growAt {
 		w.grow()
 	}
 }
 
-func (w *Writer) commit(f *stream.Facts, endedAt int64) {
-	if w.inTx && w.txFailed {
-		w.endTx(false)
-	}
-	if !w.begin() {
-		w.endTx(false)
+func (w *Writer) commit(f *stream.Facts, endedAt int64, final bool) {
+	w.txFailed = false
+	if w.broken && !final {
+		// The session row is brought up to date once, at the end: taken
+		// in between, its count of lines not logged would be out of date
+		// for good once the file takes nothing more.
 		return
+	}
+	if !w.inTx {
+		// No lines, or they were dropped: the session row alone.
+		if err := w.beginImmediate(); err != nil {
+			w.fail(err)
+			return
+		}
+		w.inTx = true
 	}
 	msgs, uses := w.Messages+w.txMsgs, w.ToolCalls+w.txUses
 	err := w.updateSession(f, msgs, uses, endedAt)
@@ -483,14 +596,15 @@ func (w *Writer) commit(f *stream.Facts, endedAt int64) {
 	}
 	if err != nil {
 		w.txFail(err)
-		w.endTx(false)
+		w.txFailed = false
 		w.usageGen = -1 // rolled back with the rest
 		return
 	}
+	w.inTx = false
 	w.Messages, w.ToolCalls = msgs, uses
 	w.walWritten(w.txBytes)
 	w.written += w.txBytes
-	w.endTx(true)
+	w.txMsgs, w.txUses, w.txBytes = 0, 0, 0
 }
 
 // grow switches a stream's file to large pages once it is big enough for
@@ -505,24 +619,92 @@ func (w *Writer) grow() {
 	if w.conn.QueryRowContext(w.ctx, "PRAGMA page_size").Scan(&size) != nil || size >= writePageSize {
 		return
 	}
+	if w.written > growMax {
+		// A huge line came first. Rewriting what it left would hold a copy
+		// of the file in memory (VACUUM builds it in the temporary store,
+		// memory here): a stream that began with a 100 MB line peaked at
+		// 445 MiB, against 237 MiB without.
+		return
+	}
+	if w.Room() < growRoom {
+		// Rewriting the file takes room for it and its journal, and each
+		// commit then writes at least a few 64 KiB pages: on a nearly
+		// full disk, small pages store more of the stream.
+		return
+	}
 	// The checkpointer's connection would keep the file in WAL mode; the
 	// next checkpoint starts it again.
 	w.stopCheckpointer()
 	w.walBytes, w.walSinceRestart = 0, 0
-	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=DELETE"); err != nil {
+	if !w.leaveWAL() {
 		return
 	}
 	w.repage(writePageSize)
-	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=WAL"); err != nil {
-		// A reader got in first and outlasted the busy timeout: the file
-		// stays in rollback mode, sound, and this connection goes on
-		// writing it (readers wait while a transaction commits).
+	if !w.enterWAL() {
+		// A reader got in first and outlasted the busy timeout, or the
+		// folder no longer takes a new file: the file stays in rollback
+		// mode, sound, and this connection goes on writing it through the
+		// journal file it already has (readers wait while a transaction
+		// commits). There is no WAL to checkpoint.
+		w.wal = false
 		return
 	}
+	// The empty journal the switch left behind is never used in WAL mode.
+	os.Remove(w.Path + "-journal")
 	// A new connection: the one that changed the page size keeps its page
 	// cache set up for small pages, and allocates every large page on its
 	// own (one mmap and munmap each); a 30 MB stream took 60% longer.
 	w.reconnect()
+}
+
+// enterWAL switches a stream's file back to WAL mode after leaveWAL, and
+// reports whether it did. Otherwise the file stays in rollback mode.
+//
+// The switch itself only marks the file as a WAL file; SQLite creates the
+// WAL at the next transaction. In a folder that no longer takes new files,
+// that fails, and so does every transaction after it, of the writer and of
+// any reader, for as long as the mark is there. So the WAL is opened here,
+// and when that fails the mark is taken back, which needs no new file.
+func (w *Writer) enterWAL() bool {
+	var mode string
+	err := w.conn.QueryRowContext(w.ctx, "PRAGMA journal_mode=WAL").Scan(&mode)
+	if err == nil && mode == "wal" {
+		var n int64
+		err = w.conn.QueryRowContext(w.ctx, "SELECT count(*) FROM sqlite_master").Scan(&n)
+		if err == nil {
+			_, err = os.Lstat(w.Path + "-wal")
+		}
+		if err == nil {
+			return true
+		}
+	}
+	w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=TRUNCATE")
+	return false
+}
+
+// leaveWAL switches a stream's file from WAL mode to a rollback journal, so
+// that its page size can change, and reports whether it did.
+//
+// The journal is kept as a file and truncated at each commit (TRUNCATE)
+// rather than created and deleted: should the folder stop taking new files
+// or deletions midway (chmod, a read-only remount), the change of page size
+// still commits, and later transactions go on through the same file.
+//
+// Leaving WAL mode checkpoints the WAL and deletes it. When the folder does
+// not allow the deletion, SQLite carries on regardless, and then goes on
+// using the WAL it finds beside the file whatever the journal mode says: a
+// VACUUM through it wrote 64 KiB pages into a WAL of 4 KiB ones and left a
+// file that no one could open. So the WAL must be seen gone; if it is not,
+// the file goes back to WAL mode as it was, which only costs the change.
+func (w *Writer) leaveWAL() bool {
+	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=TRUNCATE"); err != nil {
+		return false
+	}
+	if _, err := os.Lstat(w.Path + "-wal"); !errors.Is(err, fs.ErrNotExist) {
+		w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=WAL")
+		return false
+	}
+	return true
 }
 
 // reconnect replaces the Writer's connection with a new one on its file. The
@@ -538,14 +720,6 @@ func (w *Writer) reconnect() {
 	w.delUsage, w.insUsage = nw.delUsage, nw.insUsage
 }
 
-// endTx forgets the transaction; its lines are dropped unless committed.
-func (w *Writer) endTx(committed bool) {
-	if !committed {
-		w.Dropped += w.txMsgs
-	}
-	w.inTx, w.txFailed, w.txMsgs, w.txUses, w.txBytes = false, false, 0, 0, 0
-}
-
 // Pause is for the stream's pauses (stream.Logger.Pause): it asks for a
 // checkpoint of what the WAL holds, if that is worth one.
 func (w *Writer) Pause() {
@@ -557,6 +731,9 @@ func (w *Writer) Pause() {
 
 // walWritten accounts for n committed bytes and checkpoints when due.
 func (w *Writer) walWritten(n int64) {
+	if !w.wal {
+		return
+	}
 	if w.walBytes += n; w.walBytes >= checkpointInterval {
 		w.walBytes = 0
 		w.checkpoint()
@@ -568,6 +745,14 @@ func (w *Writer) walWritten(n int64) {
 		// writer waits for a checkpoint to finish the tail, mostly already
 		// copied, so that the next transaction starts the WAL again.
 		w.walSinceRestart = 0
+		w.conn.ExecContext(w.ctx, "PRAGMA wal_checkpoint(RESTART)")
+	}
+	if w.room < growRoom && w.walSinceRestart >= w.room/8 {
+		// On a nearly full disk, the WAL's copies of pages that each
+		// commit rewrote (the last page of every table and index) take
+		// room that the lines need: the WAL is copied into the file and
+		// started again from the beginning.
+		w.walBytes, w.walSinceRestart = 0, 0
 		w.conn.ExecContext(w.ctx, "PRAGMA wal_checkpoint(RESTART)")
 	}
 }
@@ -583,14 +768,17 @@ func (w *Writer) updateSession(f *stream.Facts, msgs, uses, endedAt int64) error
 	if f.IsError >= 0 {
 		isErr = f.IsError
 		if f.TurnsKnown {
-			numTurns = f.NumTurns
+			numTurns = figureArg(f.NumTurns)
 		}
 	}
-	if f.HasCost {
+	// A figure that does not fit its column is stored as NULL; the line
+	// keeps what the stream said.
+	if f.HasCost && !math.IsInf(f.CostUSD, 0) && !math.IsNaN(f.CostUSD) {
 		cost = f.CostUSD
 	}
 	if f.HasTokens {
-		in, out, cc, cr = f.Tokens.Input, f.Tokens.Output, f.Tokens.CacheCreation, f.Tokens.CacheRead
+		t := f.Tokens
+		in, out, cc, cr = figureArg(t.Input), figureArg(t.Output), figureArg(t.CacheCreation), figureArg(t.CacheRead)
 	}
 	if w.meta.StartedAt > 0 {
 		started = w.meta.StartedAt
@@ -638,13 +826,21 @@ func (w *Writer) updateSession(f *stream.Facts, msgs, uses, endedAt int64) error
 // session whose end is unknown), and closes the file so that it stands alone:
 // the WAL is checkpointed into it and removed.
 func (w *Writer) Finish(f *stream.Facts, endedAt int64) error {
-	w.commit(f, endedAt)
+	w.commit(f, endedAt, true)
 	w.stopCheckpointer()
 	// Back to a rollback journal: the file no longer needs its -wal and -shm
 	// companions, and read-only readers can open it anywhere. When another
-	// process is reading, this fails harmlessly and SQLite checkpoints on close.
-	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=DELETE"); err == nil {
+	// process is reading, or the folder no longer allows the WAL to be
+	// deleted, the file stays in WAL mode and SQLite checkpoints on close.
+	if w.bulk {
+		// An import's file, its journal in memory.
+		if _, err := w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=DELETE"); err == nil {
+			w.compact()
+		}
+	} else if !w.broken && (!w.wal || w.leaveWAL()) {
 		w.compact()
+		// Deletes the empty journal file that TRUNCATE leaves.
+		w.conn.ExecContext(w.ctx, "PRAGMA journal_mode=DELETE")
 	}
 	return w.closeDB()
 }
@@ -668,12 +864,31 @@ func (w *Writer) compact() {
 // import's, still under its temporary name, is thrown away if anything
 // fails and needs no syncs.
 func (w *Writer) repage(size int) {
-	if w.wal {
+	if !w.bulk {
 		w.conn.ExecContext(w.ctx, "PRAGMA synchronous=FULL")
 	}
 	if _, err := w.conn.ExecContext(w.ctx, "PRAGMA page_size="+strconv.Itoa(size)); err == nil {
 		w.conn.ExecContext(w.ctx, "VACUUM")
 	}
+}
+
+// Room implements stream.LimitedSink: roughly how many more bytes the
+// session file may grow by, the free space of its disk or what a limit on
+// the size of files (ulimit -f) leaves to the larger of the file and its
+// WAL; math.MaxInt64 when neither is known.
+func (w *Writer) Room() int64 {
+	room := freeSpace(filepath.Dir(w.Path))
+	if limit := fileSizeLimit(); limit < math.MaxInt64 {
+		var largest int64
+		for _, p := range []string{w.Path, w.Path + "-wal"} {
+			if st, err := os.Stat(p); err == nil {
+				largest = max(largest, st.Size())
+			}
+		}
+		room = min(room, max(limit-largest, 0))
+	}
+	w.room = room
+	return room
 }
 
 // checkpoint asks the checkpointer for a checkpoint, starting it the first
@@ -726,6 +941,14 @@ func (w *Writer) Close() error {
 		w.conn.ExecContext(w.ctx, "ROLLBACK")
 	}
 	return w.closeDB()
+}
+
+// figureArg is a count for a column: NULL when it is stream.Unknown.
+func figureArg(n int64) any {
+	if n == stream.Unknown {
+		return nil
+	}
+	return n
 }
 
 func nullStr(s string) any {

@@ -38,10 +38,10 @@ type Handover struct {
 	handed atomic.Bool // the passer's process was told to begin
 }
 
-// handedOver reports whether the passer's process has been told to begin: from
+// HandedOver reports whether the passer's process has been told to begin: from
 // then on, the one byte on start is written and start is free for other
 // messages. Any goroutine may ask.
-func (h *Handover) handedOver() bool { return h.handed.Load() }
+func (h *Handover) HandedOver() bool { return h.handed.Load() }
 
 type offer struct {
 	relay *relayReader
@@ -52,6 +52,9 @@ type offer struct {
 func NewHandover(in io.Reader, out io.Writer) *Handover {
 	return &Handover{In: in, Out: out, offers: make(chan offer, 1), lastNL: true}
 }
+
+// Source is the input read until the handover (stream.HandOver).
+func (h *Handover) Source() io.Reader { return h.In }
 
 // offerRelay hands the pass-through over at the next read to the process whose
 // relay stream is relay, after its hello has been read; one byte on start

@@ -216,7 +216,7 @@ func watchStarved(logger *stream.Logger, h *Handover, control *os.File, quit <-c
 		case <-quit:
 			return
 		}
-		if !h.handedOver() {
+		if !h.HandedOver() {
 			continue
 		}
 		starved := false

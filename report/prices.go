@@ -172,11 +172,11 @@ type TokenCounts struct {
 }
 
 func (t *TokenCounts) add(o TokenCounts) {
-	t.Input += o.Input
-	t.Output += o.Output
-	t.CacheWrite += o.CacheWrite
-	t.CacheWrite1h += o.CacheWrite1h
-	t.CacheRead += o.CacheRead
+	t.Input = addCount(t.Input, o.Input)
+	t.Output = addCount(t.Output, o.Output)
+	t.CacheWrite = addCount(t.CacheWrite, o.CacheWrite)
+	t.CacheWrite1h = addCount(t.CacheWrite1h, o.CacheWrite1h)
+	t.CacheRead = addCount(t.CacheRead, o.CacheRead)
 }
 
 // Any says whether any token was counted.

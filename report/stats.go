@@ -249,11 +249,12 @@ func each(ctx context.Context, db Querier, q string, scan func(*sql.Rows) error)
 
 func (st *Stats) overview(ctx context.Context, db Querier, with string) error {
 	return each(ctx, db, with+`SELECT count(*), coalesce(sum(ended_at IS NULL), 0), min(started_at), max(started_at),
-		coalesce(sum(total_messages), 0), coalesce(sum(total_tool_calls), 0) FROM s`, func(rows *sql.Rows) error {
-		var first, last sql.NullInt64
-		if err := rows.Scan(&st.Sessions, &st.Incomplete, &first, &last, &st.Messages, &st.ToolCalls); err != nil {
+		total(total_messages), total(total_tool_calls) FROM s`, func(rows *sql.Rows) error {
+		var first, last, msgs, tools figure
+		if err := rows.Scan(&st.Sessions, &st.Incomplete, &first, &last, &msgs, &tools); err != nil {
 			return err
 		}
+		st.Messages, st.ToolCalls = msgs.n, tools.n
 		st.FirstAt, st.LastAt = nullInt(first), nullInt(last)
 		st.First, st.Last = isoPtr(st.FirstAt), isoPtr(st.LastAt)
 		return nil
@@ -263,14 +264,16 @@ func (st *Stats) overview(ctx context.Context, db Querier, with string) error {
 func (st *Stats) byDay(ctx context.Context, db Querier, with string) error {
 	st.ByDay = []DayStats{}
 	return each(ctx, db, with+`SELECT date(started_at/1000, 'unixepoch') AS day, count(*), avg(duration_ms),
-		coalesce(sum(total_messages), 0), coalesce(sum(total_tool_calls), 0)
+		total(total_messages), total(total_tool_calls)
 		FROM s GROUP BY day ORDER BY day DESC`, func(rows *sql.Rows) error {
 		var d DayStats
 		var day sql.NullString
-		var avg sql.NullFloat64
-		if err := rows.Scan(&day, &d.Sessions, &avg, &d.Messages, &d.ToolCalls); err != nil {
+		var avg amount
+		var msgs, tools figure
+		if err := rows.Scan(&day, &d.Sessions, &avg, &msgs, &tools); err != nil {
 			return err
 		}
+		d.Messages, d.ToolCalls = msgs.n, tools.n
 		d.Day, d.AvgDurationMS = nullStr(day), nullFloat(avg)
 		st.ByDay = append(st.ByDay, d)
 		return nil
@@ -318,7 +321,7 @@ func (st *Stats) byAgent(ctx context.Context, db Querier, with, agent string) er
 		FROM s LEFT JOIN te ON te.session_id = s.id GROUP BY a ORDER BY count(*) DESC, a`, func(rows *sql.Rows) error {
 		var a AgentStats
 		var name sql.NullString
-		var dur sql.NullFloat64
+		var dur amount
 		if err := rows.Scan(&name, &a.Sessions, &a.Incomplete, &a.Errors, &dur, &a.Messages, &a.ToolCalls, &a.ToolErrors); err != nil {
 			return err
 		}
@@ -359,8 +362,8 @@ func (st *Stats) tools(ctx context.Context, db Querier, with string) error {
 	err := each(ctx, db, strings.TrimSuffix(with, "\n")+toolsSQL, func(rows *sql.Rows) error {
 		var t ToolStats
 		var name sql.NullString
-		var avg sql.NullFloat64
-		var maxD, p50, p95 sql.NullInt64
+		var avg amount
+		var maxD, p50, p95 figure
 		if err := rows.Scan(&name, &t.Calls, &t.Successes, &t.Errors, &t.Pending, &t.Timed, &avg, &maxD, &p50, &p95); err != nil {
 			return err
 		}
@@ -380,10 +383,10 @@ func (st *Stats) tools(ctx context.Context, db Querier, with string) error {
 func (st *Stats) slowest(ctx context.Context, db Querier, with string) error {
 	st.Slowest = []SlowSession{}
 	return each(ctx, db, with+`SELECT id, model, duration_ms, total_messages, total_tool_calls, started_at
-		FROM s WHERE duration_ms IS NOT NULL ORDER BY duration_ms DESC, id LIMIT 10`, func(rows *sql.Rows) error {
+		FROM s WHERE typeof(duration_ms) = 'integer' ORDER BY duration_ms DESC, id LIMIT 10`, func(rows *sql.Rows) error {
 		var s SlowSession
 		var model sql.NullString
-		var msgs, tools, started sql.NullInt64
+		var msgs, tools, started figure
 		if err := rows.Scan(&s.ID, &model, &s.DurationMS, &msgs, &tools, &started); err != nil {
 			return err
 		}
@@ -399,6 +402,9 @@ func addFloat(p *float64, v float64) *float64 {
 		return &v
 	}
 	s := *p + v
+	if math.IsInf(s, 0) {
+		return p // beyond any real cost; JSON could not say it
+	}
 	return &s
 }
 
@@ -423,20 +429,6 @@ func nullStr(v sql.NullString) *string {
 		return nil
 	}
 	return &v.String
-}
-
-func nullInt(v sql.NullInt64) *int64 {
-	if !v.Valid {
-		return nil
-	}
-	return &v.Int64
-}
-
-func nullFloat(v sql.NullFloat64) *float64 {
-	if !v.Valid {
-		return nil
-	}
-	return &v.Float64
 }
 
 // WriteText writes the statistics for people.

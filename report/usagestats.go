@@ -61,9 +61,15 @@ func (st *Stats) copies(ctx context.Context, db Querier, r StatsRange) ([]string
 		AND agent_session_id IN (SELECT agent_session_id FROM sessions WHERE `+r.where()+` GROUP BY agent_session_id HAVING count(*) > 1)`,
 		func(rows *sql.Rows) error {
 			var c copyInfo
-			if err := rows.Scan(&c.id, &c.agent, &c.cost, &c.tokens[0], &c.tokens[1], &c.tokens[2], &c.tokens[3], &c.turns, &c.messages); err != nil {
+			var cost amount
+			var in, out, cw, cr, turns, msgs figure // read leniently, as everywhere in the statistics
+			if err := rows.Scan(&c.id, &c.agent, &cost, &in, &out, &cw, &cr, &turns, &msgs); err != nil {
 				return err
 			}
+			c.cost = sql.NullFloat64{Float64: cost.f, Valid: cost.ok}
+			c.tokens = [4]int64{in.n, out.n, cw.n, cr.n}
+			c.turns = sql.NullInt64{Int64: turns.n, Valid: turns.ok}
+			c.messages = msgs.n
 			groups[c.agent] = append(groups[c.agent], c)
 			return nil
 		})
@@ -186,11 +192,12 @@ func (st *Stats) usage(ctx context.Context, db Querier, with string, hasUsage bo
 		coalesce(total_messages, 0), coalesce(total_tool_calls, 0), total_cost_usd, `+agentCol+` FROM s ORDER BY id`, func(r *sql.Rows) error {
 		var f sessionFacts
 		var model, day, agent sql.NullString
-		var dur sql.NullInt64
-		var cost sql.NullFloat64
-		if err := r.Scan(&f.id, &model, &day, &dur, &f.messages, &f.toolCalls, &cost, &agent); err != nil {
+		var dur, msgs, tools figure
+		var cost amount
+		if err := r.Scan(&f.id, &model, &day, &dur, &msgs, &tools, &cost, &agent); err != nil {
 			return err
 		}
+		f.messages, f.toolCalls = msgs.n, tools.n
 		f.model, f.day, f.duration, f.cost, f.agent = nullStr(model), nullStr(day), nullInt(dur), nullFloat(cost), nullStr(agent)
 		sessions = append(sessions, &f)
 		byID[f.id] = &f
@@ -203,11 +210,14 @@ func (st *Stats) usage(ctx context.Context, db Querier, with string, hasUsage bo
 		var id string
 		var u usageRow
 		var model sql.NullString
-		var cost sql.NullFloat64
-		if err := r.Scan(&id, &model, &u.tier, &u.tokens.Input, &u.tokens.Output, &u.tokens.CacheWrite,
-			&u.tokens.CacheWrite1h, &u.tokens.CacheRead, &cost); err != nil {
+		var cost amount
+		// Read leniently: a file of an older convlog may hold a token
+		// count that is no integer (1e19 as a REAL); it counts as unknown.
+		var in, out, cw, cw1h, cr figure
+		if err := r.Scan(&id, &model, &u.tier, &in, &out, &cw, &cw1h, &cr, &cost); err != nil {
 			return err
 		}
+		u.tokens = TokenCounts{Input: in.n, Output: out.n, CacheWrite: cw.n, CacheWrite1h: cw1h.n, CacheRead: cr.n}
 		u.model, u.cost = nullStr(model), nullFloat(cost)
 		if f := byID[id]; f != nil && (u.tokens.Any() || (u.cost != nil && *u.cost != 0)) {
 			f.rows = append(f.rows, u)

@@ -77,10 +77,15 @@ type Copier struct {
 	// reads may wait.
 	BufSize int
 	Buffers int
-	// StallLimit is how long the Copier waits for the logger to free a buffer
-	// before it stops handing input over (the input is still passed through;
-	// what is skipped is reported as a gap).
+	// StallLimit bounds how long any line waits in the input because the
+	// logger holds the Copier up (see wait). Past it the Copier stops
+	// handing input over (the input is still passed through; what is
+	// skipped is reported as a gap) until the logger frees a buffer.
 	StallLimit time.Duration
+	// InputBuffer is how many bytes the input holds that the Copier has not
+	// read yet, at most: a pipe's capacity. Zero: the capacity of In if it
+	// is a pipe, else 1 MiB.
+	InputBuffer int
 
 	Now func() int64
 
@@ -95,7 +100,23 @@ type Copier struct {
 
 	pool      chan *block
 	allocated int
+
+	// What the Copier knows of when the input it has not read yet arrived
+	// (see wait): every byte from BytesIn on arrived after since, and
+	// every byte from marks[i].pos on after marks[i].at.
+	since time.Time
+	marks []inputMark
 }
+
+// inputMark says that every byte of the input from pos on arrived after at.
+type inputMark struct {
+	at  time.Time
+	pos int64
+}
+
+// maxMarks bounds the marks kept; past it the Copier's bound on how long
+// input has waited is only less tight.
+const maxMarks = 1024
 
 // Run copies until EOF or a read error and sends chunks on out, which it
 // closes before returning. A read error other than EOF is returned after the
@@ -114,6 +135,10 @@ func (c *Copier) Run(out chan<- *Chunk) error {
 	if c.Now == nil {
 		c.Now = func() int64 { return time.Now().UnixMilli() }
 	}
+	if c.InputBuffer <= 0 {
+		c.InputBuffer = inputBuffer(c.In)
+	}
+	c.since, c.marks = time.Now(), c.marks[:0]
 	c.pool = make(chan *block, c.Buffers)
 	// A buffer with less room than this is left for a fresh one, so that a
 	// fast stream is still read in large reads.
@@ -183,6 +208,7 @@ func (c *Copier) Run(out chan<- *Chunk) error {
 			now := c.Now()
 			data := readInto[:n:n]
 			c.BytesIn += int64(n)
+			c.arrived(n < len(readInto))
 			c.write(data)
 			if cur == nil {
 				skip(data)
@@ -195,7 +221,7 @@ func (c *Copier) Run(out chan<- *Chunk) error {
 					gap = Chunk{}
 				}
 				if !c.send(out, ch, timer, !resuming) {
-					// The logger has not taken a read for StallLimit: this
+					// The logger has held the input up too long: this
 					// one, and what follows until it catches up, is skipped.
 					if ch.Gap {
 						gap = Chunk{Gap: true, GapNewlines: ch.GapNewlines, GapEndedAtEOL: ch.GapEndedAtEOL}
@@ -221,8 +247,8 @@ func (c *Copier) Run(out chan<- *Chunk) error {
 	}
 }
 
-// send hands ch to the logger, waiting at most StallLimit for room if wait
-// is set.
+// send hands ch to the logger, waiting for room if wait is set, for as long
+// as the stall allows.
 func (c *Copier) send(out chan<- *Chunk, ch *Chunk, timer *time.Timer, wait bool) bool {
 	select {
 	case out <- ch:
@@ -232,13 +258,66 @@ func (c *Copier) send(out chan<- *Chunk, ch *Chunk, timer *time.Timer, wait bool
 	if !wait {
 		return false
 	}
-	timer.Reset(c.StallLimit)
+	d := c.wait()
+	if d <= 0 {
+		return false
+	}
+	timer.Reset(d)
 	defer timer.Stop()
 	select {
 	case out <- ch:
 		return true
 	case <-timer.C:
 		return false
+	}
+}
+
+// wait is how much longer the Copier may wait for the logger now.
+//
+// While the Copier waits, the input's writer fills the pipe, and then
+// waits too; a line that comes out after several waits has waited through
+// all of them. With a logger that freed a buffer every 4 s (a locked file)
+// and a limit on each wait of 10 s, lines waited 16 s. So the limit is on
+// how long the oldest byte not yet read may have been waiting: the Copier
+// waits until StallLimit after the moment that byte arrived, at the
+// latest, however often the logger lets it go on meanwhile.
+//
+// That moment is bounded from what the Copier sees. A read that finds less
+// than it asked for has emptied the input: whatever comes next arrives
+// after it (since). And the input holds at most InputBuffer bytes: when the
+// Copier starts to wait, everything from InputBuffer bytes further on
+// arrives after that (a mark). A logger that is merely slower than the
+// input lets the Copier read that far in milliseconds, so the bound keeps
+// up, and the input is held back as a pipe would hold it.
+//
+// After the handover to a pass-through process, that process holds the
+// input and bounds its own waits: each wait here has the whole StallLimit.
+func (c *Copier) wait() time.Duration {
+	if h, ok := c.In.(HandOver); ok && h.HandedOver() {
+		return c.StallLimit
+	}
+	now := time.Now()
+	pos := c.BytesIn + int64(c.InputBuffer)
+	if n := len(c.marks); n < maxMarks && (n == 0 || c.marks[n-1].pos < pos) {
+		c.marks = append(c.marks, inputMark{now, pos})
+	}
+	return c.StallLimit - now.Sub(c.since)
+}
+
+// arrived updates what is known of the unread input after a read; drained
+// says that the read found less than it asked for.
+func (c *Copier) arrived(drained bool) {
+	if drained {
+		c.since, c.marks = time.Now(), c.marks[:0]
+		return
+	}
+	i := 0
+	for i < len(c.marks) && c.marks[i].pos <= c.BytesIn {
+		c.since = c.marks[i].at
+		i++
+	}
+	if i > 0 {
+		c.marks = append(c.marks[:0], c.marks[i:]...)
 	}
 }
 
@@ -258,13 +337,17 @@ func (c *Copier) tryGet() *block {
 	return b
 }
 
-// get returns a free buffer, waiting at most StallLimit; nil means the
-// logger is stuck and input is to be skipped.
+// get returns a free buffer, waiting for as long as the stall allows; nil
+// means the logger is stuck and input is to be skipped.
 func (c *Copier) get(timer *time.Timer) *block {
 	if b := c.tryGet(); b != nil {
 		return b
 	}
-	timer.Reset(c.StallLimit)
+	d := c.wait()
+	if d <= 0 {
+		return nil
+	}
+	timer.Reset(d)
 	defer timer.Stop()
 	select {
 	case b := <-c.pool:
@@ -300,4 +383,14 @@ type GapReader interface {
 	// TakeGap reports the bytes skipped since the last call: how many
 	// newlines they held and whether they ended a line.
 	TakeGap() (newlines int64, endedAtEOL, ok bool)
+}
+
+// HandOver is input whose pass-through a process of its own may take over
+// (package relay's Handover): from then on, that process holds the input
+// and bounds its own waits.
+type HandOver interface {
+	io.Reader
+	HandedOver() bool
+	// Source is what is read until the handover: tee's stdin.
+	Source() io.Reader
 }

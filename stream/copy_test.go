@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -185,5 +186,44 @@ func TestCopierClosedStdout(t *testing.T) {
 		if n != 6 || w.writes != 1 || !c.OutClosed || (reported != nil) != tc.reported {
 			t.Fatalf("%v: logged %d bytes, %d writes, reported %v", tc.err, n, w.writes, reported)
 		}
+	}
+}
+
+// TestCopierWaitsOutASlowLogger: a logger that takes a while over one line
+// (a huge one) and then catches up holds the input back, as a pipe would,
+// for up to StallLimit; nothing is skipped.
+func TestCopierWaitsOutASlowLogger(t *testing.T) {
+	const limit = time.Second
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	line := []byte(strings.Repeat("x", 999) + "\n")
+	const lines = 2000 // 2 MB: far more than the pipe and the buffers hold
+	go func() {
+		for range lines {
+			w.Write(line)
+		}
+		w.Close()
+	}()
+	chunks := make(chan *Chunk, 4)
+	c := &Copier{In: r, Out: io.Discard, BufSize: 16 << 10, Buffers: 4, StallLimit: limit}
+	done := make(chan error, 1)
+	go func() { done <- c.Run(chunks) }()
+	// The logger stops for 0.6 of the limit once the pipe has filled up.
+	first := <-chunks
+	time.Sleep(limit * 6 / 10)
+	first.Release()
+	n := len(first.Data)
+	for ch := range chunks {
+		n += len(ch.Data)
+		ch.Release()
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if c.SkippedRuns != 0 || n != lines*len(line) {
+		t.Fatalf("%d runs skipped, %d of %d bytes handed on", c.SkippedRuns, n, lines*len(line))
 	}
 }

@@ -41,6 +41,7 @@ type Logger struct {
 	// thread is carried on by the next.
 	rows, size int
 	since      time.Time
+	room       int  // the most bytes of lines the batch may hold (LimitedSink)
 	paused     bool // Pause was called, and no input has come since
 }
 
@@ -105,6 +106,29 @@ func (l *Logger) IdleThread() (tid int, left bool) {
 	return int(max(n, 0)), n < 0
 }
 
+// LimitedSink is a Sink whose storage may run out of room (a full disk).
+// Room is roughly how many more bytes it can take.
+type LimitedSink interface {
+	Sink
+	Room() int64
+}
+
+// batchRoom is the most bytes of lines a batch may hold: MaxBytes, and on a
+// sink that is running out of room, a quarter of what is left. A batch that
+// does not fit is lost whole (a sink stores what came before it and
+// nothing after), so near the end batches get small and as much of the
+// stream is stored as fits: with 16 MiB batches, a 5.7 MB burst stored
+// nothing on a disk with 1.9 MB free.
+func (l *Logger) batchRoom(s LimitedSink) int {
+	n := l.MaxBytes
+	if s != nil {
+		if r := s.Room() / 4; r < int64(n) {
+			n = int(max(r, 0))
+		}
+	}
+	return n
+}
+
 func (l *Logger) defaults() {
 	if l.MaxRows <= 0 {
 		l.MaxRows = 2000
@@ -130,9 +154,15 @@ func (l *Logger) run(chunks <-chan *Chunk, leave func() bool) (left bool) {
 	l.defaults()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	limited, _ := l.Proc.Sink.(LimitedSink)
 	line := func(b []byte) {
+		if l.rows > 0 && l.size+len(b) > l.room {
+			l.Commit(l.Proc.Totals())
+			l.rows, l.size = 0, 0
+		}
 		if l.rows == 0 {
 			l.since = time.Now()
+			l.room = l.batchRoom(limited)
 		}
 		l.rows++
 		l.size += len(b)

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"bytes"
+	"math"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -60,7 +61,7 @@ type Sink interface {
 	ToolResult(*ToolResult)
 }
 
-// Usage is a token count as the API reports it.
+// Usage is a token count as the API reports it. A figure may be Unknown.
 type Usage struct {
 	Input, Output, CacheCreation, CacheRead int64
 	// CacheCreation1h is the part of CacheCreation written to the one-hour
@@ -69,11 +70,48 @@ type Usage struct {
 }
 
 func (u *Usage) add(o Usage) {
-	u.Input += o.Input
-	u.Output += o.Output
-	u.CacheCreation += o.CacheCreation
-	u.CacheRead += o.CacheRead
-	u.CacheCreation1h += o.CacheCreation1h
+	u.Input = addFigure(u.Input, o.Input)
+	u.Output = addFigure(u.Output, o.Output)
+	u.CacheCreation = addFigure(u.CacheCreation, o.CacheCreation)
+	u.CacheRead = addFigure(u.CacheRead, o.CacheRead)
+	u.CacheCreation1h = addFigure(u.CacheCreation1h, o.CacheCreation1h)
+}
+
+// Unknown stands for a count that the stream gives but that does not fit
+// an int64 (a token count of 1e19, a fraction, a sum past the largest
+// int64). It is stored as NULL, and whatever it is added to is Unknown.
+const Unknown = math.MinInt64
+
+// addFigure adds counts, either of which may be Unknown.
+func addFigure(a, b int64) int64 {
+	if a == Unknown || b == Unknown {
+		return Unknown
+	}
+	s := a + b
+	if (b > 0 && s < a) || (b < 0 && s > a) {
+		return Unknown
+	}
+	return s
+}
+
+// figure is the count under key in v: 0 when there is none or it is not a
+// number, Unknown when it is a number that does not fit an int64.
+func figure(v *fastjson.Value, key string) int64 {
+	if v == nil {
+		return 0
+	}
+	n := v.Get(key)
+	if n == nil || n.Type() != fastjson.TypeNumber {
+		return 0
+	}
+	if i, err := n.Int64(); err == nil {
+		return i
+	}
+	// 2.0, 1e3: whole numbers written otherwise.
+	if f, err := n.Float64(); err == nil && f == math.Trunc(f) && f >= -(1<<63) && f < 1<<63 {
+		return int64(f)
+	}
+	return Unknown
 }
 
 // Facts is what the stream says about the session as a whole.
@@ -99,10 +137,10 @@ type Facts struct {
 	ResultType    string
 	ResultSubtype string
 	IsError       int   // -1 no result yet
-	NumTurns      int64 // summed over result lines
+	NumTurns      int64 // summed over result lines; may be Unknown
 	TurnsKnown    bool  // a result line gave num_turns
 	HasCost       bool
-	CostUSD       float64
+	CostUSD       float64 // may be infinite (1e400 in the stream)
 	HasTokens     bool
 	Tokens        Usage
 
@@ -272,6 +310,12 @@ func (p *Processor) Line(raw []byte, t int64) {
 	}
 	v, err := p.parser.ParseBytes(raw)
 	if err != nil || v.Type() != fastjson.TypeObject {
+		if huge {
+			// Stored from the line itself: the parser's copy goes first,
+			// or the line, the copy and SQLite's row are held at once.
+			p.parser = fastjson.Parser{}
+			debug.FreeOSMemory()
+		}
 		m.Type, m.Subtype = "error", "invalid_json"
 		if p.LineTimes {
 			m.Time = 0
@@ -710,7 +754,7 @@ func (p *Processor) result(v *fastjson.Value, m *Message) {
 		f.IsError = 0
 	}
 	if n := v.Get("num_turns"); n != nil && n.Type() == fastjson.TypeNumber {
-		f.NumTurns += n.GetInt64()
+		f.NumTurns = addFigure(f.NumTurns, figure(v, "num_turns"))
 		f.TurnsKnown = true
 	}
 	if u := v.Get("usage"); u != nil && u.Type() == fastjson.TypeObject {
@@ -844,12 +888,12 @@ func (p *Processor) Totals() *Facts {
 
 func usageOf(u *fastjson.Value) Usage {
 	return Usage{
-		Input:         u.GetInt64("input_tokens"),
-		Output:        u.GetInt64("output_tokens"),
-		CacheCreation: u.GetInt64("cache_creation_input_tokens"),
-		CacheRead:     u.GetInt64("cache_read_input_tokens"),
-		// Only an object: GetInt64 on anything else is 0 anyway.
-		CacheCreation1h: u.GetInt64("cache_creation", "ephemeral_1h_input_tokens"),
+		Input:         figure(u, "input_tokens"),
+		Output:        figure(u, "output_tokens"),
+		CacheCreation: figure(u, "cache_creation_input_tokens"),
+		CacheRead:     figure(u, "cache_read_input_tokens"),
+		// Only an object: anything else has no such figure.
+		CacheCreation1h: figure(u.Get("cache_creation"), "ephemeral_1h_input_tokens"),
 	}
 }
 

@@ -125,11 +125,11 @@ func (p *Processor) ByModel() []ModelUsage {
 			for _, m := range p.agentModelOrder {
 				u := p.agentModels[m]
 				add(*u)
-				rest.Input -= u.Input
-				rest.Output -= u.Output
-				rest.CacheCreation -= u.CacheCreation
-				rest.CacheRead -= u.CacheRead
-				rest.CacheCreation1h -= u.CacheCreation1h
+				rest.Input = subFigure(rest.Input, u.Input)
+				rest.Output = subFigure(rest.Output, u.Output)
+				rest.CacheCreation = subFigure(rest.CacheCreation, u.CacheCreation)
+				rest.CacheRead = subFigure(rest.CacheRead, u.CacheRead)
+				rest.CacheCreation1h = subFigure(rest.CacheCreation1h, u.CacheCreation1h)
 			}
 			if rest != (Usage{}) || p.agentCost {
 				add(ModelUsage{Tier: TierStandard, Usage: rest, CostUSD: p.sumCost, HasCost: p.agentCost})
@@ -175,11 +175,11 @@ func (p *Processor) noteMessage(id string, r reqUsage) {
 	if old, ok := p.msgUsage[id]; ok {
 		a := p.msgAgg[aggKey{old.model, tierOf(old.u)}]
 		a.Requests--
-		a.Input -= old.u.Input
-		a.Output -= old.u.Output
-		a.CacheCreation -= old.u.CacheCreation
-		a.CacheRead -= old.u.CacheRead
-		a.CacheCreation1h -= old.u.CacheCreation1h
+		a.Input = subFigure(a.Input, old.u.Input)
+		a.Output = subFigure(a.Output, old.u.Output)
+		a.CacheCreation = subFigure(a.CacheCreation, old.u.CacheCreation)
+		a.CacheRead = subFigure(a.CacheRead, old.u.CacheRead)
+		a.CacheCreation1h = subFigure(a.CacheCreation1h, old.u.CacheCreation1h)
 	}
 	p.msgUsage[id] = r
 	k := aggKey{r.model, tierOf(r.u)}
@@ -195,3 +195,11 @@ func (p *Processor) noteMessage(id string, r reqUsage) {
 
 // UsageGen changes whenever what ByModel returns may have changed.
 func (p *Processor) UsageGen() int64 { return p.usageGen }
+
+// subFigure takes b back out of a; a figure that was Unknown stays so.
+func subFigure(a, b int64) int64 {
+	if a == Unknown || b == Unknown {
+		return Unknown
+	}
+	return a - b
+}

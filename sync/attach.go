@@ -55,7 +55,9 @@ func (s *syncer) copyAttached(ctx context.Context, f *file, src *source) bool {
 	if !attachCopies {
 		return false
 	}
-	// mode=ro: attaching never creates or writes the session file.
+	// mode=ro: attaching never creates or writes the session file, but
+	// then it cannot play back what a killed writer left.
+	record.RollBack(ctx, src.path)
 	if _, err := f.conn.ExecContext(ctx, "ATTACH DATABASE ? AS "+attachedSchema, "file:"+record.EscapePath(src.path)+"?mode=ro"); err != nil {
 		return false
 	}

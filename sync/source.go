@@ -399,6 +399,14 @@ func (src *source) readRows(ctx context.Context, t *table, q string, args []any,
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
+		for i, v := range r.vals {
+			if f, ok := v.(float64); ok && (math.IsInf(f, 0) || math.IsNaN(f)) {
+				// An older convlog stored a cost of 1e400 as +Inf, which
+				// no request can carry (JSON has no infinity): it is
+				// sent as the NULL a newer one stores.
+				r.vals[i] = nil
+			}
+		}
 		if t.pendingIdx >= 0 {
 			r.pending = 0
 			if v, ok := r.vals[t.pendingIdx].(string); ok && v == "pending" {
