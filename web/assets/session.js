@@ -737,6 +737,7 @@
       renderFilters();
       applyFilters();
     }
+    if (!d.dataset.filled) fillCall(d, c);
     d.open = true;
     d.scrollIntoView({ block: 'center' });
     d.classList.remove('flash');
@@ -749,13 +750,16 @@
     if (!D.live || !window.EventSource) return;
     let after = D.live.after, callAfter = D.live.callAfter;
     const url = D.live.url + (D.live.url.includes('?') ? '&' : '?') + 'after=' + after + '&calls=' + callAfter;
+    const root = doc.documentElement;
     liveSource = new EventSource(url);
+    liveSource.addEventListener('open', () => { root.dataset.live = 'open'; });
     liveSource.addEventListener('delta', (ev) => {
       const d = JSON.parse(ev.data);
       applyDelta(d);
-      if (d.ended) { liveSource.close(); liveSource = null; }
+      if (d.ended) { liveSource.close(); liveSource = null; root.dataset.live = 'ended'; }
     });
     liveSource.addEventListener('gone', () => {
+      root.dataset.live = 'gone';
       session.running = false;
       if (session.outcome === 'running') { session.outcome = 'incomplete'; session.result = 'incomplete (the logger stopped)'; }
       renderHeader();
