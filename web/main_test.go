@@ -88,6 +88,69 @@ func teePaced(t testing.TB, dir, id, name string) {
 	}
 }
 
+// liveTee is a running convlog tee fed one line at a time, each read back
+// from its stdout before Send returns: by then tee has logged it (it logs
+// a line as it passes it on), and commits it within ~100 ms.
+type liveTee struct {
+	t      testing.TB
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout *os.File
+	r      *bufio.Reader
+	stderr *lockedBuffer
+	Path   string
+}
+
+func startLiveTee(t testing.TB, dir, id string) *liveTee {
+	t.Helper()
+	cmd := exec.Command(testkit.Bin, "tee", "--quiet", "--dir", dir, "--session-id", id)
+	cmd.Env = testkit.CleanEnv()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lt := &liveTee{t: t, cmd: cmd, stdin: stdin, stdout: pr, r: bufio.NewReader(pr), stderr: &lockedBuffer{},
+		Path: filepath.Join(dir, id+".db")}
+	cmd.Stdout, cmd.Stderr = pw, lt.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		pr.Close()
+	})
+	return lt
+}
+
+// Send writes one line and reads it back.
+func (lt *liveTee) Send(line string) {
+	lt.t.Helper()
+	if _, err := io.WriteString(lt.stdin, line+"\n"); err != nil {
+		lt.t.Fatal(err)
+	}
+	lt.stdout.SetReadDeadline(time.Now().Add(20 * time.Second))
+	got, err := lt.r.ReadString('\n')
+	if err != nil || got != line+"\n" {
+		lt.t.Fatalf("%q came back as %q (%v); stderr: %s", line, got, err, lt.stderr)
+	}
+}
+
+// Finish ends tee's input and waits for it.
+func (lt *liveTee) Finish() {
+	lt.t.Helper()
+	lt.stdin.Close()
+	io.Copy(io.Discard, lt.r)
+	if err := lt.cmd.Wait(); err != nil {
+		lt.t.Fatalf("tee: %v; stderr: %s", err, lt.stderr)
+	}
+}
+
 var timestampRe = regexp.MustCompile(`"timestamp":"([^"]+)"`)
 
 func lineTime(line string) time.Time {

@@ -141,7 +141,8 @@ func (s *Server) tokenOK(r *http.Request) (ok, fromQuery bool) {
 
 // ServeHTTP checks every request (method, host, token), sets the headers
 // that keep pages to themselves, and routes it.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	w := &timing{ResponseWriter: rw, start: time.Now()}
 	h := w.Header()
 	h.Set("Content-Security-Policy", ServeCSP)
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -176,6 +177,33 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.handler.ServeHTTP(w, r)
 }
+
+// timing says in a Server-Timing header how long the server took to the
+// response's first byte (pages are made whole before they are written).
+type timing struct {
+	http.ResponseWriter
+	start time.Time
+	wrote bool
+}
+
+func (t *timing) WriteHeader(code int) {
+	if !t.wrote {
+		t.wrote = true
+		t.Header().Set("Server-Timing", fmt.Sprintf("app;dur=%.2f", float64(time.Since(t.start).Microseconds())/1000))
+	}
+	t.ResponseWriter.WriteHeader(code)
+}
+
+func (t *timing) Write(p []byte) (int, error) {
+	if !t.wrote {
+		t.WriteHeader(http.StatusOK)
+	}
+	return t.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection (to flush an
+// event stream).
+func (t *timing) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
 // layout is what every page of the app has.
 type layout struct {

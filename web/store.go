@@ -266,9 +266,18 @@ func (e *MissingDirError) Error() string {
 // Describe names the folder.
 func (s *LocalStore) Describe() string { return "the sessions of " + s.Dir }
 
+// loop refreshes the list when a request asks, and looks up the first
+// prompts of the sessions in the background, so that the first search of
+// the list need not wait for them.
 func (s *LocalStore) loop(ctx context.Context) {
 	defer close(s.done)
 	for {
+		s.mu.Lock()
+		db, rows := s.db, s.snap.rows
+		s.mu.Unlock()
+		if err := firstPrompts(ctx, db, rows); err != nil && ctx.Err() == nil {
+			s.warnOnce(err)
+		}
 		select {
 		case <-ctx.Done():
 			return

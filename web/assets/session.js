@@ -428,7 +428,7 @@
       for (const [c, r, a, b] of placed) {
         const rect = svg('rect', {
           class: 'bar status-' + c.st + (isSub(c) ? ' sub' : '') + (dimmed(c) ? ' dim' : ''),
-          x: a.toFixed(1), y: y + r * (ROW + GAP), width: (b - a).toFixed(1), height: ROW, rx: 2,
+          x: Math.round(a * 10) / 10, y: y + r * (ROW + GAP), width: Math.round((b - a) * 10) / 10, height: ROW,
         });
         rect.dataset.id = c.id;
         s.appendChild(rect);
@@ -653,7 +653,7 @@
     }
   }
 
-  const CHUNK = 400;
+  const CHUNK = 200;
   function renderMore(upTo) {
     const box = conv();
     const end = Math.min(items.length, upTo === undefined ? rendered + CHUNK : Math.max(upTo + 1, rendered));
@@ -668,7 +668,11 @@
     box.appendChild(frag);
   }
   function renderRest() {
-    if (rendered >= items.length) { doc.documentElement.dataset.rendered = '1'; return; }
+    if (rendered >= items.length) {
+      doc.documentElement.dataset.renderedAt = performance.now().toFixed(1);
+      doc.documentElement.dataset.rendered = '1';
+      return;
+    }
     renderMore();
     setTimeout(renderRest, 0);
   }
@@ -827,8 +831,12 @@
     renderFilters();
     drawTimeline();
     renderMore(Math.min(items.length, 150) - 1);
-    doc.documentElement.dataset.ready = '1';
-    setTimeout(renderRest, 0);
+    // Interactive once the first screen is painted: a frame, then a task.
+    requestAnimationFrame(() => setTimeout(() => {
+      doc.documentElement.dataset.readyAt = performance.now().toFixed(1);
+      doc.documentElement.dataset.ready = '1';
+      renderRest();
+    }, 0));
     let rt = null;
     window.addEventListener('resize', () => { clearTimeout(rt); rt = setTimeout(drawTimeline, 150); });
     setInterval(growPending, 250);
