@@ -137,8 +137,8 @@ func checkHostile(t *testing.T, tb *tab, session bool) {
 		}
 	}
 	checks := map[string]string{
-		"elements that load or embed": `document.querySelectorAll('img, iframe, object, embed, video, audio, source, base, form[action^="javascript"], link:not([rel="icon"])').length`,
-		"event handler attributes":    `[...document.querySelectorAll('*')].filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length`,
+		"elements that load or embed":                     `document.querySelectorAll('img, iframe, object, embed, video, audio, source, base, form[action^="javascript"], link:not([rel="icon"])').length`,
+		"event handler attributes":                        `[...document.querySelectorAll('*')].filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length`,
 		"links that are not http(s), mailto or the app's": `[...document.querySelectorAll('a[href]')].filter(a => !/^(https?:\/\/|mailto:|\/|\?)/.test(a.getAttribute('href'))).length`,
 		"script elements beyond the page's own":           `document.scripts.length - (document.getElementById('data') ? 2 : 0)`,
 		"style elements beyond the page's own":            `document.querySelectorAll('style').length - 1`,
