@@ -33,7 +33,7 @@ func BenchmarkWebPage(b *testing.B) {
 		dir := b.TempDir()
 		testkit.BigSession(b, dir, "big", 2000, 1500)
 		page = filepath.Join(dir, "big.html")
-		if res := testkit.Run(b, dir, nil, nil, "html", "--dir", dir, "-o", page, "big"); res.Code != 0 {
+		if res := run(b, dir, nil, nil, "html", "--dir", dir, "-o", page, "big"); res.Code != 0 {
 			b.Fatalf("convlog html: %s", res.Stderr)
 		}
 	}

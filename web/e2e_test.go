@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/convlog/convlog/internal/testkit"
 )
 
 // toolStatuses reads each tool call's status from a session file.
@@ -219,7 +217,7 @@ func TestHTMLFile(t *testing.T) {
 	teeFixture(t, sessions, "hostile", "xss.jsonl",
 		`GITHUB_REPOSITORY=o/r"><script>convlogXSS('repo')</script>`, "GITHUB_RUN_ID=7")
 	out := filepath.Join(dir, "pages")
-	if res := testkit.Run(t, dir, nil, nil, "html", "--dir", sessions, "-o", out+"/", "paced", "hostile"); res.Code != 0 {
+	if res := run(t, dir, nil, nil, "html", "--dir", sessions, "-o", out+"/", "paced", "hostile"); res.Code != 0 {
 		t.Fatalf("convlog html: exit %d: %s", res.Code, res.Stderr)
 	}
 	tb := newTab(t)

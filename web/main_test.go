@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"database/sql"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -19,12 +20,56 @@ import (
 	"github.com/convlog/convlog/internal/testkit"
 )
 
-// The end-to-end tests of this package run the real binary, built once, and
-// one Chromium for all of them (browser_test.go).
+// The end-to-end tests of this package run the real binary, built on first
+// use (the unit tests and the fuzzing need none), and one Chromium for all
+// of them (browser_test.go).
 func TestMain(m *testing.M) {
-	code := testkit.RunMain(m)
+	code := m.Run()
 	closeBrowser()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
 	os.Exit(code)
+}
+
+var (
+	binOnce sync.Once
+	binDir  string
+	binErr  error
+)
+
+// convlog builds the binary once, with -race when the tests have it, and
+// points testkit.Bin at it.
+func convlog(t testing.TB) string {
+	t.Helper()
+	binOnce.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "convlog-bin-"); binErr != nil {
+			return
+		}
+		bin := filepath.Join(binDir, "convlog")
+		args := []string{"build", "-o", bin}
+		if testkit.Race {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, ".")...)
+		cmd.Dir = ".."
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("building convlog: %v\n%s", err, out)
+			return
+		}
+		testkit.Bin = bin
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return testkit.Bin
+}
+
+// run runs the binary as testkit.Run does.
+func run(t testing.TB, dir string, stdin []byte, env []string, args ...string) testkit.Result {
+	t.Helper()
+	convlog(t)
+	return testkit.Run(t, dir, stdin, env, args...)
 }
 
 // fixtureLines are the lines of a file in testdata.
@@ -45,7 +90,7 @@ func teeFixture(t testing.TB, dir, id, name string, env ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := testkit.Run(t, dir, in, env, "tee", "--quiet", "--dir", dir, "--session-id", id)
+	res := run(t, dir, in, env, "tee", "--quiet", "--dir", dir, "--session-id", id)
 	if res.Code != 0 || !bytes.Equal(res.Stdout, in) {
 		t.Fatalf("tee of %s: exit %d, stderr %s", name, res.Code, res.Stderr)
 	}
@@ -57,7 +102,7 @@ func teeFixture(t testing.TB, dir, id, name string, env ...string) {
 // the shape in time of the one it was taken from.
 func teePaced(t testing.TB, dir, id, name string) {
 	t.Helper()
-	cmd := exec.Command(testkit.Bin, "tee", "--quiet", "--dir", dir, "--session-id", id)
+	cmd := exec.Command(convlog(t), "tee", "--quiet", "--dir", dir, "--session-id", id)
 	cmd.Env = testkit.CleanEnv()
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
@@ -103,7 +148,7 @@ type liveTee struct {
 
 func startLiveTee(t testing.TB, dir, id string) *liveTee {
 	t.Helper()
-	cmd := exec.Command(testkit.Bin, "tee", "--quiet", "--dir", dir, "--session-id", id)
+	cmd := exec.Command(convlog(t), "tee", "--quiet", "--dir", dir, "--session-id", id)
 	cmd.Env = testkit.CleanEnv()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -192,7 +237,7 @@ var servingRe = regexp.MustCompile(`at (http://\S+/) \(read-only`)
 // waits until it says where it listens.
 func startServe(t testing.TB, args ...string) *served {
 	t.Helper()
-	cmd := exec.Command(testkit.Bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd := exec.Command(convlog(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = testkit.CleanEnv()
 	s := &served{Cmd: cmd, stderr: &lockedBuffer{}}
 	cmd.Stderr = s.stderr

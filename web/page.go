@@ -77,14 +77,18 @@ func WritePage(w io.Writer, pg *Page, opt PageOptions) error {
 	bw.WriteString("<header id=\"head\"></header>\n<section id=\"timeline\"></section>\n<div id=\"filters\"></div>\n<main id=\"conv\"></main>\n")
 	bw.WriteString("<noscript><p>This page draws the session with its script; open it in a browser with JavaScript on.</p></noscript>\n")
 	bw.WriteString("<script type=\"application/json\" id=\"data\">")
-	// encoding/json escapes <, > and & in strings, so that no text of the
-	// session can close the element or open a comment.
-	enc := json.NewEncoder(bw)
-	if err := enc.Encode(pg); err != nil {
+	if err := writeData(bw, pg); err != nil {
 		return err
 	}
 	bw.WriteString("</script>\n<script>" + sessionJS + "</script>\n</body>\n</html>\n")
 	return bw.Flush()
+}
+
+// writeData writes the page's data for its script element. encoding/json
+// escapes <, > and & in strings, so that no text of the session can close
+// the element or open a comment in it.
+func writeData(w io.Writer, pg *Page) error {
+	return json.NewEncoder(w).Encode(pg)
 }
 
 const navHTML = "<nav class=\"top\"><a class=\"brand\" href=\"/\">convlog</a><a href=\"/\">sessions</a><a href=\"/stats\">stats</a></nav>\n"
