@@ -21,8 +21,14 @@ type HTMLCmd struct {
 	Quiet    bool         `short:"q" help:"Do not say which files were written."`
 }
 
-// Validate is called by kong: stdout takes one page.
+// Validate is called by kong, so that these are usage errors: a reference
+// that is not a plain id, and several pages for stdout.
 func (c *HTMLCmd) Validate() error {
+	for _, ref := range c.Sessions {
+		if err := ref.Validate(); err != nil {
+			return err
+		}
+	}
 	if c.Output == "-" && len(c.Sessions) > 1 {
 		return errors.New("-o - writes one page to stdout; give one session, or a folder for several")
 	}
@@ -82,6 +88,7 @@ func (c *HTMLCmd) one(env *Env, ref, folder string) error {
 	if err != nil {
 		return fmt.Errorf("read session %s: %w", ref, err)
 	}
+	pg.Now = 0 // a page of a finished session is the same whenever it is written
 	if c.Output == "-" {
 		return web.WritePage(env.Stdout, pg, web.PageOptions{File: true})
 	}

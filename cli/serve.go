@@ -60,7 +60,10 @@ func (c *ServeCmd) Run(env *Env) error {
 	}
 	host, port, _ := net.SplitHostPort(addr)
 	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
-		host = "<this machine's address>"
+		// Every address: name the machine (any of its addresses will do).
+		if host, err = os.Hostname(); err != nil {
+			host = "localhost"
+		}
 	}
 	url := "http://" + net.JoinHostPort(host, port) + "/"
 	open := url
