@@ -216,14 +216,14 @@ func (tb *tab) check(origins ...string) {
 	}
 }
 
-// screenshot writes the whole page to CONVLOG_SCREENSHOTS/name.png when
-// that variable names a folder (scripts/test.sh sets it to
-// web/testdata/screenshots).
+// screenshot writes the whole page to web/testdata/screenshots/name.png
+// (ignored by git), or into the folder CONVLOG_SCREENSHOTS names, for
+// people to look at.
 func (tb *tab) screenshot(name string) {
 	tb.t.Helper()
 	dir := os.Getenv("CONVLOG_SCREENSHOTS")
 	if dir == "" {
-		return
+		dir = filepath.Join("testdata", "screenshots")
 	}
 	// A viewport as tall as the page, so that everything is laid out and
 	// painted (the conversation skips the painting of what is off screen).

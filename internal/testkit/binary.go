@@ -22,10 +22,6 @@ func Main(m *testing.M) {
 	os.Exit(runMain(m))
 }
 
-// RunMain is Main for a TestMain that has more to do before it exits: it
-// returns the exit status instead.
-func RunMain(m *testing.M) int { return runMain(m) }
-
 func runMain(m *testing.M) int {
 	root, err := repoRoot()
 	if err != nil {

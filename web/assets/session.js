@@ -324,7 +324,7 @@
     }
     field(dl, 'Branch', session.branch);
     field(dl, 'Agent session', session.agentSessionId);
-    if (session.redactions) field(dl, 'Redactions', fmtInt(session.redactions) + ' secrets replaced by [REDACTED:…]');
+    if (session.redactions) field(dl, 'Redactions', fmtInt(session.redactions) + (session.redactions === 1 ? ' secret' : ' secrets') + ' replaced by [REDACTED:…]');
     if (session.linesDropped) field(dl, 'Not logged', fmtInt(session.linesDropped) + ' input lines', 'has-errors');
     h.appendChild(dl);
   }
@@ -586,14 +586,14 @@
     const wrap = el('div', 'out');
     const pre = el('pre', isErr ? 'error-text' : null);
     if (text.length > CUT) {
-      pre.textContent = text.slice(0, CUT);
+      textNodes(pre, text.slice(0, CUT));
       const more = el('button', 'more', 'show all ' + fmtInt(text.length) + ' characters (' + fmtInt(text.length - CUT) + ' more)');
       more.type = 'button';
-      more.addEventListener('click', () => { pre.textContent = text; more.remove(); });
+      more.addEventListener('click', () => { pre.textContent = ''; textNodes(pre, text); more.remove(); });
       wrap.appendChild(pre);
       wrap.appendChild(more);
     } else {
-      pre.textContent = text;
+      textNodes(pre, text);
       wrap.appendChild(pre);
     }
     return wrap;
