@@ -104,6 +104,18 @@ func checkTimeline(t *testing.T, tb *tab, path string) {
 		t.Errorf("with errors only, %d messages without an error show", n)
 	}
 	tb.do(chromedp.Click(chromedp.CSS("#f-errors")))
+	// One tool: its calls stay bright; every message left calls it.
+	tb.do(chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById('f-tool'); s.value = 'Read';
+		s.dispatchEvent(new Event('change')); })()`))
+	bright = js[[]string](tb, `[...document.querySelectorAll('svg.tl rect.bar:not(.dim)')].map(r => r.dataset.id).sort()`)
+	if want := []string{"toolu_01Read", "toolu_02Read1", "toolu_02Read2"}; !slices.Equal(bright, want) {
+		t.Errorf("with the tool Read, bright bars %q, want %q", bright, want)
+	}
+	if n := js[int](tb, `[...document.querySelectorAll('#conv > .msg')].filter(e => !e.hidden && !e.dataset.tools.split('\n').includes('Read')).length`); n != 0 {
+		t.Errorf("with the tool Read, %d messages without it show", n)
+	}
+	tb.do(chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById('f-tool'); s.value = '';
+		s.dispatchEvent(new Event('change')); })()`))
 	// Hide sub-agents: their lane and messages go.
 	tb.do(chromedp.Click(chromedp.CSS("#f-hideSub")))
 	if n := js[int](tb, `document.querySelectorAll('rect.bar[data-id^="toolu_02"]').length`); n != 0 {
@@ -121,12 +133,20 @@ func checkHostile(t *testing.T, tb *tab, session bool) {
 	t.Helper()
 	shown := []string{"<img src=x onerror=convlogXSS('model')>"}
 	if session {
+		if n := js[int](tb, `document.querySelectorAll('details[open]').length`); n != 0 {
+			t.Errorf("%d tool calls or thinking blocks are open at first", n)
+		}
 		tb.do(chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('details').forEach(d => d.open = true)`))
 		tb.waitJS(`[...document.querySelectorAll('details.call')].every(d => d.dataset.filled)`)
+		// A long output is cut, with a way to see all of it.
+		long := js[string](tb, `document.querySelector('details.call[data-id="toolu_long"] .out').textContent`)
+		if strings.Contains(long, "after the cut") || !strings.Contains(long, "show all 10,854 characters") {
+			t.Errorf("the long output shows %d characters, ending %q", len(long), long[max(0, len(long)-80):])
+		}
 		tb.do(chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('button.more').forEach(b => b.click())`))
 		shown = append(shown, "<script>convlogXSS('script')</script>", `<img src=x onerror="convlogXSS('img')">`,
 			"[click me](javascript:convlogXSS('mdlink'))", "</script><script>convlogXSS('breakout')</script><!--",
-			`o/r"><script>convlogXSS('repo')</script>`)
+			`o/r"><script>convlogXSS('repo')</script>`, `<img src=x onerror="convlogXSS('late')"> after the cut`)
 	}
 	text := js[string](tb, `document.body.innerText`)
 	for _, p := range shown {
