@@ -225,9 +225,15 @@ func TestWritePageData(t *testing.T) {
 	if m := scriptEnd.FindString(data); m != "" {
 		t.Errorf("the data holds %q", m)
 	}
+	// The data written a part at a time is the page as JSON.
 	var back Page
 	if err := json.Unmarshal([]byte(data), &back); err != nil {
 		t.Fatal(err)
+	}
+	a, _ := json.Marshal(pg)
+	b2, _ := json.Marshal(&back)
+	if !bytes.Equal(a, b2) {
+		t.Errorf("the data reads back as\n%s\nnot\n%s", b2, a)
 	}
 	if !strings.Contains(data, `\u003c/script\u003e\u003cscript\u003econvlogXSS('breakout')`) {
 		t.Error("the payload is not in the data, escaped")

@@ -84,11 +84,47 @@ func WritePage(w io.Writer, pg *Page, opt PageOptions) error {
 	return bw.Flush()
 }
 
-// writeData writes the page's data for its script element. encoding/json
-// escapes <, > and & in strings, so that no text of the session can close
-// the element or open a comment in it.
+// writeData writes the page's data for its script element: Page as JSON,
+// an item or a call at a time, so that a big session is not held twice in
+// memory. encoding/json escapes <, > and & in strings, so that no text of
+// the session can close the element or open a comment in it.
 func writeData(w io.Writer, pg *Page) error {
-	return json.NewEncoder(w).Encode(pg)
+	enc := json.NewEncoder(w)
+	var err error
+	put := func(s string) {
+		if err == nil {
+			_, err = io.WriteString(w, s)
+		}
+	}
+	val := func(v any) {
+		if err == nil {
+			err = enc.Encode(v)
+		}
+	}
+	put(`{"session":`)
+	val(&pg.Session)
+	put(`,"items":[`)
+	for i := range pg.Items {
+		if i > 0 {
+			put(",")
+		}
+		val(&pg.Items[i])
+	}
+	put(`],"calls":[`)
+	for i := range pg.Calls {
+		if i > 0 {
+			put(",")
+		}
+		val(&pg.Calls[i])
+	}
+	put(`],"hidden":`)
+	val(pg.Hidden)
+	put(`,"live":`)
+	val(pg.Live)
+	put(`,"now":`)
+	val(pg.Now)
+	put("}")
+	return err
 }
 
 const navHTML = "<nav class=\"top\"><a class=\"brand\" href=\"/\">convlog</a><a href=\"/\">sessions</a><a href=\"/stats\">stats</a></nav>\n"
