@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"syscall"
 
+	"github.com/convlog/convlog/archive"
 	cloudsync "github.com/convlog/convlog/sync"
 	"github.com/convlog/convlog/web"
 )
@@ -21,7 +22,7 @@ import (
 // (the list, each session's page, live while it runs, and the statistics),
 // or over the synced database with --url.
 type ServeCmd struct {
-	Addr  string `default:"127.0.0.1:8080" placeholder:"HOST:PORT" help:"Address to listen on. Only the loopback address needs no token; on any other address every request must carry one."`
+	Addr  string `default:"127.0.0.1:8080" placeholder:"HOST:PORT" help:"Address to listen on (default 127.0.0.1:8080; port 0 picks a free one). Only the loopback address needs no token; on any other address every request must carry one."`
 	Token string `env:"CONVLOG_SERVE_TOKEN" placeholder:"TOKEN" help:"The token to ask of every request (default on an address other than loopback: a random one, printed once)."`
 	Open  bool   `help:"Open the app in the browser."`
 
@@ -42,20 +43,21 @@ func (c *ServeCmd) Run(env *Env) error {
 	ctx, stop := signal.NotifyContext(env.Ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// The port first: a port in use is found before a long first read of
+	// the sessions.
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return listenError(c.Addr, err)
+	}
+	defer ln.Close()
 	store, err := c.store(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-
-	ln, err := net.Listen("tcp", c.Addr)
-	if err != nil {
-		return listenError(c.Addr, err)
-	}
 	addr := ln.Addr().String()
 	srv, err := web.NewServer(store, addr, token)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	host, port, _ := net.SplitHostPort(addr)
@@ -102,9 +104,18 @@ func (c *ServeCmd) store(ctx context.Context, env *Env) (web.Store, error) {
 		}
 		return web.NewDBStore(db, t.Display(), wrap), nil
 	}
+	if a := archive.Open(c.Dir, c.Archive, env.Schema); !fileExists(a.Path) && isDir(c.Dir) {
+		// The first run over many sessions reads them all before it serves.
+		fmt.Fprintf(env.Stderr, "Reading the sessions of %s into the archive %s (the first time only)...\n", c.Dir, a.Path)
+	}
 	return web.OpenLocal(ctx, c.Dir, c.Archive, env.Schema, func(err error) {
 		fmt.Fprintf(env.Stderr, "convlog: warning: %v (left out)\n", err)
 	})
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 func listenError(addr string, err error) error {

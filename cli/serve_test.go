@@ -51,6 +51,10 @@ func startServing(t *testing.T, dir string, args ...string) *serveProcess {
 	r := bufio.NewReader(pipe)
 	line, err := r.ReadString('\n')
 	sp.stderr.WriteString(line)
+	if strings.HasPrefix(line, "Reading the sessions of ") {
+		line, err = r.ReadString('\n')
+		sp.stderr.WriteString(line)
+	}
 	m := servingLine.FindStringSubmatch(line)
 	if err != nil || m == nil {
 		cmd.Process.Kill()

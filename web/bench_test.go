@@ -110,7 +110,7 @@ func BenchmarkWebServe(b *testing.B) {
 	}
 	started := time.Now()
 	srv := startServe(b, "--dir", dir)
-	b.Logf("convlog serve started in %v", time.Since(started).Round(time.Millisecond))
+	b.ReportMetric(time.Since(started).Seconds(), "s-start")
 	paths := []string{"", "?sort=cost", "?sort=duration&order=asc", "?sort=errors", "?result=success", "?q=tests", "?page=3", "?model=claude-test"}
 	var server []float64
 	// Each request once first: the first search waits for the prompts that

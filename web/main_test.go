@@ -258,7 +258,8 @@ func startServe(t testing.TB, args ...string) *served {
 			t.Errorf("convlog serve did not stop on SIGINT")
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
+	// A first start over many sessions builds their archive first.
+	deadline := time.Now().Add(5 * time.Minute)
 	for time.Now().Before(deadline) {
 		if m := servingRe.FindStringSubmatch(s.stderr.String()); m != nil {
 			s.URL = m[1]
