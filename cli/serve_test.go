@@ -22,7 +22,8 @@ import (
 type serveProcess struct {
 	cmd        *exec.Cmd
 	url, token string
-	stderr     *bytes.Buffer
+	stderr     *bytes.Buffer // read only once done is closed
+	done       chan struct{} // stderr reached its end
 }
 
 var (
@@ -47,7 +48,7 @@ func startServing(t *testing.T, dir string, args ...string) *serveProcess {
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	sp := &serveProcess{cmd: cmd, stderr: &bytes.Buffer{}}
+	sp := &serveProcess{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan struct{})}
 	r := bufio.NewReader(pipe)
 	line, err := r.ReadString('\n')
 	sp.stderr.WriteString(line)
@@ -59,7 +60,7 @@ func startServing(t *testing.T, dir string, args ...string) *serveProcess {
 	if err != nil || m == nil {
 		cmd.Process.Kill()
 		rest, _ := io.ReadAll(r)
-		t.Fatalf("convlog serve said %q%s (%v)", line, rest, err)
+		t.Fatalf("convlog serve said %q%s (%v)", sp.stderr, rest, err)
 	}
 	sp.url = m[1]
 	if !strings.HasPrefix(strings.TrimPrefix(sp.url, "http://"), "127.0.0.1:") {
@@ -69,23 +70,24 @@ func startServing(t *testing.T, dir string, args ...string) *serveProcess {
 			sp.token = m[1]
 		}
 	}
-	go io.Copy(sp.stderr, r) // nothing reads it while the test runs
+	go func() {
+		io.Copy(sp.stderr, r)
+		close(sp.done)
+	}()
 	return sp
 }
 
-// stop ends it with SIGINT, as Ctrl-C does, and returns its exit status.
+// stop ends it with SIGINT, as Ctrl-C does, and returns its exit status
+// once it has said all it had to say.
 func (sp *serveProcess) stop(t *testing.T) int {
 	t.Helper()
 	sp.cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- sp.cmd.Wait() }()
 	select {
-	case err := <-done:
-		return testkit.ExitCode(err)
+	case <-sp.done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("convlog serve did not stop on SIGINT")
-		return -1
 	}
+	return testkit.ExitCode(sp.cmd.Wait())
 }
 
 func get(t *testing.T, url, host string) *http.Response {
