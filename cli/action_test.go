@@ -461,7 +461,7 @@ func TestGitHubActionFile(t *testing.T) {
 	}{
 		{nil, []string{"Locate the Go caches", "Cache the Go modules and build", "Install convlog"}},
 		{map[string]string{"go-version": "stable"}, []string{"Set up Go", "Locate the Go caches", "Cache the Go modules and build", "Install convlog"}},
-		{map[string]string{"step": "finish"}, []string{"Summarise and sync the sessions", "Upload the sessions"}},
+		{map[string]string{"step": "finish"}, []string{"Summarise and sync the sessions, write their pages", "Upload the sessions"}},
 		{map[string]string{"step": "bogus"}, []string{"Check the step input"}},
 	} {
 		if got := plan(c.with); !slices.Equal(got, c.want) {
@@ -639,11 +639,25 @@ func TestGitHubAction(t *testing.T) {
 		res := runConvlog(t, r.workspace, nil, nil, "query", id, "--markdown")
 		want = append(want, string(res.stdout))
 	}
+	// The summary ends by saying where the pages are.
+	want = append(want, "📄 The artifact `convlog-sessions-agent-"+ids[0]+"` holds each session's page, `<session id>.html` beside its file:"+
+		" the timeline of its tool calls and the whole conversation, to open in a browser (it needs no network).\n")
 	if finish.summary != strings.Join(want, "\n") {
 		t.Errorf("job summary:\n%s\nwant:\n%s", finish.summary, strings.Join(want, "\n"))
 	}
 	if !strings.Contains(finish.summary, "### ⚠️ convlog session `z-killed`") || strings.Contains(finish.summary, "0-earlier") {
 		t.Errorf("job summary:\n%s", finish.summary)
+	}
+	// Each session of the job has its page beside its file, the killed one
+	// too; the earlier session has none.
+	for _, id := range ids {
+		page, err := os.ReadFile(filepath.Join(sessions, id+".html"))
+		if err != nil || !bytes.Contains(page, []byte(`{"session":{"id":"`+id+`"`)) {
+			t.Errorf("page of %s: %v", id, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(sessions, "0-earlier.html")); err == nil {
+		t.Error("a session of an earlier job got a page")
 	}
 	up := r.lastUse("actions/upload-artifact")
 	if up["path"] != ".turso/sessions" || up["name"] != "convlog-sessions-agent-"+ids[0] || up["include-hidden-files"] != "true" {

@@ -819,6 +819,129 @@ else
 fi
 
 # ---------------------------------------------------------------------------
+# The web pages (package web): convlog html of a 10,000-message session, that
+# page in Chromium, convlog serve over 10,000 sessions, and live updates. The
+# browser figures come from the package's benchmarks, which drive Chromium
+# headless (scripts/install-test-deps.sh installs it) and report in ms.
+
+if ((quick)); then
+	web_size=4MB web_label="2,000-message" web_runs=3
+	web_files=1000 web_tr_size=10MB web_sessions_label="1,000"
+else
+	web_size=20MB web_label="10,000-message" web_runs=5
+	web_files=10000 web_tr_size=100MB web_sessions_label="10,000"
+fi
+have_chromium=0
+for name in "${CONVLOG_CHROMIUM:-}" chromium chromium-browser google-chrome google-chrome-stable; do
+	[[ -n $name ]] && command -v "$name" >/dev/null && have_chromium=1 && break
+done
+((have_chromium)) || say "web: no Chromium (scripts/install-test-deps.sh installs it): the browser rows are n/a"
+
+# web_metric FILE BENCHMARK UNIT: a figure of a Go benchmark's output.
+web_metric() {
+	awk -v b="$2" -v u="$3" '$1 ~ "^" b "(-[0-9]+)?$" { for (i = 2; i < NF; i++) if ($(i + 1) == u) print $i }' "$1"
+}
+
+say "web: generating a $web_label session and logging it"
+"$gen" stream -size "$web_size" -line-size 2500B -seed 4 >"$in/web.jsonl"
+web_dir=$work/web-sessions
+if ! "$convlog" tee --quiet --dir "$web_dir" --session-id big <"$in/web.jsonl" >/dev/null 2>"$work/web.err"; then
+	bad "convlog tee failed on the web session"
+fi
+web_lines=$(wc -l <"$in/web.jsonl")
+check_session "$web_dir" "$web_lines" "web session"
+if ((have_sqlite3)); then
+	stored=$(sqlite3 "$web_dir/big.db" 'SELECT sum(length(CAST(raw_message AS BLOB))) FROM messages')
+else
+	stored=$(wc -c <"$in/web.jsonl")
+fi
+
+html_us=() html_cpu=()
+TIMEFORMAT='%R %U %S'
+for ((r = 1; r <= web_runs; r++)); do
+	if { time "$convlog" html big --dir "$web_dir" -q -o "$work/big.html" 2>"$work/html.err"; } 2>"$work/html.time"; then
+		read -r real user sys <"$work/html.time"
+		html_us+=("$(awk -v r="$real" 'BEGIN { printf "%d", r * 1e6 }')")
+		html_cpu+=("$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%d", (u + s) * 1e6 }')")
+	else
+		bad "convlog html failed: $(head -n 1 "$work/html.err")"
+	fi
+done
+unset TIMEFORMAT
+fig="html: page of a $web_label session ($(fmt_mib $((stored / 1024))) stored)"
+if ((${#html_us[@]} > 0)); then
+	h=$(median "${html_us[@]}")
+	row "$fig: time" "$(fmt_dur "$h") (cpu $(fmt_dur "$(median "${html_cpu[@]}")"))" "-" "-" "<= 0.5 s" "$(judge "$h" 500000)"
+	page_bytes=$(wc -c <"$work/big.html")
+	ratio=$(awk -v a="$page_bytes" -v b="$stored" 'BEGIN { print a / b }')
+	row "$fig: size" "$(fmt_mib $((page_bytes / 1024)))" "stored text $(fmt_mib $((stored / 1024)))" \
+		"$(fmt_ratio "$page_bytes" "$stored")" "<= 1.3x" "$(judge "$ratio" 1.3)"
+else
+	row "$fig: time" "error" "-" "-" "<= 0.5 s" "error"
+fi
+
+fig="html: that page interactive in Chromium"
+if ((have_chromium == 0)); then
+	row "$fig" "n/a (no Chromium)" "-" "-" "<= 1 s" "n/a"
+elif [[ ! -s $work/big.html ]]; then
+	row "$fig" "n/a (no page)" "-" "-" "<= 1 s" "n/a"
+else
+	say "web: the page in Chromium (BenchmarkWebPage)"
+	if (cd "$repo" && CONVLOG_BENCH_PAGE=$work/big.html go test -run '^$' -bench 'WebPage$' -benchtime 3x ./web/) >"$work/webpage.out" 2>&1; then
+		i=$(web_metric "$work/webpage.out" BenchmarkWebPage ms-interactive)
+		d=$(web_metric "$work/webpage.out" BenchmarkWebPage ms-rendered)
+		st=$(web_metric "$work/webpage.out" BenchmarkWebPage ms-data-parsed)
+		# Beside it, not a target: a page with the same data whose script
+		# only parses it, what the bytes alone cost on this machine now.
+		row "$fig" "${i} ms (all drawn: ${d} ms)" "data only, parsed: ${st} ms" \
+			"$(fmt_ratio "$i" "$st")" "<= 1 s" "$(judge "$i" 1000)"
+	else
+		bad "BenchmarkWebPage failed:"
+		tail -n 15 "$work/webpage.out" | sed 's/^/    /' >&2
+		row "$fig" "error" "-" "-" "<= 1 s" "error"
+	fi
+fi
+
+say "web: $web_sessions_label sessions for convlog serve (gen transcripts, convlog import)"
+"$gen" transcripts -size "$web_tr_size" -files "$web_files" -seed 5 -out "$work/web-tr"
+many=$work/web-many
+if ! "$convlog" import --dir "$many" "$work/web-tr" >/dev/null 2>"$work/import-web.err"; then
+	bad "convlog import of the web sessions failed: $(head -n 1 "$work/import-web.err")"
+fi
+rm -rf "$work/web-tr"
+fig="serve, $web_sessions_label sessions: list page, server time p50"
+say "web: convlog serve (BenchmarkWebServe)"
+if (cd "$repo" && CONVLOG_BENCH_SESSIONS=$many go test -run '^$' -bench 'WebServe$' -benchtime 5x ./web/) >"$work/webserve.out" 2>&1; then
+	p50=$(web_metric "$work/webserve.out" BenchmarkWebServe ms-list-p50)
+	p95=$(web_metric "$work/webserve.out" BenchmarkWebServe ms-list-p95)
+	rss=$(web_metric "$work/webserve.out" BenchmarkWebServe MiB-peak-rss)
+	start=$(web_metric "$work/webserve.out" BenchmarkWebServe s-start)
+	row "$fig" "${p50} ms (p95 ${p95} ms; start, archive built: ${start} s)" "-" "-" "<= 100 ms" "$(judge "$p50" 100)"
+	row "serve, $web_sessions_label sessions: peak RSS" "${rss} MiB" "-" "-" "<= 150 MiB" "$(judge "$rss" 150)"
+else
+	bad "BenchmarkWebServe failed:"
+	tail -n 15 "$work/webserve.out" | sed 's/^/    /' >&2
+	row "$fig" "error" "-" "-" "<= 100 ms" "error"
+fi
+rm -rf "$many" "$work/convlog.db"
+
+fig="serve: live update on the page, p95 of 100"
+if ((have_chromium == 0)); then
+	row "$fig" "n/a (no Chromium)" "-" "-" "<= 1 s" "n/a"
+else
+	say "web: live updates (BenchmarkWebLive)"
+	if (cd "$repo" && go test -run '^$' -bench 'WebLive$' -benchtime 1x ./web/) >"$work/weblive.out" 2>&1; then
+		p50=$(web_metric "$work/weblive.out" BenchmarkWebLive ms-live-p50)
+		p95=$(web_metric "$work/weblive.out" BenchmarkWebLive ms-live-p95)
+		row "$fig" "${p95} ms (p50 ${p50} ms)" "-" "-" "<= 1 s" "$(judge "$p95" 1000)"
+	else
+		bad "BenchmarkWebLive failed:"
+		tail -n 15 "$work/weblive.out" | sed 's/^/    /' >&2
+		row "$fig" "error" "-" "-" "<= 1 s" "error"
+	fi
+fi
+
+# ---------------------------------------------------------------------------
 # The table
 
 header=$'figure\tconvlog\tbaseline\tratio\ttarget\tresult'

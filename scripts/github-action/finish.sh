@@ -5,6 +5,8 @@
 #   - appends a Markdown summary of each session this job logged to the job
 #     summary (a session whose logger was killed included, marked incomplete);
 #   - syncs those sessions to TURSO_DATABASE_URL when asked;
+#   - writes each session's page (convlog html) beside its file, for the
+#     artifact, and says so in the job summary;
 #   - tells the upload step what to upload, through GITHUB_OUTPUT.
 #
 # Only a misconfiguration fails the step: a session that cannot be summarised
@@ -105,10 +107,27 @@ fi
 if [[ $upload == true ]] && ((${#sessions[@]} > 0)); then
 	# Artifact names must be unique in a run: the job's first session id
 	# makes it so, in a matrix too.
+	name=${artifact:-convlog-sessions-${GITHUB_JOB:-job}-${sessions[0]}}
+	# Each session's page goes beside its file, into the artifact: one
+	# HTML file that opens offline, from the downloaded folder.
+	pages=0
+	for id in "${sessions[@]}"; do
+		if convlog html "$id" --dir "$dir" -q -o "$dir/$id.html"; then
+			pages=$((pages + 1))
+		else
+			annotate warning "the page of session $id could not be written; see the log above."
+		fi
+	done
+	if [[ $summary == true ]] && ((pages > 0)); then
+		[[ -s $GITHUB_STEP_SUMMARY ]] && echo >>"$GITHUB_STEP_SUMMARY"
+		note="📄 The artifact \`${name//\`/}\` holds each session's page, \`<session id>.html\` beside its file:"
+		note+=" the timeline of its tool calls and the whole conversation, to open in a browser (it needs no network)."
+		printf '%s\n' "$note" >>"$GITHUB_STEP_SUMMARY"
+	fi
 	{
 		echo "upload=true"
 		echo "path=$dir"
-		echo "artifact-name=${artifact:-convlog-sessions-${GITHUB_JOB:-job}-${sessions[0]}}"
+		echo "artifact-name=$name"
 	} >>"$GITHUB_OUTPUT"
 else
 	echo "upload=false" >>"$GITHUB_OUTPUT"
