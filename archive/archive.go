@@ -285,6 +285,9 @@ func (a *Archive) Update(ctx context.Context) (_ *Updated, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("archive %s: %w", abs, err)
 	}
+	if err := mendSearch(ctx, db); err != nil { // search.go
+		return nil, fmt.Errorf("archive %s: %w", abs, err)
+	}
 
 	var todo []SessionFile
 	seen := make(map[string]bool, len(files))
@@ -319,7 +322,7 @@ func (a *Archive) Update(ctx context.Context) (_ *Updated, err error) {
 		return nil, fmt.Errorf("archive %s: %w", abs, err)
 	}
 	if len(todo) == 0 && len(gone) == 0 && !stale && st.extras {
-		if err := keepSearch(ctx, db); err != nil { // search.go
+		if err := keepSearch(ctx, db); err != nil {
 			return nil, fmt.Errorf("archive %s: %w", abs, err)
 		}
 		return up, nil

@@ -142,6 +142,25 @@ func stateOfSearch(ctx context.Context, db querier) (searchState, error) {
 	return searchReady, nil
 }
 
+// mendSearch, before an update writes the archive, makes the search index
+// anew if a part of it is missing: a trigger that wrote to a table that is
+// gone would fail every write.
+func mendSearch(ctx context.Context, db *sql.DB) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	st, err := stateOfSearch(ctx, conn)
+	if err == nil && st == searchBroken {
+		err = buildSearch(ctx, conn)
+	}
+	if err != nil {
+		return fmt.Errorf("search index: %w", err)
+	}
+	return nil
+}
+
 // keepSearch makes the search index if the archive lacks it, and indexes
 // the rows in the queue.
 func keepSearch(ctx context.Context, db *sql.DB) error {
@@ -192,6 +211,9 @@ func buildSearch(ctx context.Context, conn *sql.Conn) (err error) {
 	_, err = conn.ExecContext(ctx, "COMMIT")
 	return err
 }
+
+// testHookBatch, when set, runs before each batch of the drain commits.
+var testHookBatch func()
 
 // batchBytes is how much text one transaction of the drain indexes at
 // most: a crash loses no more work than that.
@@ -289,6 +311,9 @@ func (d *drainer) batch(ctx context.Context) (more bool, err error) {
 			}
 		}
 		after = last
+	}
+	if testHookBatch != nil {
+		testHookBatch()
 	}
 	if after >= 0 {
 		// The keys are read in order: all up to the last are done.

@@ -486,6 +486,13 @@ func (q *Query) write(b *strings.Builder, n *node, positive bool) error {
 // ftsString is s as an FTS5 string, whose words the table's tokenizer
 // splits as it split the text.
 func ftsString(s string) string {
+	// FTS5 ends a string at a NUL; no control character is part of a word.
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
 	return `"` + strings.ReplaceAll(spaceIdeographs(s), `"`, `""`) + `"`
 }
 
