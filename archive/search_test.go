@@ -46,26 +46,26 @@ const (
 func writeSearchSessions(t *testing.T, dir string) {
 	t.Helper()
 	testkit.NewSession(t, dir, sessFix).
-		Line(initLine("agent-fix", "claude-opus-4-1", "/home/dev/billing")). // 0
-		Line(userText("Please fix the flaky migration test in billing")).     // 1
-		Line(thinking("The quarantine clock drifts during the migration")).  // 2
-		Line(testkit.AssistantText(3, "I pinned the clock, so the flaky migration test passes now")). // 3
+		Line(initLine("agent-fix", "claude-opus-4-1", "/home/dev/billing")).                                                                               // 0
+		Line(userText("Please fix the flaky migration test in billing")).                                                                                  // 1
+		Line(thinking("The quarantine clock drifts during the migration")).                                                                                // 2
+		Line(testkit.AssistantText(3, "I pinned the clock, so the flaky migration test passes now")).                                                      // 3
 		Line(toolUse("toolu_a", "Bash", `{"command":"go test ./billing -run TestMigrate -count=50","description":"Run the migration test fifty times"}`)). // 4
-		Line(testkit.ToolResult("toolu_a", "ok  billing 4.12s (all fifty runs)", false)).        // 5
-		Line(toolUse("toolu_b", "Read", `{"file_path":"/home/dev/billing/zebra.yaml"}`)).          // 6
-		Line(testkit.ToolResult("toolu_b", "open zebra.yaml: no such file or directory", true)). // 7
-		Line(testkit.ResultLine).                                                                  // 8
+		Line(testkit.ToolResult("toolu_a", "ok  billing 4.12s (all fifty runs)", false)).                                                                  // 5
+		Line(toolUse("toolu_b", "Read", `{"file_path":"/home/dev/billing/zebra.yaml"}`)).                                                                  // 6
+		Line(testkit.ToolResult("toolu_b", "open zebra.yaml: no such file or directory", true)).                                                           // 7
+		Line(testkit.ResultLine).                                                                                                                          // 8
 		Finish()
 	testkit.NewSession(t, dir, sessOther).
-		Line(initLine("agent-other", "claude-sonnet-4-5", "/home/dev/web")).                                                   // 0
+		Line(initLine("agent-other", "claude-sonnet-4-5", "/home/dev/web")).                                                    // 0
 		Line(testkit.AssistantText(1, "The test suite is slow; a migration ran for minutes, and one check looked flaky once")). // 1
 		Line(toolUse("toolu_c", "Bash", `{"command":"npm run migrate","description":"Apply the quarantine migration"}`)).       // 2
-		Line(testkit.ToolResult("toolu_c", "migrated 3 tables", false)).                                                          // 3
+		Line(testkit.ToolResult("toolu_c", "migrated 3 tables", false)).                                                        // 3
 		Finish()
 	testkit.NewSession(t, dir, sessError).
-		Line("Error: Invalid API key · Please run /login").                          // 0
+		Line("Error: Invalid API key · Please run /login").                                   // 0
 		Line(`{"type":"summary","summary":"Webhook retries for the ledger","leafUuid":"x"}`). // 1
-		Line(userText("请确认配置文件中的端口号是否正确")).                                            // 2
+		Line(userText("请确认配置文件中的端口号是否正确")).                                                   // 2
 		Finish()
 }
 
@@ -582,4 +582,3 @@ func deref(s *string) string {
 	}
 	return *s
 }
-
