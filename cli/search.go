@@ -80,9 +80,11 @@ func (c *SearchCmd) Run(env *Env) error {
 			return err
 		}
 		defer remote.Close()
-		if c.Reindex && q == nil {
-			fmt.Fprintf(env.Stderr, "Made the search index of %s anew.\n", c.URL)
-			return nil
+		if c.Reindex {
+			c.reindexed(env, c.URL, remote)
+			if q == nil {
+				return nil
+			}
 		}
 		var cancel context.CancelFunc
 		ctx, cancel = remote.ctx(ctx)
@@ -94,10 +96,6 @@ func (c *SearchCmd) Run(env *Env) error {
 			if _, err := arch.Reindex(ctx); err != nil {
 				return err
 			}
-			if q == nil {
-				fmt.Fprintf(env.Stderr, "Made the search index of %s anew.\n", arch.Path)
-				return nil
-			}
 		}
 		db, err := arch.Query(ctx, func(p error) {
 			fmt.Fprintf(env.Stderr, "convlog: warning: %v (left out)\n", p)
@@ -106,6 +104,12 @@ func (c *SearchCmd) Run(env *Env) error {
 			return err
 		}
 		defer db.Close()
+		if c.Reindex {
+			c.reindexed(env, arch.Path, db)
+			if q == nil {
+				return nil
+			}
+		}
 		// One read transaction: the index and the rows it names as of one
 		// moment.
 		tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -118,17 +122,19 @@ func (c *SearchCmd) Run(env *Env) error {
 	if q == nil {
 		return nil
 	}
-	if err := c.checkIndex(ctx, env, rd); err != nil {
+	some, err := c.checkIndex(ctx, env, rd)
+	if err != nil {
 		return wrap(err)
 	}
 	opts := archive.SearchOptions{Limit: c.Limit, Since: c.since, Until: c.until, CWD: c.CWD}
 	out := bufio.NewWriterSize(env.Stdout, 64<<10)
 	color := useColor(env)
 	var n int
-	var err error
-	if c.Sessions {
+	switch {
+	case !some:
+	case c.Sessions:
 		n, err = c.writeSessions(ctx, rd, q, opts, out, color)
-	} else {
+	default:
 		n, err = c.writeHits(ctx, rd, q, opts, out, color)
 	}
 	if ferr := out.Flush(); err == nil {
@@ -151,28 +157,43 @@ func (c *SearchCmd) Run(env *Env) error {
 }
 
 // checkIndex says what is wrong when the database cannot be searched, and
-// warns when rows are not indexed yet.
-func (c *SearchCmd) checkIndex(ctx context.Context, env *Env, rd archive.Reader) error {
+// warns when rows are not indexed yet; some is false when there is
+// nothing to search.
+func (c *SearchCmd) checkIndex(ctx context.Context, env *Env, rd archive.Reader) (some bool, err error) {
 	ready, err := archive.SearchReady(ctx, rd)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !ready {
-		var n int
 		// No sessions at all: nothing to find, and nothing to say about an index.
-		if err := rd.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE name = 'messages'").Scan(&n); err == nil && n == 0 {
-			return nil
+		if err := rd.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM messages)").Scan(&some); err == nil && !some {
+			return false, nil
 		}
-		return c.noIndex()
+		return false, c.noIndex()
 	}
 	queued, err := archive.QueueLength(ctx, rd)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if queued > 0 {
 		fmt.Fprintf(env.Stderr, "convlog: warning: %d new messages or tool calls are not in the search index yet; hits in them are missing (another convlog is indexing them: search again in a moment)\n", queued)
 	}
-	return nil
+	return true, nil
+}
+
+// reindexed says that the index of where was made anew, and its size.
+func (c *SearchCmd) reindexed(env *Env, where string, db archive.Reader) {
+	st, err := archive.StatsOf(env.Ctx, db)
+	if err != nil || st.Documents == 0 {
+		fmt.Fprintf(env.Stderr, "Made the search index of %s anew.\n", where)
+		return
+	}
+	share := ""
+	if st.TextBytes > 0 {
+		share = fmt.Sprintf(" (%.0f%% of the text)", 100*float64(st.IndexBytes)/float64(st.TextBytes))
+	}
+	fmt.Fprintf(env.Stderr, "Made the search index of %s anew: %d documents, %.1f MB of text, an index of %.1f MB%s.\n",
+		where, st.Documents, float64(st.TextBytes)/1e6, float64(st.IndexBytes)/1e6, share)
 }
 
 func (c *SearchCmd) noIndex() error {
