@@ -549,6 +549,93 @@ run_ccusage() {
 run_import() {
 	local r=$1 dir=$work/sessions/import-$1 t0 t1 n
 	[[ -z $import_dir ]] || rm -rf "$import_dir"
+	t0=$EPOCHREALTIME
+	if ! "$convlog" import --dir "$dir" "$projects" >"$work/import.out" 2>"$work/import.err"; then
+		bad "convlog import failed: $(head -n 3 "$work/import.err" | tr '\n' ' ')"
+		return
+	fi
+	t1=$EPOCHREALTIME
+	import_us+=($((${t1/./} - ${t0/./})))
+	import_dir=$dir
+	n=$(find "$dir" -name '*.db' | wc -l)
+	if ((n != tr_files)) || ! grep -q ' 0 failed' "$work/import.out"; then
+		bad "convlog import made $n session files from $tr_files transcripts: $(head -n 1 "$work/import.out")"
+	fi
+}
+
+for ((r = 1; r <= import_runs; r++)); do
+	say "import round $r/$import_runs: convlog import and ccusage daily on $tr_label of transcripts"
+	if ((r % 2)); then
+		run_import "$r"
+		[[ -n $ccusage_na ]] || run_ccusage
+	else
+		[[ -n $ccusage_na ]] || run_ccusage
+		run_import "$r"
+	fi
+done
+
+cc=
+if [[ -z $ccusage_na && ${#ccusage_us[@]} -gt 0 ]]; then
+	cc=$(median "${ccusage_us[@]}")
+fi
+fig="import $tr_label of transcripts ($tr_files files)"
+if ((${#import_us[@]} == 0)); then
+	row "$fig" "error" "-" "-" "<= 0.33x" "error"
+elif [[ -z $cc ]]; then
+	row "$fig" "$(fmt_dur "$(median "${import_us[@]}")")" "n/a ($ccusage_na)" "-" "<= 0.33x" "n/a"
+else
+	c=$(median "${import_us[@]}")
+	row "$fig" "$(fmt_dur "$c")" "ccusage $(fmt_dur "$cc")" "$(fmt_ratio "$c" "$cc")" "<= 0.33x" \
+		"$(judge "$(awk -v a="$c" -v b="$cc" 'BEGIN { print a / b }')" 0.33)"
+fi
+
+# convlog stats may be newer than this script: without it the row says so.
+# Its first run after an import also brings its archive of all sessions up to
+# date; the figure is the runs after that, as when asking again.
+fig="stats after that import (repeated)"
+if ! "$convlog" stats --help >/dev/null 2>&1; then
+	say "convlog stats: command missing"
+	row "$fig" "n/a (command missing)" "$([[ -z $cc ]] && echo - || echo "ccusage $(fmt_dur "$cc")")" "-" "<= 0.05x" "n/a"
+elif [[ -z $import_dir ]]; then
+	row "$fig" "n/a (import failed)" "-" "-" "<= 0.05x" "n/a"
+else
+	stats_help=$("$convlog" stats --help 2>&1)
+	stats_args=()
+	[[ $stats_help != *--dir* ]] || stats_args+=(--dir "$import_dir")
+	[[ $stats_help != *--archive* ]] || stats_args+=(--archive "$work/stats-archive.db")
+	stats_us=() stats_first=
+	for ((r = 0; r <= stats_runs; r++)); do
+		say "convlog stats run $r/$stats_runs$( ((r > 0)) || echo ' (the first after the import, not in the median)')"
+		t0=$EPOCHREALTIME
+		if ! CONVLOG_DIR=$import_dir "$convlog" stats "${stats_args[@]}" >"$work/stats.out" 2>"$work/stats.err"; then
+			bad "convlog stats failed: $(head -n 1 "$work/stats.err")"
+			break
+		fi
+		t1=$EPOCHREALTIME
+		if [[ ! -s $work/stats.out ]]; then
+			bad "convlog stats printed nothing"
+			break
+		fi
+		if ((r == 0)); then
+			stats_first=$((${t1/./} - ${t0/./}))
+		else
+			stats_us+=($((${t1/./} - ${t0/./})))
+		fi
+	done
+	if ((${#stats_us[@]} == 0)); then
+		row "$fig" "error" "-" "-" "<= 0.05x" "error"
+	else
+		s=$(median "${stats_us[@]}")
+		sl="$(fmt_dur "$s") (first $(fmt_dur "$stats_first"))"
+		if [[ -z $cc ]]; then
+			row "$fig" "$sl" "n/a ($ccusage_na)" "-" "<= 0.05x" "n/a"
+		else
+			row "$fig" "$sl" "ccusage $(fmt_dur "$cc")" "$(fmt_ratio "$s" "$cc")" "<= 0.05x" \
+				"$(judge "$(awk -v a="$s" -v b="$cc" 'BEGIN { print a / b }')" 0.05)"
+		fi
+	fi
+fi
+[[ -z $import_dir ]] || rm -rf "$import_dir"
 
 # ---------------------------------------------------------------------------
 # Search: 1 GB of sessions (generated transcripts, imported), searched with
@@ -669,93 +756,6 @@ else
 	done
 	rm -rf "$sdir"
 fi
-	t0=$EPOCHREALTIME
-	if ! "$convlog" import --dir "$dir" "$projects" >"$work/import.out" 2>"$work/import.err"; then
-		bad "convlog import failed: $(head -n 3 "$work/import.err" | tr '\n' ' ')"
-		return
-	fi
-	t1=$EPOCHREALTIME
-	import_us+=($((${t1/./} - ${t0/./})))
-	import_dir=$dir
-	n=$(find "$dir" -name '*.db' | wc -l)
-	if ((n != tr_files)) || ! grep -q ' 0 failed' "$work/import.out"; then
-		bad "convlog import made $n session files from $tr_files transcripts: $(head -n 1 "$work/import.out")"
-	fi
-}
-
-for ((r = 1; r <= import_runs; r++)); do
-	say "import round $r/$import_runs: convlog import and ccusage daily on $tr_label of transcripts"
-	if ((r % 2)); then
-		run_import "$r"
-		[[ -n $ccusage_na ]] || run_ccusage
-	else
-		[[ -n $ccusage_na ]] || run_ccusage
-		run_import "$r"
-	fi
-done
-
-cc=
-if [[ -z $ccusage_na && ${#ccusage_us[@]} -gt 0 ]]; then
-	cc=$(median "${ccusage_us[@]}")
-fi
-fig="import $tr_label of transcripts ($tr_files files)"
-if ((${#import_us[@]} == 0)); then
-	row "$fig" "error" "-" "-" "<= 0.33x" "error"
-elif [[ -z $cc ]]; then
-	row "$fig" "$(fmt_dur "$(median "${import_us[@]}")")" "n/a ($ccusage_na)" "-" "<= 0.33x" "n/a"
-else
-	c=$(median "${import_us[@]}")
-	row "$fig" "$(fmt_dur "$c")" "ccusage $(fmt_dur "$cc")" "$(fmt_ratio "$c" "$cc")" "<= 0.33x" \
-		"$(judge "$(awk -v a="$c" -v b="$cc" 'BEGIN { print a / b }')" 0.33)"
-fi
-
-# convlog stats may be newer than this script: without it the row says so.
-# Its first run after an import also brings its archive of all sessions up to
-# date; the figure is the runs after that, as when asking again.
-fig="stats after that import (repeated)"
-if ! "$convlog" stats --help >/dev/null 2>&1; then
-	say "convlog stats: command missing"
-	row "$fig" "n/a (command missing)" "$([[ -z $cc ]] && echo - || echo "ccusage $(fmt_dur "$cc")")" "-" "<= 0.05x" "n/a"
-elif [[ -z $import_dir ]]; then
-	row "$fig" "n/a (import failed)" "-" "-" "<= 0.05x" "n/a"
-else
-	stats_help=$("$convlog" stats --help 2>&1)
-	stats_args=()
-	[[ $stats_help != *--dir* ]] || stats_args+=(--dir "$import_dir")
-	[[ $stats_help != *--archive* ]] || stats_args+=(--archive "$work/stats-archive.db")
-	stats_us=() stats_first=
-	for ((r = 0; r <= stats_runs; r++)); do
-		say "convlog stats run $r/$stats_runs$( ((r > 0)) || echo ' (the first after the import, not in the median)')"
-		t0=$EPOCHREALTIME
-		if ! CONVLOG_DIR=$import_dir "$convlog" stats "${stats_args[@]}" >"$work/stats.out" 2>"$work/stats.err"; then
-			bad "convlog stats failed: $(head -n 1 "$work/stats.err")"
-			break
-		fi
-		t1=$EPOCHREALTIME
-		if [[ ! -s $work/stats.out ]]; then
-			bad "convlog stats printed nothing"
-			break
-		fi
-		if ((r == 0)); then
-			stats_first=$((${t1/./} - ${t0/./}))
-		else
-			stats_us+=($((${t1/./} - ${t0/./})))
-		fi
-	done
-	if ((${#stats_us[@]} == 0)); then
-		row "$fig" "error" "-" "-" "<= 0.05x" "error"
-	else
-		s=$(median "${stats_us[@]}")
-		sl="$(fmt_dur "$s") (first $(fmt_dur "$stats_first"))"
-		if [[ -z $cc ]]; then
-			row "$fig" "$sl" "n/a ($ccusage_na)" "-" "<= 0.05x" "n/a"
-		else
-			row "$fig" "$sl" "ccusage $(fmt_dur "$cc")" "$(fmt_ratio "$s" "$cc")" "<= 0.05x" \
-				"$(judge "$(awk -v a="$s" -v b="$cc" 'BEGIN { print a / b }')" 0.05)"
-		fi
-	fi
-fi
-[[ -z $import_dir ]] || rm -rf "$import_dir"
 
 # ---------------------------------------------------------------------------
 # Start-up. convlog's side: `convlog tee --quiet --dir D < 10 lines > file`:
