@@ -407,7 +407,9 @@ func compile(root *node) (*Query, error) {
 	// above one where they are scattered: the phrase adds to the score of
 	// the documents that hold it, and the OR keeps the others.
 	if len(plain) >= 2 {
-		fmt.Fprintf(&b, " AND (body : %s OR body : %s)", ftsString(strings.Join(plain, " ")), ftsString(plain[0]))
+		phrase := strings.Join(plain, " ")
+		fmt.Fprintf(&b, " AND (body : %s OR body : %s)", ftsString(phrase), ftsString(plain[0]))
+		q.Words = append(q.Words, Term{Words: foldWords(phrase)})
 	}
 	q.Match = b.String()
 	return q, nil

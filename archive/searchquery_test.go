@@ -81,7 +81,7 @@ func TestParseQueryParts(t *testing.T) {
 		}
 		got = append(got, s)
 	}
-	if strings.Join(got, " ") != "flaky migration+test migrat* url+x" {
+	if strings.Join(got, " ") != "flaky migration+test migrat* url+x flaky+url+x" {
 		t.Errorf("words %q", got)
 	}
 	if strings.Join(q.Models, ",") != "opus,sonnet 4" || strings.Join(q.Agents, ",") != "Claude" {

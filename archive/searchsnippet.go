@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -34,15 +35,20 @@ func (q *Query) Snippet(text string, width int) []Span {
 	if len(matches) > 0 {
 		best, bestN := 0, 0
 		for i, m := range matches {
+			// The window's worth: the words of the different terms in it.
 			seen := map[int]bool{}
+			n := 0
 			for _, o := range matches[i:] {
 				if o.start-m.start > width*2 {
 					break
 				}
-				seen[o.term] = true
+				if !seen[o.term] {
+					seen[o.term] = true
+					n += len(q.Words[o.term].Words)
+				}
 			}
-			if len(seen) > bestN {
-				best, bestN = i, len(seen)
+			if n > bestN {
+				best, bestN = i, n
 			}
 		}
 		start = backUp(text, matches[best].start, width/4)
@@ -145,11 +151,18 @@ func (q *Query) matches(text string, limit int) []match {
 	for _, t := range q.Words {
 		longest = max(longest, len(t.Words))
 	}
+	// Phrases before words, so that a phrase is one match, not several.
+	terms := make([]int, len(q.Words))
+	for i := range terms {
+		terms[i] = i
+	}
+	slices.SortStableFunc(terms, func(a, b int) int { return len(q.Words[b].Words) - len(q.Words[a].Words) })
 	window := make([]word, 0, longest)
 	var cur []rune
 	curStart := -1
 	check := func() {
-		for ti, t := range q.Words {
+		for _, ti := range terms {
+			t := q.Words[ti]
 			k := len(t.Words)
 			if k == 0 || k > len(window) {
 				continue

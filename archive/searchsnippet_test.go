@@ -27,10 +27,11 @@ func TestSnippet(t *testing.T) {
 	}{
 		{"flaky", "the flaky test", "the [flaky] test", 80},
 		// Case, accents, prefixes, phrases.
-		{"FLAKY zebra", "Flaky ZÉBRA crossing", "[Flaky] [ZÉBRA] crossing", 80},
+		{"FLAKY zebra", "Flaky ZÉBRA crossing", "[Flaky ZÉBRA] crossing", 80},
+		{"FLAKY zebra", "Zébra flaky", "[Zébra] [flaky]", 80},
 		{"migrat*", "a migration, then migrated rows", "a [migration], then [migrated] rows", 80},
 		{`"flaky migration test"`, "the flaky migration test and a flaky test", "the [flaky migration test] and a flaky test", 80},
-		{"flaky migration", "the flaky migration", "the [flaky] [migration]", 80},
+		{"flaky migration", "the flaky migration", "the [flaky migration]", 80},
 		// Words inside other words are not matches; words split at
 		// punctuation are.
 		{"test", "attest testing run_test", "attest testing run_[test]", 80},
@@ -44,7 +45,7 @@ func TestSnippet(t *testing.T) {
 		{"tool:Bash", "go test ./...", "go test ./...", 80},
 		// A long text is cut around the window with the most words.
 		{"needle", long + "the needle is here " + long, "…here the [needle] is here filler words here…", 40},
-		{"alpha beta", "alpha " + long + " alpha beta gamma", "…here [alpha] [beta] gamma", 40},
+		{"alpha beta", "alpha " + long + " alpha beta gamma", "…here [alpha beta] gamma", 40},
 	} {
 		q, err := ParseQuery(c.query)
 		if err != nil {
