@@ -85,9 +85,24 @@ func writeWhole(ctx context.Context, r *record.Reader, sessionID string, t *repo
 		if i > 0 {
 			fmt.Fprintln(out)
 		}
-		fmt.Fprintf(out, "[%s]\n%s\n", where(d), strings.TrimRight(d.Text, "\n"))
+		fmt.Fprintf(out, "[%s]\n%s\n", where(d), safeLines(strings.TrimRight(d.Text, "\n")))
 	}
 	return t.Err()
+}
+
+// safeLines is text safe to print on a terminal, its lines kept: control
+// characters but newline and tab (escape sequences above all) are shown
+// as Go escapes.
+func safeLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		parts := strings.Split(l, "\t")
+		for j, p := range parts {
+			parts[j] = report.OneLine(p)
+		}
+		lines[i] = strings.Join(parts, "\t")
+	}
+	return strings.Join(lines, "\n")
 }
 
 func deref(s *string) string {

@@ -295,3 +295,21 @@ func TestSearchColour(t *testing.T) {
 		t.Errorf("colour: %q", got)
 	}
 }
+
+// --around shows a message's text whole, its lines kept, but never the
+// escape sequences in it.
+func TestAroundEscapes(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	dir := filepath.Join(work, "sessions")
+	writeGoldenSession(t, dir, record.Meta{ID: "0f0f0f0f-0000-4000-8000-000000000001", StartedAt: 1766399400000},
+		[][]byte{[]byte(`{"type":"user","message":{"role":"user","content":"line one\n\tline two \u001b[2J\u0007 end"}}`)}, 1766399401000)
+	res := runConvlog(t, work, nil, nil, "query", "--dir", "sessions", "0f0f", "--around", "0")
+	if res.code != 0 || !bytes.Contains(res.stdout, []byte("[user]\nline one\n\tline two \\x1b[2J\\a end\n")) || bytes.Contains(res.stdout, []byte("\x1b")) {
+		t.Errorf("exit %d:\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	res = runConvlog(t, work, nil, nil, "query", "--dir", "sessions", "0f0f", "--around", "0", "--markdown")
+	if res.code != 2 {
+		t.Errorf("--around --markdown: exit %d %s", res.code, res.stderr)
+	}
+}
