@@ -145,10 +145,19 @@ func stateOfSearch(ctx context.Context, db querier) (searchState, error) {
 	return searchReady, nil
 }
 
+// withoutSearch, set at link time (-ldflags "-X
+// github.com/convlog/convlog/archive.withoutSearch=1"), leaves the search
+// index out of archive updates: scripts/bench.sh builds such a binary to
+// measure what the index adds to an update.
+var withoutSearch string
+
 // mendSearch, before an update writes the archive, makes the search index
 // anew if a part of it is missing: a trigger that wrote to a table that is
 // gone would fail every write.
 func mendSearch(ctx context.Context, db *sql.DB) error {
+	if withoutSearch != "" {
+		return nil
+	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
@@ -167,6 +176,9 @@ func mendSearch(ctx context.Context, db *sql.DB) error {
 // keepSearch makes the search index if the archive lacks it, and indexes
 // the rows in the queue.
 func keepSearch(ctx context.Context, db *sql.DB) error {
+	if withoutSearch != "" {
+		return nil
+	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err

@@ -33,7 +33,6 @@ type Hit struct {
 	Time     *int64 // Unix ms
 	Doc      Doc
 	Score    float64 // bm25: lower is more relevant
-	rowid    int64
 }
 
 // SessionInfo is what a hit tells of its session.
@@ -64,19 +63,17 @@ func limitOf(o SearchOptions) int {
 	return o.Limit
 }
 
-// filtered says whether a search must join the documents to their
-// sessions.
-func filtered(q *Query, o SearchOptions) bool {
-	return len(q.Models) > 0 || len(q.Agents) > 0 || o.Since != 0 || o.Until != 0 || o.CWD != ""
-}
-
-// The session and time of a document, from its rowid (see docRowid).
-const docJoin = `
-	LEFT JOIN messages m ON ((h.rowid >> 10) & 1) = 0 AND m.rowid = h.rowid >> 11
-	LEFT JOIN tool_calls t ON ((h.rowid >> 10) & 1) = 1 AND t.rowid = h.rowid >> 11
-	JOIN sessions s ON s.id = coalesce(m.session_id, t.session_id)`
-
-const docTime = `coalesce(m.timestamp, CASE WHEN (h.rowid & 1023) = 1 THEN coalesce(t.completed_at, t.timestamp) ELSE t.timestamp END)`
+// The session and time of a document h, from its rowid (see docRowid): a
+// message's time, or a tool call's, of its tool_use for its input and of
+// its tool_result for its output.
+var (
+	docJoin = fmt.Sprintf(`
+	LEFT JOIN messages m ON ((h.rowid >> %[1]d) & 1) = %[3]d AND m.rowid = h.rowid >> %[2]d
+	LEFT JOIN tool_calls t ON ((h.rowid >> %[1]d) & 1) = %[4]d AND t.rowid = h.rowid >> %[2]d
+	JOIN sessions s ON s.id = coalesce(m.session_id, t.session_id)`, partBits, partBits+1, fromMessage, fromToolCall)
+	docTime = fmt.Sprintf(`coalesce(m.timestamp, CASE WHEN (h.rowid & %d) = %d THEN coalesce(t.completed_at, t.timestamp) ELSE t.timestamp END)`,
+		maxParts-1, PartOutput)
+)
 
 // where is the SQL condition of the options and session filters, and its
 // arguments.
@@ -353,7 +350,7 @@ func nullInt(n sql.NullInt64) *int64 {
 // makes it.
 func (d *details) hit(ctx context.Context, f scored) (*Hit, error) {
 	rowid, table, part := splitRowid(f.rowid)
-	h := &Hit{Score: f.score, rowid: f.rowid}
+	h := &Hit{Score: f.score}
 	var sessionID string
 	var docs []Doc
 	if table == fromMessage {
@@ -421,9 +418,4 @@ func (d *details) hit(ctx context.Context, f scored) (*Hit, error) {
 	}
 	h.Session = s
 	return h, nil
-}
-
-// String is for test failures.
-func (h Hit) String() string {
-	return fmt.Sprintf("%s#%d %s %q", h.Session.ID, deref64(h.Sequence), h.Doc.Kind, h.Doc.Text)
 }

@@ -79,7 +79,7 @@ else
 	lat_lines=2000 lat_rounds=7
 	tr_size=500MB tr_files=300 tr_label="500 MB"
 	import_runs=3 stats_runs=5
-	search_size=1GB search_files=600 search_label="1 GB" search_builds=2 search_runs=15
+	search_size=1GB search_files=600 search_label="1 GB" search_builds=3 search_runs=15
 	start_runs=20
 	sync_benchtime=3x
 fi
@@ -642,11 +642,11 @@ fi
 # `convlog search WORD` (its first 20 hits) next to rg over the same
 # transcripts' JSONL, for a word of middling frequency and a common one.
 #
-# The archive is built by the first search (update and index together),
-# then its index alone is made anew (`convlog search --reindex`, on the
-# archive now up to date): the update without its index took the
-# difference. The first search after that is the cold one; the warm runs
-# follow, interleaved with rg's.
+# The archive is built from nothing by the first search (update, index and
+# search), next to the same update by a convlog linked without the index
+# (archive.withoutSearch), their runs interleaved. The first search after
+# the last build is the cold one; the warm runs follow, interleaved with
+# rg's. The index's size is what `convlog search --reindex` reports.
 
 search_words=(flaky migration)
 rg_na=
@@ -663,42 +663,59 @@ else
 		bad "convlog import of the search sessions failed: $(head -n 1 "$work/search-import.out")"
 	fi
 	sarch=$sdir/convlog.db
-	first_us=() reindex_us=() idx_line=
-	for ((r = 1; r <= search_builds; r++)); do
-		say "search: build $r/$search_builds: the archive with its index, then the index alone"
+	noindex=$bin/convlog-noindex
+	(cd "$repo" && go build -ldflags "-X github.com/convlog/convlog/archive.withoutSearch=1" -o "$noindex" .)
+	with_us=() alone_us=()
+	build_with() {
+		local t0 t1
 		rm -f "$sarch" "$sarch-wal" "$sarch-shm"
 		t0=$EPOCHREALTIME
 		if ! "$convlog" search --dir "$sdir/sessions" --archive "$sarch" "${search_words[0]}" >"$work/search.out" 2>"$work/search.err"; then
 			bad "the first convlog search failed: $(head -n 1 "$work/search.err")"
-			break
+			return
 		fi
 		t1=$EPOCHREALTIME
 		[[ -s $work/search.out ]] || bad "the first convlog search found nothing"
-		first_us+=($((${t1/./} - ${t0/./})))
+		with_us+=($((${t1/./} - ${t0/./})))
+	}
+	build_alone() {
+		local t0 t1
+		rm -f "$sarch" "$sarch-wal" "$sarch-shm"
 		t0=$EPOCHREALTIME
-		if ! "$convlog" search --reindex --dir "$sdir/sessions" --archive "$sarch" 2>"$work/search.err"; then
-			bad "convlog search --reindex failed: $(head -n 1 "$work/search.err")"
-			break
+		if ! "$noindex" sql --dir "$sdir/sessions" --archive "$sarch" "SELECT count(*) FROM messages" >/dev/null 2>"$work/search.err"; then
+			bad "the archive update without the index failed: $(head -n 1 "$work/search.err")"
+			return
 		fi
 		t1=$EPOCHREALTIME
-		reindex_us+=($((${t1/./} - ${t0/./})))
-		idx_line=$(cat "$work/search.err")
+		alone_us+=($((${t1/./} - ${t0/./})))
+	}
+	for ((r = 1; r <= search_builds; r++)); do
+		say "search: build $r/$search_builds: the archive without its index, and with it"
+		if ((r % 2)); then build_alone; build_with; else build_with; build_alone; fi
 	done
-	if ((${#reindex_us[@]} == 0)); then
+	# The last build must be one with the index, for the searches below.
+	((search_builds % 2)) || build_with
+	if ((${#with_us[@]} == 0 || ${#alone_us[@]} == 0)); then
 		row "$fig_build" "error" "-" "-" "<= 0.5x" "error"
 	else
-		f=$(median "${first_us[@]}")
-		i=$(median "${reindex_us[@]}")
-		u=$((f - i))
+		f=$(median "${with_us[@]}")
+		u=$(median "${alone_us[@]}")
+		i=$(awk -v f="$f" -v u="$u" 'BEGIN { printf "%.0f", f - u }')
 		row "$fig_build" "$(fmt_dur "$i") (update with it $(fmt_dur "$f"))" "update alone $(fmt_dur "$u")" \
-			"$(fmt_ratio "$i" "$u")" "<= 0.5x" "$(judge "$(awk -v a="$i" -v b="$u" 'BEGIN { print (b > 0) ? a / b : 99 }')" 0.5)"
+			"$(fmt_ratio "$i" "$u")" "<= 0.5x" "$(judge "$(awk -v a="$i" -v b="$u" 'BEGIN { print a / b }')" 0.5)"
+	fi
+	idx_line=
+	if "$convlog" search --reindex --dir "$sdir/sessions" --archive "$sarch" 2>"$work/search.err"; then
+		idx_line=$(cat "$work/search.err")
+	else
+		bad "convlog search --reindex failed: $(head -n 1 "$work/search.err")"
 	fi
 	# "…: 25840 documents, 32.1 MB of text, an index of 16.3 MB (51% of the text)."
 	if [[ $idx_line =~ ([0-9.]+)\ MB\ of\ text,\ an\ index\ of\ ([0-9.]+)\ MB ]]; then
 		text_mb=${BASH_REMATCH[1]} index_mb=${BASH_REMATCH[2]}
 		ratio=$(awk -v a="$index_mb" -v b="$text_mb" 'BEGIN { print a / b }')
 		row "$fig_size" "$index_mb MB" "$text_mb MB of text" "$(fmt_ratio "$index_mb" "$text_mb")" "<= 0.6x" "$(judge "$ratio" 0.6)"
-	elif ((${#reindex_us[@]} > 0)); then
+	elif [[ -n $idx_line ]]; then
 		bad "convlog search --reindex did not give the index's size: $idx_line"
 	fi
 
