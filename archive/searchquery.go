@@ -32,8 +32,8 @@ func queryErr(format string, args ...any) error {
 	return &QueryError{Msg: fmt.Sprintf(format, args...)}
 }
 
-// Query is a parsed search query.
-type Query struct {
+// SearchQuery is a parsed search query.
+type SearchQuery struct {
 	// Match is the FTS5 query over SearchTable.
 	Match string
 	// Models and Agents, when set, keep the sessions whose model (agent)
@@ -216,7 +216,7 @@ func (p *parser) peek() *token {
 }
 
 // ParseQuery reads a query of the search language.
-func ParseQuery(s string) (*Query, error) {
+func ParseQuery(s string) (*SearchQuery, error) {
 	toks, err := lex(s)
 	if err != nil {
 		return nil, err
@@ -362,8 +362,8 @@ func sessionFilter(n *node) bool {
 }
 
 // compile turns the parsed query into FTS5 and session filters.
-func compile(root *node) (*Query, error) {
-	q := &Query{}
+func compile(root *node) (*SearchQuery, error) {
+	q := &SearchQuery{}
 	// model: and agent: may only stand beside the rest of the query.
 	top := []*node{root}
 	if root.op == tAnd {
@@ -429,7 +429,7 @@ func checkNoSessionFilter(n *node) error {
 
 // write writes n as FTS5; positive is false under the right side of NOT,
 // whose words are not highlighted.
-func (q *Query) write(b *strings.Builder, n *node, positive bool) error {
+func (q *SearchQuery) write(b *strings.Builder, n *node, positive bool) error {
 	switch n.op {
 	case tAnd, tOr, tNot:
 		op := map[tokKind]string{tAnd: " AND ", tOr: " OR ", tNot: " NOT "}[n.op]

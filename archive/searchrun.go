@@ -77,7 +77,7 @@ var (
 
 // where is the SQL condition of the options and session filters, and its
 // arguments.
-func where(ctx context.Context, db Reader, q *Query, o SearchOptions) (string, []any, error) {
+func where(ctx context.Context, db Reader, q *SearchQuery, o SearchOptions) (string, []any, error) {
 	var conds []string
 	var args []any
 	anyOf := func(col string, vals []string) {
@@ -138,7 +138,7 @@ type scored struct {
 
 // Search runs q and returns its best hits, most relevant first and, among
 // equally relevant ones, newest first.
-func Search(ctx context.Context, db Reader, q *Query, o SearchOptions) ([]Hit, error) {
+func Search(ctx context.Context, db Reader, q *SearchQuery, o SearchOptions) ([]Hit, error) {
 	n := limitOf(o)
 	cond, args, err := where(ctx, db, q, o)
 	if err != nil {
@@ -188,7 +188,7 @@ func deref64(p *int64) int64 {
 }
 
 // topDocs is the n best documents, by score.
-func topDocs(ctx context.Context, db Reader, q *Query, cond string, args []any, n int) ([]scored, error) {
+func topDocs(ctx context.Context, db Reader, q *SearchQuery, cond string, args []any, n int) ([]scored, error) {
 	var query string
 	qargs := []any{q.Match}
 	if cond == "1" {
@@ -216,7 +216,7 @@ func topDocs(ctx context.Context, db Reader, q *Query, cond string, args []any, 
 
 // SearchSessions runs q and returns the sessions with hits, the one with
 // the most relevant hit first, with their numbers of hits.
-func SearchSessions(ctx context.Context, db Reader, q *Query, o SearchOptions) ([]SessionHits, error) {
+func SearchSessions(ctx context.Context, db Reader, q *SearchQuery, o SearchOptions) ([]SessionHits, error) {
 	cond, args, err := where(ctx, db, q, o)
 	if err != nil {
 		return nil, err

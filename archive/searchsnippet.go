@@ -18,7 +18,7 @@ type Span struct {
 // window of about width characters that holds the most different ones),
 // on one line, its cut ends marked with "…". Text without any of them
 // (a hit on filters alone) gives its beginning.
-func (q *Query) Snippet(text string, width int) []Span {
+func (q *SearchQuery) Snippet(text string, width int) []Span {
 	if width <= 0 {
 		width = 160
 	}
@@ -141,7 +141,7 @@ type word struct {
 
 // matches finds the query's words and phrases in text, in order, at most
 // limit of them.
-func (q *Query) matches(text string, limit int) []match {
+func (q *SearchQuery) matches(text string, limit int) []match {
 	if len(q.Words) == 0 {
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 )
 
@@ -34,6 +35,9 @@ func HasFTS5(ctx context.Context, db querier) (bool, error) {
 // KeepFileSearch is KeepSearch for a database file that sessions were
 // synced to (a file: URL).
 func KeepFileSearch(ctx context.Context, path string, rebuild bool) error {
+	if _, err := os.Stat(path); err != nil {
+		return err
+	}
 	db, err := openRW(path, false)
 	if err != nil {
 		return err
@@ -44,16 +48,15 @@ func KeepFileSearch(ctx context.Context, path string, rebuild bool) error {
 		return err
 	}
 	defer conn.Close()
+	st, err := stateOfSearch(ctx, conn)
+	if err != nil || st == searchNone {
+		return err // no sessions: nothing to index
+	}
 	if rebuild {
 		if err := buildSearch(ctx, conn); err != nil {
 			return fmt.Errorf("make the search index: %w", err)
 		}
-	}
-	st, err := stateOfSearch(ctx, conn)
-	if err != nil {
-		return err
-	}
-	if st != searchReady {
+	} else if st != searchReady {
 		return ErrNoIndex
 	}
 	return drainSearch(ctx, conn)
@@ -69,6 +72,10 @@ const rowsPerInsert = 50
 // set: anew) and indexes what its queue holds. Without rebuild, a
 // database without the index is ErrNoIndex.
 func KeepRemoteSearch(ctx context.Context, db *sql.DB, rebuild bool) error {
+	st, err := stateOfSearch(ctx, db)
+	if err != nil || st == searchNone {
+		return err // no sessions: nothing to index
+	}
 	if rebuild {
 		var stmts []string
 		for _, t := range searchTriggers {
@@ -78,12 +85,7 @@ func KeepRemoteSearch(ctx context.Context, db *sql.DB, rebuild bool) error {
 		if err := remoteApply(ctx, db, append(stmts, searchDDL()...), nil); err != nil {
 			return fmt.Errorf("make the search index: %w", err)
 		}
-	}
-	st, err := stateOfSearch(ctx, db)
-	if err != nil {
-		return err
-	}
-	if st != searchReady {
+	} else if st != searchReady {
 		return ErrNoIndex
 	}
 	after := int64(-1)

@@ -20,7 +20,7 @@ import (
 // (the archive's search index), or over the synced database with --url.
 type SearchCmd struct {
 	Query    []string `arg:"" optional:"" help:"What to find: words (all of them), \"a phrase\", prefix*, AND, OR, NOT, ( ), and filters tool:NAME, in:user|assistant|thinking|input|output|error|summary|tool, status:success|error|pending, model:TEXT, agent:TEXT."`
-	Limit    int      `short:"n" default:"20" placeholder:"N" help:"Show the N best hits (with --sessions, sessions)."`
+	Limit    int      `short:"n" default:"20" placeholder:"N" help:"Show the N best hits, 20 unless given (with --sessions, the N best sessions)."`
 	Since    string   `placeholder:"DATE" help:"Only hits on or after DATE: YYYY-MM-DD (UTC), an RFC 3339 time, or an age such as 7d, 2w or 12h."`
 	Until    string   `placeholder:"DATE" help:"Only hits on or before DATE (YYYY-MM-DD includes that whole day)."`
 	CWD      string   `name:"cwd" placeholder:"DIR" help:"Only sessions that ran in DIR or a folder below it."`
@@ -64,7 +64,7 @@ func (c *SearchCmd) Run(env *Env) error {
 	if text == "" && !c.Reindex {
 		return &exitError{Code: 2, Err: errors.New("nothing to search for: give a word, as in convlog search flaky")}
 	}
-	var q *archive.Query
+	var q *archive.SearchQuery
 	if text != "" {
 		var err error
 		if q, err = archive.ParseQuery(text); err != nil {
@@ -166,6 +166,10 @@ func (c *SearchCmd) checkIndex(ctx context.Context, env *Env, rd archive.Reader)
 	}
 	if !ready {
 		// No sessions at all: nothing to find, and nothing to say about an index.
+		var tables int
+		if err := rd.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE name = 'messages'").Scan(&tables); err == nil && tables == 0 {
+			return false, nil
+		}
 		if err := rd.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM messages)").Scan(&some); err == nil && !some {
 			return false, nil
 		}
@@ -276,7 +280,7 @@ func hitHeader(s *archive.SessionInfo, at *int64, color bool) string {
 	return line
 }
 
-func (c *SearchCmd) writeHits(ctx context.Context, rd archive.Reader, q *archive.Query, o archive.SearchOptions, out io.Writer, color bool) (int, error) {
+func (c *SearchCmd) writeHits(ctx context.Context, rd archive.Reader, q *archive.SearchQuery, o archive.SearchOptions, out io.Writer, color bool) (int, error) {
 	hits, err := archive.Search(ctx, rd, q, o)
 	if err != nil {
 		return 0, err
@@ -305,7 +309,7 @@ func (c *SearchCmd) writeHits(ctx context.Context, rd archive.Reader, q *archive
 	return len(hits), nil
 }
 
-func (c *SearchCmd) writeSessions(ctx context.Context, rd archive.Reader, q *archive.Query, o archive.SearchOptions, out io.Writer, color bool) (int, error) {
+func (c *SearchCmd) writeSessions(ctx context.Context, rd archive.Reader, q *archive.SearchQuery, o archive.SearchOptions, out io.Writer, color bool) (int, error) {
 	found, err := archive.SearchSessions(ctx, rd, q, o)
 	if err != nil {
 		return 0, err
