@@ -42,18 +42,6 @@ func (c *QueryCmd) nearCall(t *record.ToolCall) bool {
 	return false
 }
 
-// sessionRef is a session id, a prefix of one, or "last". It is checked
-// while the command line is parsed, so that a path such as ../x is refused
-// as a usage error before any file is touched.
-type sessionRef string
-
-func (r sessionRef) Validate() error {
-	if !record.IsPlainID(string(r)) {
-		return fmt.Errorf("%q: %w", string(r), record.ErrBadRef)
-	}
-	return nil
-}
-
 // writeWhole writes the searchable text of message seq whole, with that
 // of the tool calls it starts or answers: what a hit's snippet was cut
 // from.

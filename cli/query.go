@@ -23,6 +23,18 @@ type QueryCmd struct {
 	Around   *int64     `placeholder:"SEQUENCE" help:"Show the messages around this one (a hit of convlog search: its #SEQUENCE), and its text whole."`
 }
 
+// sessionRef is a session id, a prefix of one, or "last". It is checked
+// while the command line is parsed, so that a path such as ../x is refused
+// as a usage error before any file is touched.
+type sessionRef string
+
+func (r sessionRef) Validate() error {
+	if !record.IsPlainID(string(r)) {
+		return fmt.Errorf("%q: %w", string(r), record.ErrBadRef)
+	}
+	return nil
+}
+
 // Run implements `convlog query`.
 func (c *QueryCmd) Run(env *Env) error {
 	ctx := env.Ctx
