@@ -288,6 +288,9 @@ func (a *Archive) Update(ctx context.Context) (_ *Updated, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("archive %s: %w", abs, err)
 	}
+	if err := mendSearch(ctx, db); err != nil { // search.go
+		return nil, fmt.Errorf("archive %s: %w", abs, err)
+	}
 
 	var todo []SessionFile
 	seen := make(map[string]bool, len(files))
@@ -325,6 +328,9 @@ func (a *Archive) Update(ctx context.Context) (_ *Updated, err error) {
 		return nil, fmt.Errorf("archive %s: %w", abs, err)
 	}
 	if len(todo) == 0 && len(gone) == 0 && !stale && st.extras {
+		if err := keepSearch(ctx, db); err != nil {
+			return nil, fmt.Errorf("archive %s: %w", abs, err)
+		}
 		return up, nil
 	}
 	up.Read = len(todo)
@@ -346,6 +352,9 @@ func (a *Archive) Update(ctx context.Context) (_ *Updated, err error) {
 		}
 	}
 	if err := finishUpdate(ctx, db, st); err != nil {
+		return nil, fmt.Errorf("archive %s: %w", abs, err)
+	}
+	if err := keepSearch(ctx, db); err != nil {
 		return nil, fmt.Errorf("archive %s: %w", abs, err)
 	}
 	if build != "" {

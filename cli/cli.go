@@ -25,6 +25,7 @@ type CLI struct {
 	SQL    SQLCmd    `cmd:"" name:"sql" help:"Run a read-only SQL query over all local sessions (or the synced database with --url)."`
 	Stats  StatsCmd  `cmd:"" help:"The analytics of all local sessions: per day, results, models, tools, slowest sessions, cost and tokens."`
 	Prune  PruneCmd  `cmd:"" help:"Remove local session files older than an age; their sessions stay in the archive."`
+	Search SearchCmd `cmd:"" help:"Find sessions by what was said or done in them: full-text search over every session."`
 	HTML   HTMLCmd   `cmd:"" name:"html" help:"Write sessions as self-contained web pages (timeline of tool calls, conversation) to open offline."`
 	Serve  ServeCmd  `cmd:"" help:"A read-only local web app over the sessions: the list, each session's page (live while it runs), the statistics."`
 	Help   HelpCmd   `cmd:"" help:"Show the help of convlog, or of one of its commands."`

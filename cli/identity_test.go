@@ -46,8 +46,12 @@ func TestAgentSessionSeenTwice(t *testing.T) {
 	}
 
 	list := runConvlog(t, work, nil, nil, "list")
-	if n := strings.Count(string(list.stdout), "same agent session as"); n != 2 {
+	if n := strings.Count(string(list.stdout), ", linked"); n != 2 {
 		t.Errorf("list shows %d links, want 2:\n%s", n, list.stdout)
+	}
+	list = runConvlog(t, work, nil, nil, "list", "--wide")
+	if n := strings.Count(string(list.stdout), "same agent session as"); n != 2 {
+		t.Errorf("list --wide names %d links, want 2:\n%s", n, list.stdout)
 	}
 	if q := runConvlog(t, work, nil, nil, "query", "tee-copy"); !strings.Contains(string(q.stdout), "Same Agent Session: ") {
 		t.Errorf("query shows no link:\n%s", q.stdout)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/convlog/convlog/internal/testkit"
+	"github.com/convlog/convlog/record"
 )
 
 // Numbers in a stream that no column can hold: a cost that overflows a
@@ -66,11 +67,18 @@ func TestOverflowingNumbers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rw.Exec(`UPDATE sessions SET id = 'old-values', total_cost_usd = 9e999, input_tokens = 1e19, num_turns = -1e300`); err != nil {
+	if _, err := rw.Exec(`UPDATE sessions SET id = 'old-values', total_cost_usd = 9e999, input_tokens = 1e19, num_turns = -1e300,
+		agent_session_id = 'old-values-agent'`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rw.Exec(`UPDATE messages SET session_id = 'old-values', id = replace(id, 'fine', 'old-values')`); err != nil {
-		t.Fatal(err)
+	for _, q := range []string{
+		`UPDATE messages SET session_id = 'old-values', id = replace(id, 'fine', 'old-values')`,
+		`UPDATE tool_calls SET session_id = 'old-values'`,
+		"UPDATE " + record.UsageTable + " SET session_id = 'old-values', input_tokens = 1e19, cost_usd = 9e999",
+	} {
+		if _, err := rw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
 	}
 	rw.Close()
 
@@ -100,8 +108,8 @@ func TestOverflowingNumbers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
-		`UPDATE archive_usage SET input_tokens = 1e19, cost_usd = 9e999 WHERE session_id = 'big-message-tokens'`,
-		`UPDATE archive_usage SET input_tokens = 9223372036854775807 WHERE session_id = 'fine'`,
+		"UPDATE " + record.UsageTable + " SET input_tokens = 1e19, cost_usd = 9e999 WHERE session_id = 'big-message-tokens'",
+		"UPDATE " + record.UsageTable + " SET input_tokens = 9223372036854775807 WHERE session_id = 'fine'",
 		`UPDATE sessions SET total_cost_usd = 9e999, input_tokens = 1e19, duration_ms = 1e300 WHERE id = 'inf-cost'`,
 		`UPDATE sessions SET input_tokens = 9223372036854775807, total_messages = 9223372036854775807 WHERE id IN ('fine', 'big-result-tokens')`,
 	} {

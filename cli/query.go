@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -22,6 +23,7 @@ type QueryCmd struct {
 	Markdown bool       `name:"markdown" xor:"format" help:"Print a GitHub-flavoured Markdown summary, for $GITHUB_STEP_SUMMARY."`
 	Messages bool       `help:"Include every message."`
 	Tools    bool       `help:"Include every tool call."`
+	Around   *int64     `placeholder:"SEQUENCE" help:"Show the messages around this one (a hit of convlog search: its #SEQUENCE), and its text whole."`
 }
 
 // Run implements `convlog query`.
@@ -54,6 +56,12 @@ func (c *QueryCmd) Run(env *Env) error {
 		return err
 	}
 
+	if c.Around != nil {
+		if c.Markdown {
+			return &exitError{Code: 2, Err: errors.New("--around shows messages; it does not go with --markdown")}
+		}
+		c.Messages = true
+	}
 	out := bufio.NewWriterSize(env.Stdout, 64<<10)
 	if c.Markdown {
 		err = writeMarkdown(ctx, r, s, out) // summary.go
@@ -76,7 +84,12 @@ func (c *QueryCmd) writeJSON(env *Env, r *record.Reader, s *record.Session, out 
 	}
 	if c.Messages {
 		doc.Begin("messages")
-		err := r.Messages(ctx, s.ID, func(m *record.Message) error { return doc.Item(report.MessageOf(m)) })
+		err := r.Messages(ctx, s.ID, func(m *record.Message) error {
+			if !c.near(m.Sequence) {
+				return nil
+			}
+			return doc.Item(report.MessageOf(m))
+		})
 		if err != nil {
 			return err
 		}
@@ -84,7 +97,12 @@ func (c *QueryCmd) writeJSON(env *Env, r *record.Reader, s *record.Session, out 
 	}
 	if c.Tools {
 		doc.Begin("tool_calls")
-		err := r.ToolCalls(ctx, s.ID, func(t *record.ToolCall) error { return doc.Item(report.ToolCallOf(t)) })
+		err := r.ToolCalls(ctx, s.ID, func(t *record.ToolCall) error {
+			if !c.nearCall(t) {
+				return nil
+			}
+			return doc.Item(report.ToolCallOf(t))
+		})
 		if err != nil {
 			return err
 		}
@@ -99,10 +117,24 @@ func (c *QueryCmd) writeText(env *Env, r *record.Reader, s *record.Session, out 
 	if err := t.Summary(s); err != nil {
 		return err
 	}
+	var target *record.Message
 	if c.Messages {
-		t.Section("Messages")
+		title := "Messages"
+		if c.Around != nil {
+			title = fmt.Sprintf("Messages %d to %d", max(0, *c.Around-aroundSpan), *c.Around+aroundSpan)
+		}
+		t.Section(title)
 		n := 0
-		err := r.Messages(ctx, s.ID, func(m *record.Message) error { n++; return t.Message(m) })
+		err := r.Messages(ctx, s.ID, func(m *record.Message) error {
+			if !c.near(m.Sequence) {
+				return nil
+			}
+			if c.Around != nil && m.Sequence == *c.Around {
+				target = m
+			}
+			n++
+			return t.Message(m)
+		})
 		if err != nil {
 			return err
 		}
@@ -110,10 +142,21 @@ func (c *QueryCmd) writeText(env *Env, r *record.Reader, s *record.Session, out 
 			t.None()
 		}
 	}
+	if c.Around != nil {
+		if err := writeWhole(ctx, r, s.ID, t, out, *c.Around, target); err != nil {
+			return err
+		}
+	}
 	if c.Tools {
 		t.Section("Tool Calls")
 		n := 0
-		err := r.ToolCalls(ctx, s.ID, func(tc *record.ToolCall) error { n++; return t.ToolCall(tc) })
+		err := r.ToolCalls(ctx, s.ID, func(tc *record.ToolCall) error {
+			if !c.nearCall(tc) {
+				return nil
+			}
+			n++
+			return t.ToolCall(tc)
+		})
 		if err != nil {
 			return err
 		}

@@ -301,6 +301,12 @@ func (t *teeLog) wait(sigs <-chan os.Signal, quiet bool) (caught os.Signal) {
 			t.warn.Printf("reading stdin: %v; the session ends here.", err)
 		}
 		t.endOutput()
+		// A signal that came with the end of the input (Ctrl-C reaches
+		// the agent too, which then stops) still ends the session as one.
+		select {
+		case caught = <-sigs:
+		default:
+		}
 	case caught = <-sigs:
 		// First signal: the agent (same process group) is stopping too; let
 		// its last lines through, but not for long.

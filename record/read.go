@@ -168,6 +168,13 @@ var messageColumns = []column[Message]{
 
 var toolCallColumns = []column[ToolCall]{
 	{"id", func(t *ToolCall, v any) { t.ID = deref(asText(v)) }},
+	// The archive and synced databases key tool calls by session
+	// ({session}-tool-{id}); tool_use_id is the id the agent gave.
+	{"tool_use_id", func(t *ToolCall, v any) {
+		if s := deref(asText(v)); s != "" {
+			t.ID = s
+		}
+	}},
 	textCol("message_id", func(t *ToolCall) **string { return &t.MessageID }),
 	intCol("sequence", func(t *ToolCall) **int64 { return &t.Sequence }),
 	intCol("timestamp", func(t *ToolCall) **int64 { return &t.Timestamp }),

@@ -3,6 +3,7 @@ package record
 import (
 	"context"
 	"database/sql"
+	"math"
 )
 
 // Usage returns the usage rows of session id: the file's own, or for a
@@ -21,12 +22,18 @@ func (r *Reader) Usage(ctx context.Context, id string) ([]UsageRow, error) {
 	var out []UsageRow
 	for rows.Next() {
 		u := UsageRow{SessionID: id}
+		var figs [6]any
 		var cost sql.NullFloat64
-		if err := rows.Scan(&u.Model, &u.Tier, &u.Source, &u.Requests, &u.Input, &u.Output, &u.CacheCreation,
-			&u.CacheCreation1h, &u.CacheRead, &cost); err != nil {
+		if err := rows.Scan(&u.Model, &u.Tier, &u.Source, &figs[0], &figs[1], &figs[2], &figs[3],
+			&figs[4], &figs[5], &cost); err != nil {
 			return nil, err
 		}
-		if cost.Valid {
+		// Read leniently: a file of an older convlog may hold a count that
+		// is no integer (1e19 as a REAL); it counts as nothing known.
+		for i, p := range []*int64{&u.Requests, &u.Input, &u.Output, &u.CacheCreation, &u.CacheCreation1h, &u.CacheRead} {
+			*p = wholeCount(figs[i])
+		}
+		if cost.Valid && !math.IsInf(cost.Float64, 0) && !math.IsNaN(cost.Float64) {
 			u.Cost = &cost.Float64
 		}
 		out = append(out, u)
@@ -38,4 +45,18 @@ func (r *Reader) hasTable(ctx context.Context, name string) bool {
 	var n int
 	r.tx.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", name).Scan(&n)
 	return n > 0
+}
+
+// wholeCount is a count as the database holds it: an integer, or 0 for
+// anything else (a REAL too large for an int64, text).
+func wholeCount(v any) int64 {
+	switch v := v.(type) {
+	case int64:
+		return v
+	case float64:
+		if v == math.Trunc(v) && v >= -(1<<63) && v < 1<<63 {
+			return int64(v)
+		}
+	}
+	return 0
 }

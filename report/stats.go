@@ -317,14 +317,16 @@ func (st *Stats) byAgent(ctx context.Context, db Querier, with, agent string) er
 	return each(ctx, db, with+`, te AS (SELECT session_id, count(*) AS n FROM tool_calls
 			WHERE status = 'error' AND session_id IN (SELECT id FROM s) GROUP BY session_id)
 		SELECT `+agent+` AS a, count(*), coalesce(sum(ended_at IS NULL), 0), coalesce(sum(is_error = 1), 0), avg(duration_ms),
-			coalesce(sum(total_messages), 0), coalesce(sum(total_tool_calls), 0), coalesce(sum(te.n), 0)
+			total(total_messages), total(total_tool_calls), coalesce(sum(te.n), 0)
 		FROM s LEFT JOIN te ON te.session_id = s.id GROUP BY a ORDER BY count(*) DESC, a`, func(rows *sql.Rows) error {
 		var a AgentStats
 		var name sql.NullString
 		var dur amount
-		if err := rows.Scan(&name, &a.Sessions, &a.Incomplete, &a.Errors, &dur, &a.Messages, &a.ToolCalls, &a.ToolErrors); err != nil {
+		var msgs, tools figure // total(): no session's count can overflow the sum
+		if err := rows.Scan(&name, &a.Sessions, &a.Incomplete, &a.Errors, &dur, &msgs, &tools, &a.ToolErrors); err != nil {
 			return err
 		}
+		a.Messages, a.ToolCalls = msgs.n, tools.n
 		a.Agent, a.AvgDurationMS = nullStr(name), nullFloat(dur)
 		a.ToolErrorPct = pct(a.ToolErrors, a.ToolCalls)
 		st.ByAgent = append(st.ByAgent, a)

@@ -36,7 +36,7 @@ const (
 )
 
 func (t *Text) paint(code, s string) string {
-	if !t.color || s == "" {
+	if !t.color || s == "" || code == "" {
 		return s
 	}
 	return "\x1b[" + code + "m" + s + "\x1b[0m"

@@ -64,6 +64,7 @@ if ((quick)); then
 	tr_size=10MB tr_files=10 tr_label="10 MB"
 	agent_size=20MB agent_label="20 MB" agent_runs=1
 	import_runs=1 stats_runs=2
+	search_size=20MB search_files=20 search_label="20 MB" search_builds=1 search_runs=5
 	start_runs=5
 	sync_benchtime=1x
 else
@@ -80,6 +81,7 @@ else
 	tr_size=500MB tr_files=300 tr_label="500 MB"
 	agent_size=200MB agent_label="200 MB" agent_runs=3
 	import_runs=3 stats_runs=5
+	search_size=1GB search_files=600 search_label="1 GB" search_builds=3 search_runs=15
 	start_runs=20
 	sync_benchtime=3x
 fi
@@ -708,6 +710,143 @@ fi
 [[ -z $import_dir ]] || rm -rf "$import_dir"
 
 # ---------------------------------------------------------------------------
+# Search: 1 GB of sessions (generated transcripts, imported), searched with
+# `convlog search WORD` (its first 20 hits) next to rg over the same
+# transcripts' JSONL, for a word of middling frequency and a common one.
+#
+# The archive is built from nothing by the first search (update, index and
+# search), next to the same update by a convlog linked without the index
+# (archive.withoutSearch), their runs interleaved. The first search after
+# the last build is the cold one; the warm runs follow, interleaved with
+# rg's. The index's size is what `convlog search --reindex` reports.
+
+search_words=(flaky migration)
+rg_na=
+command -v rg >/dev/null || rg_na="rg missing: apt-get install ripgrep"
+fig_build="search index: time added to the archive update, $search_label of sessions"
+fig_size="search index: size, next to the text it indexes"
+if ! "$convlog" search --help >/dev/null 2>&1; then
+	row "$fig_build" "n/a (command missing)" "-" "-" "<= 0.5x" "n/a"
+else
+	sdir=$work/search
+	say "search: generating $search_label of transcripts in $search_files files, importing them"
+	"$gen" transcripts -size "$search_size" -files "$search_files" -seed 3 -out "$sdir/projects"
+	if ! "$convlog" import --dir "$sdir/sessions" "$sdir/projects" >"$work/search-import.out" 2>&1; then
+		bad "convlog import of the search sessions failed: $(head -n 1 "$work/search-import.out")"
+	fi
+	sarch=$sdir/convlog.db
+	noindex=$bin/convlog-noindex
+	(cd "$repo" && go build -ldflags "-X github.com/convlog/convlog/archive.withoutSearch=1" -o "$noindex" .)
+	with_us=() alone_us=()
+	build_with() {
+		local t0 t1
+		rm -f "$sarch" "$sarch-wal" "$sarch-shm"
+		t0=$EPOCHREALTIME
+		if ! "$convlog" search --dir "$sdir/sessions" --archive "$sarch" "${search_words[0]}" >"$work/search.out" 2>"$work/search.err"; then
+			bad "the first convlog search failed: $(head -n 1 "$work/search.err")"
+			return
+		fi
+		t1=$EPOCHREALTIME
+		[[ -s $work/search.out ]] || bad "the first convlog search found nothing"
+		with_us+=($((${t1/./} - ${t0/./})))
+	}
+	build_alone() {
+		local t0 t1
+		rm -f "$sarch" "$sarch-wal" "$sarch-shm"
+		t0=$EPOCHREALTIME
+		if ! "$noindex" sql --dir "$sdir/sessions" --archive "$sarch" "SELECT count(*) FROM messages" >/dev/null 2>"$work/search.err"; then
+			bad "the archive update without the index failed: $(head -n 1 "$work/search.err")"
+			return
+		fi
+		t1=$EPOCHREALTIME
+		alone_us+=($((${t1/./} - ${t0/./})))
+	}
+	for ((r = 1; r <= search_builds; r++)); do
+		say "search: build $r/$search_builds: the archive without its index, and with it"
+		if ((r % 2)); then build_alone; build_with; else build_with; build_alone; fi
+	done
+	# The last build must be one with the index, for the searches below.
+	((search_builds % 2)) || build_with
+	if ((${#with_us[@]} == 0 || ${#alone_us[@]} == 0)); then
+		row "$fig_build" "error" "-" "-" "<= 0.5x" "error"
+	else
+		f=$(median "${with_us[@]}")
+		u=$(median "${alone_us[@]}")
+		i=$(awk -v f="$f" -v u="$u" 'BEGIN { printf "%.0f", f - u }')
+		row "$fig_build" "$(fmt_dur "$i") (update with it $(fmt_dur "$f"))" "update alone $(fmt_dur "$u")" \
+			"$(fmt_ratio "$i" "$u")" "<= 0.5x" "$(judge "$(awk -v a="$i" -v b="$u" 'BEGIN { print a / b }')" 0.5)"
+	fi
+	idx_line=
+	if "$convlog" search --reindex --dir "$sdir/sessions" --archive "$sarch" 2>"$work/search.err"; then
+		idx_line=$(cat "$work/search.err")
+	else
+		bad "convlog search --reindex failed: $(head -n 1 "$work/search.err")"
+	fi
+	# "…: 25840 documents, 32.1 MB of text, an index of 16.3 MB (51% of the text)."
+	if [[ $idx_line =~ ([0-9.]+)\ MB\ of\ text,\ an\ index\ of\ ([0-9.]+)\ MB ]]; then
+		text_mb=${BASH_REMATCH[1]} index_mb=${BASH_REMATCH[2]}
+		ratio=$(awk -v a="$index_mb" -v b="$text_mb" 'BEGIN { print a / b }')
+		row "$fig_size" "$index_mb MB" "$text_mb MB of text" "$(fmt_ratio "$index_mb" "$text_mb")" "<= 0.6x" "$(judge "$ratio" 0.6)"
+	elif [[ -n $idx_line ]]; then
+		bad "convlog search --reindex did not give the index's size: $idx_line"
+	fi
+
+	for word in "${search_words[@]}"; do
+		docs=$("$convlog" sql --dir "$sdir/sessions" --archive "$sarch" \
+			"SELECT count(*) FROM search_fts WHERE search_fts MATCH 'body : \"$word\"'" 2>/dev/null | tail -n 1)
+		fig="search \"$word\" ($docs documents), first 20 hits"
+		cold= warm_us=() rg_us=()
+		run_search() {
+			local t0 t1
+			t0=$EPOCHREALTIME
+			if ! "$convlog" search --dir "$sdir/sessions" --archive "$sarch" "$word" >"$work/search.out" 2>"$work/search.err"; then
+				bad "convlog search $word failed: $(head -n 1 "$work/search.err")"
+				return
+			fi
+			t1=$EPOCHREALTIME
+			(($(grep -c '^    #' "$work/search.out") == (docs < 20 ? docs : 20))) ||
+				bad "convlog search $word did not show its first 20 hits of $docs"
+			if [[ -z $cold ]]; then cold=$((${t1/./} - ${t0/./})); else warm_us+=($((${t1/./} - ${t0/./}))); fi
+		}
+		run_rg() {
+			local t0 t1
+			t0=$EPOCHREALTIME
+			rg -i -F -- "$word" "$sdir/projects" >/dev/null || bad "rg found no $word"
+			t1=$EPOCHREALTIME
+			rg_us+=($((${t1/./} - ${t0/./})))
+		}
+		say "search: $word, the first run (cold) and $search_runs warm ones$([[ -n $rg_na ]] || echo ', interleaved with rg')"
+		run_search
+		for ((r = 1; r <= search_runs; r++)); do
+			if ((r % 2)); then
+				run_search
+				[[ -n $rg_na ]] || run_rg
+			else
+				[[ -n $rg_na ]] || run_rg
+				run_search
+			fi
+		done
+		if ((${#warm_us[@]} == 0)); then
+			row "$fig, warm p50" "error" "-" "-" "<= 0.1x, <= 50 ms" "error"
+			continue
+		fi
+		w=$(median "${warm_us[@]}")
+		verdict=$(judge "$w" 50000)
+		if [[ -n $rg_na ]]; then
+			row "$fig, warm p50" "$(fmt_dur "$w")" "n/a ($rg_na)" "-" "<= 0.1x, <= 50 ms" "$verdict (50 ms only)"
+		else
+			g=$(median "${rg_us[@]}")
+			[[ $(judge "$(awk -v a="$w" -v b="$g" 'BEGIN { print a / b }')" 0.1) == pass ]] || verdict=FAIL
+			row "$fig, warm p50" "$(fmt_dur "$w")" "rg -i $(fmt_dur "$g")" "$(fmt_ratio "$w" "$g")" "<= 0.1x, <= 50 ms" "$verdict"
+		fi
+		if [[ $word == "${search_words[0]}" ]]; then
+			row "search \"$word\", the first run after the update (cold)" "$(fmt_dur "$cold")" "-" "-" "<= 1 s" "$(judge "$cold" 1000000)"
+		fi
+	done
+	rm -rf "$sdir"
+fi
+
+# ---------------------------------------------------------------------------
 # Start-up. convlog's side: `convlog tee --quiet --dir D < 10 lines > file`:
 # the process starts, creates a new session file in an existing folder, logs
 # the 10 lines, finalises the session and exits; its output is compared with
@@ -952,7 +1091,7 @@ say "done in $((elapsed / 1000000)) s"
 	echo "# convlog benchmarks, $mode mode, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(go env GOVERSION), sqlite3 $(
 		((have_sqlite3)) && sqlite3 --version | cut -d' ' -f1 || echo -
 	), ccusage ${ccusage_na:+n/a}$([[ -n $ccusage_na ]] || "$ccusage" --version)"
-	echo "# medians of interleaved runs: stream x$stream_runs, latency x$lat_rounds ($lat_lines lines), import x$import_runs, start-up x$start_runs; ratio = convlog / baseline (time, or p99, or rows/s inverted)"
+	echo "# medians of interleaved runs: stream x$stream_runs, latency x$lat_rounds ($lat_lines lines), import x$import_runs, search x$search_runs (builds x$search_builds), start-up x$start_runs; ratio = convlog / baseline (time, or p99, or rows/s inverted)"
 	((quick == 0)) || echo "# quick mode: small inputs, ratios are indicative only"
 	printf '%s\n%s' "$header" "$table" | awk -F'\t' '
 		{ n = NR; for (i = 1; i <= NF; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } if (NF > nf) nf = NF }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ type Tee struct {
 	Cmd    *exec.Cmd
 	Stdin  io.WriteCloser
 	Stdout *bufio.Reader
-	Stderr *bytes.Buffer
+	Stderr *Buffer
 	Path   string   // the session file
 	Sent   [][]byte // the lines sent, without their newlines
 }
@@ -40,7 +41,7 @@ func StartTee(t *testing.T, env []string, args ...string) *Tee {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
-	rt := &Tee{T: t, Cmd: cmd, Stdin: stdin, Stdout: bufio.NewReader(stdout), Stderr: &bytes.Buffer{},
+	rt := &Tee{T: t, Cmd: cmd, Stdin: stdin, Stdout: bufio.NewReader(stdout), Stderr: &Buffer{},
 		Path: filepath.Join(dir, "live.db")}
 	cmd.Stderr = rt.Stderr
 	if err := cmd.Start(); err != nil {
@@ -144,4 +145,30 @@ func (rt *Tee) CheckLogged(started time.Time) *sql.DB {
 		last = ts
 	}
 	return db
+}
+
+// Buffer is a bytes.Buffer that a command's output may be copied into
+// while a test reads it.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// Len is how many bytes it holds.
+func (b *Buffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Len()
 }
