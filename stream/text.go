@@ -4,6 +4,10 @@ import (
 	"github.com/valyala/fastjson"
 )
 
+// Agent is the agent whose lines are being read now: the one in Facts
+// until the stream turns into another agent's (two runs in one file).
+func (p *Processor) Agent() Agent { return p.agent }
+
 // text fills m.Text with the assistant's text in the line, as each agent
 // writes it: Claude Code's and Cursor's text blocks (joined by newlines),
 // Gemini CLI's assistant message (a chunk of a longer one where delta is
