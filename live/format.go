@@ -27,18 +27,28 @@ func (n *Narrator) paint(code, s string) string {
 	return "\x1b[" + code + "m" + s + "\x1b[0m"
 }
 
-func indent(depth int) string { return strings.Repeat("  ", depth) }
+// indent is the room before a sub-agent's line: two spaces a level, but
+// never more than a quarter of the width.
+func (n *Narrator) indent(depth int) string {
+	if w := n.o.Width; w > 0 {
+		depth = min(depth, w/8)
+	}
+	return strings.Repeat("  ", depth)
+}
 
 // toolLine is a tool call's line: its mark, name and input digest, then
-// its duration and error once it has ended. Within the width, the error
-// gets what the digest leaves, and the digest at least half the room.
-// Every line starts with a mark, never with text of the session's, so that
-// no text can pass for a workflow command in GitHub Actions.
+// its duration and error once it has ended. Within the width, the name
+// gets at most a third, the error what the digest leaves, and the digest
+// at least half of the rest. Every line starts with a mark, never with
+// text of the session's, so that no text can pass for a workflow command
+// in GitHub Actions.
 func (n *Narrator) toolLine(depth int, mark, color, name, digest, dur, errText string) string {
-	head := indent(depth) + mark + " " + report.OneLine(name)
-	digest, errText = report.OneLine(digest), report.OneLine(errText)
+	ind := n.indent(depth)
+	name, digest, errText = report.OneLine(name), report.OneLine(digest), report.OneLine(errText)
 	if w := n.o.Width; w > 0 {
-		avail := w - width(head)
+		avail := w - width(ind) - width(mark) - 1
+		name = fit(name, max(avail/3, 1))
+		avail -= width(name)
 		if dur != "" {
 			avail -= 2 + width(dur)
 		}
@@ -55,9 +65,9 @@ func (n *Narrator) toolLine(depth int, mark, color, name, digest, dur, errText s
 		}
 	}
 	var b strings.Builder
-	b.WriteString(indent(depth))
+	b.WriteString(ind)
 	b.WriteString(n.paint(color, mark))
-	b.WriteString(" " + report.OneLine(name))
+	b.WriteString(" " + name)
 	if digest != "" {
 		b.WriteString("  " + digest)
 	}
@@ -73,14 +83,15 @@ func (n *Narrator) toolLine(depth int, mark, color, name, digest, dur, errText s
 // textLines are the lines of an assistant's text: one, its words on one
 // line cut to the width; or with Full every line of it.
 func (n *Narrator) textLines(depth int, s string) []string {
-	prefix := indent(depth) + n.paint(dim, "│") + " "
+	ind := n.indent(depth)
+	prefix := ind + n.paint(dim, "│") + " "
 	if n.o.Mode != Full {
 		one := report.OneLine(strings.Join(strings.Fields(s), " "))
 		if one == "" {
 			return nil
 		}
 		if n.o.Width > 0 {
-			one = fit(one, n.o.Width-width(indent(depth))-2)
+			one = fit(one, n.o.Width-width(ind)-2)
 		}
 		return []string{prefix + one}
 	}

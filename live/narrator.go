@@ -47,7 +47,7 @@ type Options struct {
 	// GitHub writes GitHub Actions workflow commands: each turn a
 	// collapsible group, each failed tool call a warning.
 	GitHub bool
-	// Width is the columns a line is cut to; 0 cuts none.
+	// Width is the columns a line is cut to (20 at least); 0 cuts none.
 	Width int
 	// Model and CWD stand in for what the stream does not say (the
 	// --model flag, the process's folder).
@@ -95,6 +95,10 @@ type Narrator struct {
 	groupOpen                bool
 }
 
+// minWidth is the narrowest width lines are cut to: narrower, a line
+// would be all marks and ellipses.
+const minWidth = 20
+
 type call struct {
 	name, digest string
 	depth        int
@@ -115,6 +119,9 @@ func Attach(p *stream.Processor, w io.Writer, o Options) *Narrator {
 	}
 	if o.Mode == Off {
 		o.Mode = Short
+	}
+	if o.Width > 0 {
+		o.Width = max(o.Width, minWidth)
 	}
 	n := &Narrator{next: p.Sink, proc: p, facts: &p.Facts, o: o, calls: map[string]*call{}}
 	n.out = newWriter(w, o.Queue)
@@ -203,7 +210,7 @@ func (n *Narrator) ToolResult(r *stream.ToolResult) {
 	}
 	line := n.toolLine(c.depth, "✗", red, c.name, c.digest, dur, errorLine(e))
 	if n.o.GitHub {
-		line = "::warning title=" + escapeProperty(c.name+" failed") + "::" + escapeData(strings.TrimLeft(line, " "))
+		line = "::warning title=" + escapeProperty(report.OneLine(c.name)+" failed") + "::" + escapeData(strings.TrimLeft(line, " "))
 	}
 	n.emit(line)
 }
