@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
 
@@ -237,3 +238,23 @@ func TestStuckStderrDoesNotHoldTheEnd(t *testing.T) {
 }
 
 var _ stream.Sink = (*Narrator)(nil)
+
+// A long text is clipped before it is turned into a line, to the same line.
+func TestLongTextClipped(t *testing.T) {
+	n := &Narrator{o: Options{Width: 80, Mode: Short}}
+	long := strings.Repeat("lorem ipsum dolor sit amet ", 400)
+	if got, want := n.textLines(0, string(n.clip([]byte(long)))), n.textLines(0, long); len(got) != 1 || got[0] != want[0] || !strings.HasSuffix(got[0], "…") {
+		t.Fatalf("clipped %q, whole %q", got, want)
+	}
+	spaced := "start" + strings.Repeat(" \n", 2000) + "end"
+	if got := n.textLines(0, string(n.clip([]byte(spaced)))); len(got) != 1 || got[0] != "│ start …" {
+		t.Fatalf("a text cut in its whitespace: %q", got)
+	}
+	if got := n.clip([]byte("é" + strings.Repeat("é", 1000))); !utf8.Valid(got) {
+		t.Fatalf("cut inside a character: %q", got[len(got)-8:])
+	}
+	full := &Narrator{o: Options{Width: 80, Mode: Full}}
+	if got := full.clip([]byte(long)); string(got) != long {
+		t.Fatal("--progress=full clipped the text")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
 
@@ -149,8 +150,23 @@ func (n *Narrator) Message(m *stream.Message) {
 		n.start()
 	}
 	if len(m.Text) > 0 {
-		n.text(depth, m.APIMessageID, string(m.Text))
+		n.text(depth, m.APIMessageID, string(n.clip(m.Text)))
 	}
+}
+
+// clip keeps of a text what one line can show of it (with room for the
+// whitespace that is collapsed), so that a long text costs no more than a
+// short one; a cut text still ends in an ellipsis. Full keeps it whole.
+func (n *Narrator) clip(b []byte) []byte {
+	limit := 16 * n.o.Width
+	if n.o.Mode == Full || limit == 0 || len(b) <= limit {
+		return b
+	}
+	i := limit
+	for i > 0 && !utf8.RuneStart(b[i]) {
+		i--
+	}
+	return append(b[:i:i], " …"...)
 }
 
 func (n *Narrator) ToolUse(u *stream.ToolUse) {

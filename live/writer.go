@@ -10,10 +10,12 @@ import (
 
 // How long the writer waits, at the end, for the last lines to reach a
 // slow stderr before it gives up on them; how often it looks for room in a
-// full pipe.
+// full pipe: soon at first, then less and less often, so that a pipe that
+// nobody reads costs next to nothing.
 const (
-	closeWait = time.Second
-	pollRoom  = 10 * time.Millisecond
+	closeWait   = time.Second
+	pollRoom    = 5 * time.Millisecond
+	maxPollRoom = 200 * time.Millisecond
 )
 
 // item is a line to write; a final one (the end of the session, the count
@@ -82,7 +84,7 @@ func (wr *writer) finish(lines [][]byte) {
 			wr.dropped.Add(int64(len(lines) - i))
 			wr.hurry.Store(true)
 			close(wr.q)
-			wr.wait(5 * pollRoom)
+			wr.wait(50 * time.Millisecond)
 			return
 		}
 	}
@@ -93,7 +95,7 @@ func (wr *writer) finish(lines [][]byte) {
 	case <-t.C:
 	}
 	wr.hurry.Store(true)
-	wr.wait(5 * pollRoom)
+	wr.wait(50 * time.Millisecond)
 }
 
 // wait waits for the writer to be done, for d at most.
@@ -122,6 +124,7 @@ func (wr *writer) write(it item) {
 		if it.final {
 			reserve = wr.finalReserve
 		}
+		poll := pollRoom
 		for {
 			r := wr.room()
 			if r < 0 || r >= len(it.b)+reserve {
@@ -133,7 +136,8 @@ func (wr *writer) write(it item) {
 				return
 			}
 			wr.waiting.Store(true)
-			time.Sleep(pollRoom)
+			time.Sleep(poll)
+			poll = min(2*poll, maxPollRoom)
 		}
 		wr.waiting.Store(false)
 	}
