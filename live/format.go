@@ -1,9 +1,12 @@
 package live
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/mattn/go-runewidth"
 
@@ -44,6 +47,10 @@ func (n *Narrator) indent(depth int) string {
 // in GitHub Actions.
 func (n *Narrator) toolLine(depth int, mark, color, name, digest, dur, errText string) string {
 	ind := n.indent(depth)
+	if w := n.o.Width; w > 0 {
+		// No more of each than a line can show, before the work on it.
+		name, digest, errText = head(name, 4*w), head(digest, 4*w), head(errText, 4*w)
+	}
 	name, digest, errText = report.OneLine(name), report.OneLine(digest), report.OneLine(errText)
 	if w := n.o.Width; w > 0 {
 		avail := w - width(ind) - width(mark) - 1
@@ -86,7 +93,11 @@ func (n *Narrator) textLines(depth int, s string) []string {
 	ind := n.indent(depth)
 	prefix := ind + n.paint(dim, "│") + " "
 	if n.o.Mode != Full {
-		one := report.OneLine(strings.Join(strings.Fields(s), " "))
+		limit := -1
+		if n.o.Width > 0 {
+			limit = 2 * n.o.Width
+		}
+		one := report.OneLine(collapse(s, limit))
 		if one == "" {
 			return nil
 		}
@@ -204,23 +215,48 @@ func (n *Narrator) endLines(f *stream.Facts, sessionFile string) []string {
 // "Exit code N" gets the last line of its output beside it, which is where
 // compilers, package managers and tracebacks say what went wrong.
 func errorLine(b []byte) string {
-	s := string(b)
-	s = strings.ReplaceAll(s, "<tool_use_error>", "")
-	s = strings.ReplaceAll(s, "</tool_use_error>", "")
-	var lines []string
-	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			lines = append(lines, l)
+	first, rest := nextLine(b)
+	for first == "" && len(rest) > 0 {
+		first, rest = nextLine(rest)
+	}
+	if isExitCode(first) {
+		last, before := lastLine(rest)
+		for last == "" && len(before) > 0 {
+			last, before = lastLine(before)
+		}
+		if last != "" {
+			return first + ": " + last
 		}
 	}
-	if len(lines) == 0 {
-		return ""
-	}
-	first := lines[0]
-	if len(lines) > 1 && isExitCode(first) {
-		return first + ": " + lines[len(lines)-1]
-	}
 	return first
+}
+
+// maxLine is the most of a line of output that errorLine looks at: a
+// failed command's output may be megabytes on one line.
+const maxLine = 4 << 10
+
+// nextLine and lastLine take the first and the last line of b, trimmed
+// and without Claude Code's <tool_use_error> wrapper, and return the rest.
+func nextLine(b []byte) (string, []byte) {
+	line, rest, _ := bytes.Cut(b, []byte("\n"))
+	return cleanLine(line), rest
+}
+
+func lastLine(b []byte) (string, []byte) {
+	i := bytes.LastIndexByte(b, '\n')
+	return cleanLine(b[i+1:]), b[:max(i, 0)]
+}
+
+func cleanLine(l []byte) string {
+	if len(l) > maxLine {
+		i := maxLine
+		for i > 0 && !utf8.RuneStart(l[i]) {
+			i--
+		}
+		l = l[:i]
+	}
+	s := strings.ReplaceAll(string(l), "<tool_use_error>", "")
+	return strings.TrimSpace(strings.ReplaceAll(s, "</tool_use_error>", ""))
 }
 
 // isExitCode says whether a line is only a command's exit status, as the
@@ -236,6 +272,45 @@ func isExitCode(l string) bool {
 }
 
 func width(s string) int { return runewidth.StringWidth(s) }
+
+// collapse puts a text on one line: its runs of whitespace, newlines
+// included, become one space, and its ends none. With limit >= 0 it stops
+// after limit characters, more than a line of that width shows, and ends
+// in an ellipsis.
+func collapse(s string, limit int) string {
+	var b strings.Builder
+	space, n := false, 0
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			space = b.Len() > 0
+			continue
+		}
+		if limit >= 0 && n >= limit {
+			b.WriteString(" …")
+			break
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
+}
+
+// head is at most the first n bytes of s, cut between characters; a string
+// cut short ends in " …" (fit, which cuts it to the width, then shows its
+// own ellipsis).
+func head(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + " …"
+}
 
 // fit cuts s to w columns, with an ellipsis when it cuts.
 func fit(s string, w int) string {

@@ -81,6 +81,19 @@ func TestErrorLine(t *testing.T) {
 	}
 }
 
+// A failed command's output of megabytes on one line is looked at no
+// further than a line can use.
+func TestErrorLineOfHugeOutput(t *testing.T) {
+	huge := "Exit code 1\n" + strings.Repeat("é", 3<<20) + "\nfatal: the end\n"
+	if got := errorLine([]byte(huge)); got != "Exit code 1: fatal: the end" {
+		t.Fatalf("errorLine = %q", got)
+	}
+	got := errorLine([]byte(strings.Repeat("é", 3<<20)))
+	if len(got) > maxLine || !utf8.ValidString(got) || !strings.HasPrefix(got, "éé") {
+		t.Fatalf("errorLine of one huge line: %d bytes, valid %v", len(got), utf8.ValidString(got))
+	}
+}
+
 func TestCount(t *testing.T) {
 	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1k", 12345: "12.3k", 99999: "100k", 100000: "100k", 654321: "654k", 1_000_000: "1M", 4_150_000: "4.2M"} {
 		if got := count(n); got != want {

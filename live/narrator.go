@@ -154,11 +154,11 @@ func (n *Narrator) Message(m *stream.Message) {
 	}
 }
 
-// clip keeps of a text what one line can show of it (with room for the
-// whitespace that is collapsed), so that a long text costs no more than a
+// clip keeps of a text what one line can show of it, with room for the
+// whitespace that is collapsed, so that a long text costs no more than a
 // short one; a cut text still ends in an ellipsis. Full keeps it whole.
 func (n *Narrator) clip(b []byte) []byte {
-	limit := 16 * n.o.Width
+	limit := 8 * n.o.Width
 	if n.o.Mode == Full || limit == 0 || len(b) <= limit {
 		return b
 	}
@@ -331,7 +331,11 @@ func (n *Narrator) text(depth int, id, s string) {
 		return
 	}
 	n.ensureStarted()
-	n.turn(depth, id, "“"+fit(report.OneLine(strings.Join(strings.Fields(s), " ")), 80)+"”")
+	title := ""
+	if n.o.GitHub {
+		title = "“" + fit(report.OneLine(collapse(s, 80)), 80) + "”"
+	}
+	n.turn(depth, id, title)
 	for _, l := range lines {
 		n.emit(l)
 	}
