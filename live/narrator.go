@@ -182,7 +182,8 @@ func (n *Narrator) ToolUse(u *stream.ToolUse) {
 	if u.MessageSeq == n.msgSeq {
 		id = n.msgID
 	}
-	c := &call{name: u.Name, digest: inputDigest(&n.json, u.Input, n.cwd()), depth: depth}
+	// Kept until the result, so no longer than any line could show.
+	c := &call{name: head(u.Name, maxLine), digest: head(inputDigest(&n.json, u.Input, n.cwd()), maxLine), depth: depth}
 	n.calls[u.ID] = c
 	n.toolCalls++
 	n.ensureStarted()
