@@ -142,7 +142,10 @@ func (n *Narrator) Message(m *stream.Message) {
 		if n.delta.Len() == 0 {
 			n.deltaDepth, n.deltaID = depth, m.APIMessageID
 		}
-		n.delta.Write(m.Text)
+		if n.o.Mode == Full || n.o.Width == 0 || n.delta.Len() <= 8*n.o.Width {
+			// Beyond that, clip would cut it anyway.
+			n.delta.Write(m.Text)
+		}
 		return
 	}
 	n.flush()
@@ -303,7 +306,7 @@ func (n *Narrator) flush() {
 		n.held, n.heldID = "", ""
 	}
 	if n.delta.Len() > 0 {
-		s := n.delta.String()
+		s := string(n.clip([]byte(n.delta.String())))
 		n.delta.Reset()
 		n.text(n.deltaDepth, n.deltaID, s)
 	}
