@@ -484,8 +484,8 @@ func findStep(t *testing.T, steps []actionStep, uses string) actionStep {
 }
 
 // checkExampleWorkflow: the example uses the action before and after the
-// agent step, pipes the agent into convlog tee under pipefail, and takes
-// credentials from secrets only.
+// agent step, pipes the agent into convlog tee --progress under pipefail,
+// and takes credentials from secrets only.
 func checkExampleWorkflow(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(actionDir, "example-workflow.yml"))
 	if err != nil {
@@ -513,7 +513,7 @@ func checkExampleWorkflow(t *testing.T) {
 			if strings.Contains(st.Run, "convlog tee") {
 				agent = i
 				if st.Shell != "bash" || !strings.Contains(st.Run, "set -o pipefail") ||
-					!strings.Contains(st.Run, "--output-format stream-json --verbose | convlog tee") {
+					!strings.Contains(st.Run, "--output-format stream-json --verbose | convlog tee --progress > /dev/null") {
 					t.Errorf("agent step: %+v", st)
 				}
 			}
@@ -585,8 +585,11 @@ func TestGitHubAction(t *testing.T) {
 	// The agent steps. tee writes no summary of its own: the finish step
 	// does. With pipefail the agent's failure fails the step; without it
 	// convlog's exit status 0 would hide it.
+	// --progress, as in the example, tells the session in the job log.
 	agent := map[string]string{"FIXTURE": fixture}
-	if res := r.run(`set -o pipefail; cat "$FIXTURE" | convlog tee > /dev/null`, agent); res.code != 0 || res.summary != "" {
+	if res := r.run(`set -o pipefail; cat "$FIXTURE" | convlog tee --progress > /dev/null`, agent); res.code != 0 || res.summary != "" ||
+		!strings.Contains(res.stdout, "::group::Turn 1: ▸ Bash  go test ./parser/") ||
+		!strings.Contains(res.stdout, "::warning title=Bash failed::✗ Bash  go test ./parser/") || !strings.Contains(res.stdout, "■ success  6 turns") {
 		t.Errorf("agent step: exit %d, summary %q\n%s", res.code, res.summary, res.stdout)
 	}
 	if res := r.run(`set -o pipefail; { cat "$FIXTURE"; exit 3; } | convlog tee > /dev/null`, agent); res.code != 3 {

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/convlog/convlog/live"
 	"github.com/convlog/convlog/record"
 	"github.com/convlog/convlog/relay"
 	"github.com/convlog/convlog/stream"
@@ -33,6 +34,9 @@ type TeeCmd struct {
 	NoSync       bool   `name:"no-sync" help:"Keep the session local even when TURSO_DATABASE_URL and TURSO_AUTH_TOKEN are set."`
 	Summary      string `env:"CONVLOG_SUMMARY,GITHUB_STEP_SUMMARY" placeholder:"FILE" help:"At the end, append a Markdown summary of the session to FILE (in GitHub Actions, the job summary)."`
 	NoSummary    bool   `name:"no-summary" env:"CONVLOG_NO_SUMMARY" help:"Write no summary, whatever --summary or the environment says."`
+
+	// Progress narrates the session on stderr (progress.go).
+	Progress ProgressFlag `env:"CONVLOG_PROGRESS" placeholder:"full" help:"Tell the session on stderr as it runs: its start, each tool call and its result, the assistant's text (one line each; --progress=full for all of it), its end. In GitHub Actions, each turn is a collapsible group and each failed call a warning."`
 
 	// Relay makes this the pass-through process of another convlog tee
 	// (package relay).
@@ -138,6 +142,7 @@ type teeLog struct {
 	plain  *plainTextCheck
 	proc   *stream.Processor
 	tuneGC func()
+	live   *live.Narrator // --progress; nil without
 
 	out       *os.File // stdout, when it is a file: closed at the end of the input
 	copier    *stream.Copier
@@ -197,6 +202,7 @@ func (c *TeeCmd) openSession(env *Env, started time.Time, tuneGC func()) (*teeLo
 	t.proc = stream.NewProcessor(t.plain)
 	t.proc.Redactor = redactor
 	t.proc.Format, _ = stream.ParseFormat(c.Format) // kong checked it
+	t.live = c.narrate(env, t.proc, started, meta.CWD)
 	return t, nil
 }
 
@@ -357,6 +363,9 @@ func (t *teeLog) finish() {
 		} else {
 			t.finished = t.w.Path
 		}
+	}
+	t.live.End(facts, t.finished)
+	if t.w != nil {
 		dropped += t.w.Dropped
 		if _, err := os.Stat(t.w.Path); err != nil {
 			t.warn.Printf("session file %s was removed while convlog was running; this session is lost.", t.w.Path)

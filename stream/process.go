@@ -27,6 +27,12 @@ type Message struct {
 	ParentToolUseID string
 	APIMessageID    string
 	Sidechain       int // -1 unknown, 0, 1
+	// Text is the assistant's text in this line, when it has any and
+	// Processor.Texts is set; valid only during the Sink call. TextDelta
+	// says it is a chunk that continues the text before it (Gemini CLI
+	// streams its answers in chunks).
+	Text      []byte
+	TextDelta bool
 }
 
 // ToolUse is a tool_use block: a new tool call, pending until its result.
@@ -189,6 +195,10 @@ type Processor struct {
 	// this is (--format); left unknown, each line that tells is looked at,
 	// and a stream that turns into another agent's is followed.
 	Format Agent
+	// Texts, when set, gives each Message the assistant's text in its
+	// line (Message.Text), for a live view of the session; streams that no
+	// one watches pay nothing for it.
+	Texts bool
 
 	Facts Facts
 
@@ -236,6 +246,7 @@ type Processor struct {
 	codex     codexState
 
 	buf, inBuf, errBuf []byte // reused for tool outputs, inputs and errors
+	textBuf            []byte // reused for Message.Text
 }
 
 type useState struct {
@@ -339,6 +350,12 @@ func (p *Processor) Line(raw []byte, t int64) {
 		p.opencodeFields(v, &m)
 	default: // Claude Code, Cursor (the same shape), or not known yet
 		msg = p.claudeFields(v, &m)
+	}
+	if p.Texts {
+		// Before the care for huge lines below, which may store the
+		// parser's copy of the line: reading the text may change that copy
+		// (unescaping in place), and the check there then stores the line.
+		p.text(v, msg, &m)
 	}
 	if m.Time > 0 {
 		if p.Facts.FirstTime == 0 || m.Time < p.Facts.FirstTime {
