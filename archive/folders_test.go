@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/convlog/convlog/internal/testkit"
@@ -69,5 +71,52 @@ func TestQuerySeesItsFolder(t *testing.T) {
 	}
 	if f, err := Open(a, filepath.Join(work, "x", "arch.db"), nil).Folder(); err != nil || f != "../a" {
 		t.Errorf("Folder of an archive elsewhere: %q, %v", f, err)
+	}
+}
+
+// A search keeps to its folder: a word that both folders' sessions hold
+// finds only the folder's own, with no filter and with one.
+func TestSearchKeepsToItsFolder(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	a, b := filepath.Join(work, "a"), filepath.Join(work, "b")
+	testkit.BigSession(t, a, "a0", 10, 100)
+	for i := range 2 {
+		testkit.BigSession(t, b, fmt.Sprintf("b%d", i), 10, 100)
+	}
+	q, err := ParseQuery("lorem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		dir  string
+		opts SearchOptions
+		want string
+	}{
+		{a, SearchOptions{Limit: 100}, "a0"},
+		{b, SearchOptions{Limit: 100}, "b0 b1"},
+		{a, SearchOptions{Limit: 100, Since: 1}, "a0"},
+	} {
+		db, err := Open(c.dir, "", testkit.Schema(t)).Query(t.Context(), func(err error) { t.Error(err) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		hits, err := Search(t.Context(), db, q, c.opts)
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, h := range hits {
+			seen[h.Session.ID] = true
+		}
+		var ids []string
+		for id := range seen {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		if got := strings.Join(ids, " "); got != c.want {
+			t.Errorf("%s %+v: hits in %s, want %s", filepath.Base(c.dir), c.opts, got, c.want)
+		}
 	}
 }

@@ -65,11 +65,14 @@ func limitOf(o SearchOptions) int {
 
 // The session and time of a document h, from its rowid (see docRowid): a
 // message's time, or a tool call's, of its tool_use for its input and of
-// its tool_result for its output.
+// its tool_result for its output. The rows are main's, by rowid: in the
+// archive, sessions, messages and tool_calls are views of one folder's
+// rows (see scopeViews), and a view has no rowid; the join with sessions
+// keeps to the folder.
 var (
 	docJoin = fmt.Sprintf(`
-	LEFT JOIN messages m ON ((h.rowid >> %[1]d) & 1) = %[3]d AND m.rowid = h.rowid >> %[2]d
-	LEFT JOIN tool_calls t ON ((h.rowid >> %[1]d) & 1) = %[4]d AND t.rowid = h.rowid >> %[2]d
+	LEFT JOIN main.messages m ON ((h.rowid >> %[1]d) & 1) = %[3]d AND m.rowid = h.rowid >> %[2]d
+	LEFT JOIN main.tool_calls t ON ((h.rowid >> %[1]d) & 1) = %[4]d AND t.rowid = h.rowid >> %[2]d
 	JOIN sessions s ON s.id = coalesce(m.session_id, t.session_id)`, partBits, partBits+1, fromMessage, fromToolCall)
 	docTime = fmt.Sprintf(`coalesce(m.timestamp, CASE WHEN (h.rowid & %d) = %d THEN coalesce(t.completed_at, t.timestamp) ELSE t.timestamp END)`,
 		maxParts-1, PartOutput)
@@ -191,7 +194,7 @@ func deref64(p *int64) int64 {
 func topDocs(ctx context.Context, db Reader, q *SearchQuery, cond string, args []any, n int) ([]scored, error) {
 	var query string
 	qargs := []any{q.Match}
-	if cond == "1" {
+	if cond == "1" && !scopedTo(ctx, db) {
 		query = "SELECT rowid, rank FROM " + SearchTable + " WHERE " + SearchTable + " MATCH ? ORDER BY rank LIMIT ?"
 	} else {
 		query = "SELECT h.rowid, h.rank FROM (SELECT rowid, rank FROM " + SearchTable + " WHERE " + SearchTable + " MATCH ?) h" +
@@ -357,7 +360,7 @@ func (d *details) hit(ctx context.Context, f scored) (*Hit, error) {
 		var typ, subtype sql.NullString
 		var seq, ts sql.NullInt64
 		var raw []byte
-		row, err := d.row(ctx, "SELECT session_id, sequence, timestamp, type, subtype, raw_message FROM messages WHERE rowid = ?", rowid)
+		row, err := d.row(ctx, "SELECT session_id, sequence, timestamp, type, subtype, raw_message FROM main.messages WHERE rowid = ?", rowid)
 		if err == nil {
 			err = row.Scan(&sessionID, &seq, &ts, &typ, &subtype, &raw)
 		}
@@ -373,7 +376,7 @@ func (d *details) hit(ctx context.Context, f scored) (*Hit, error) {
 		var name, input, output, status, errText, msgID, resultID sql.NullString
 		var ts, done sql.NullInt64
 		row, err := d.row(ctx, `SELECT session_id, message_id, result_message_id, timestamp, completed_at,
-			tool_name, tool_input, tool_output, status, error FROM tool_calls WHERE rowid = ?`, rowid)
+			tool_name, tool_input, tool_output, status, error FROM main.tool_calls WHERE rowid = ?`, rowid)
 		if err == nil {
 			err = row.Scan(&sessionID, &msgID, &resultID, &ts, &done, &name, &input, &output, &status, &errText)
 		}
@@ -418,4 +421,12 @@ func (d *details) hit(ctx context.Context, f scored) (*Hit, error) {
 	}
 	h.Session = s
 	return h, nil
+}
+
+// scopedTo says whether sessions is the archive's view of one folder's rows
+// (a temporary view), which every search must join to keep to the folder.
+func scopedTo(ctx context.Context, db Reader) bool {
+	var n int
+	db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_temp_master WHERE type = 'view' AND name = 'sessions'").Scan(&n)
+	return n > 0
 }
