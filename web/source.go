@@ -129,7 +129,7 @@ func (d *DBSource) toolCallsWhere(ctx context.Context, cond string, args []any, 
 	if cond != "" {
 		q += " AND (" + cond + ")"
 	}
-	return scanRows(ctx, d.db, q+" ORDER BY sequence, rowid", append([]any{d.id}, args...), func(cols []string, vals []any) error {
+	return scanRows(ctx, d.db, q+" ORDER BY sequence, id", append([]any{d.id}, args...), func(cols []string, vals []any) error {
 		t := &record.ToolCall{}
 		for i, c := range cols {
 			if set := toolCallSetters[strings.ToLower(c)]; set != nil {
@@ -306,7 +306,14 @@ var messageSetters = map[string]func(*record.Message, any){
 }
 
 var toolCallSetters = map[string]func(*record.ToolCall, any){
-	"id":                 func(t *record.ToolCall, v any) { t.ID = deref(asText(v)) },
+	"id": func(t *record.ToolCall, v any) { t.ID = deref(asText(v)) },
+	// The archive and synced databases key tool calls by session; the
+	// agent's own id is tool_use_id, a later column than id.
+	"tool_use_id": func(t *record.ToolCall, v any) {
+		if id := deref(asText(v)); id != "" {
+			t.ID = id
+		}
+	},
 	"message_id":         func(t *record.ToolCall, v any) { t.MessageID = asText(v) },
 	"sequence":           func(t *record.ToolCall, v any) { t.Sequence = asInt(v) },
 	"timestamp":          func(t *record.ToolCall, v any) { t.Timestamp = asInt(v) },
