@@ -475,3 +475,51 @@ func TestFolderDeletedWhileRunning(t *testing.T) {
 		}
 	}
 }
+
+// A file planted beside a session file where SQLite keeps its WAL (a
+// symbolic link) is named for what it is: tee refuses to start the session
+// beside it, saying why, and leaves no file that cannot be read; list says
+// why a session file next to one cannot be read.
+func TestPlantedWALLink(t *testing.T) {
+	work := t.TempDir()
+	dir := filepath.Join(work, "s")
+	os.MkdirAll(dir, 0o700)
+	target := filepath.Join(work, "elsewhere")
+	if err := os.Symlink(target, filepath.Join(dir, "planted.db-wal")); err != nil {
+		t.Fatal(err)
+	}
+	in := []byte(`{"type":"system","subtype":"init"}` + "\n")
+	res := runConvlog(t, work, in, nil, "tee", "-q", "--no-sync", "--dir", "s", "--session-id", "planted")
+	if res.code != 0 || !bytes.Equal(res.stdout, in) || !strings.Contains(string(res.stderr), "planted.db-wal beside it is a symbolic link") {
+		t.Errorf("tee beside a planted link: exit %d: %s", res.code, res.stderr)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "planted.db")); err == nil {
+		t.Error("tee left a session file beside the link")
+	}
+	if _, err := os.Lstat(target); err == nil {
+		t.Error("something was written through the link")
+	}
+
+	// A session file in WAL mode (its logger killed), its WAL then
+	// replaced by a link.
+	cmd := exec.Command(testkit.Bin, "tee", "-q", "--dir", dir, "--session-id", "killed")
+	cmd.Env = testkit.CleanEnv()
+	stdin, _ := cmd.StdinPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(stdin, `{"type":"system","subtype":"init"}`+"\n")
+	path := filepath.Join(dir, "killed.db")
+	testkit.WaitForMessages(t, path, 1)
+	cmd.Process.Kill()
+	cmd.Wait()
+	os.Remove(path + "-wal")
+	os.Remove(path + "-shm")
+	if err := os.Symlink(target, path+"-wal"); err != nil {
+		t.Fatal(err)
+	}
+	res = runConvlog(t, work, nil, nil, "list", "--dir", "s", "--wide")
+	if !strings.Contains(string(res.stdout), "killed.db-wal beside it is a symbolic link") {
+		t.Errorf("list does not say why killed cannot be read:\n%s%s", res.stdout, res.stderr)
+	}
+}

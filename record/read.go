@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -242,6 +243,10 @@ func fileError(path string, err error) error {
 	var fe *FileError
 	if errors.As(err, &fe) {
 		return err
+	}
+	if odd := oddCompanion(path); odd != "" {
+		// SQLite says only "unable to open database file".
+		err = fmt.Errorf("%s, which SQLite does not follow: remove it to read this session (%w)", odd, err)
 	}
 	fe = &FileError{Path: path, Err: err}
 	var se *sqlite.Error
@@ -506,4 +511,23 @@ func derefInt(n *int64) int64 {
 		return 0
 	}
 	return *n
+}
+
+// oddCompanion names a file beside the database at path, where SQLite
+// keeps its WAL, shared memory or journal, that is not a plain file (a
+// symbolic link, planted or left by something else), which SQLite refuses
+// to open; "" when there is none.
+func oddCompanion(path string) string {
+	for _, sfx := range []string{"-wal", "-shm", "-journal"} {
+		st, err := os.Lstat(path + sfx)
+		if err != nil || st.Mode().IsRegular() {
+			continue
+		}
+		what := "not a plain file"
+		if st.Mode()&os.ModeSymlink != 0 {
+			what = "a symbolic link"
+		}
+		return filepath.Base(path+sfx) + " beside it is " + what
+	}
+	return ""
 }

@@ -106,6 +106,11 @@ func Create(ctx context.Context, dir string, schema *Schema, meta Meta) (*Writer
 	if _, err := os.Lstat(final); err == nil {
 		return nil, fmt.Errorf("%s: %w", final, ErrExists)
 	}
+	if odd := oddCompanion(final); odd != "" {
+		// SQLite would refuse it only once the file is in place, and leave
+		// a session file that nothing can open.
+		return nil, fmt.Errorf("%s: %s, which SQLite does not follow; remove it, or choose another --session-id", final, odd)
+	}
 	tmp := filepath.Join(dir, fmt.Sprintf(".%s.db.new-%d-%d", meta.ID, os.Getpid(), tmpSeq.Add(1)))
 	w, err := CreateFile(ctx, tmp, schema, meta, false)
 	if err != nil {
@@ -123,7 +128,11 @@ func Create(ctx context.Context, dir string, schema *Schema, meta Meta) (*Writer
 	if testHookLinked != nil {
 		testHookLinked(final)
 	}
-	return reopen(ctx, final, meta)
+	w, err = reopen(ctx, final, meta)
+	if err != nil {
+		os.Remove(final) // made just now, empty: no stray file that cannot be read
+	}
+	return w, err
 }
 
 // CreateFile makes a session file at path, which must not exist. With bulk,
