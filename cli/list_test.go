@@ -5,10 +5,9 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
-
-	"github.com/convlog/convlog/record"
 )
 
 // listDir is the golden sessions plus files that are not sessions.
@@ -163,33 +162,68 @@ func TestListLockedFile(t *testing.T) {
 	}
 }
 
-// TestListSeesEveryFileKind checks the list against what record reads, so
-// that the command adds nothing and drops nothing.
+// TestListSeesEveryFileKind: every *.db file of the folder is a line of
+// list --wide, in the order that the files themselves give (newest start
+// first, files that are no session last by name), and only those that are
+// no session file are unreadable. The expectation is read from the
+// folder with plain SQL, not through convlog's own listing.
 func TestListSeesEveryFileKind(t *testing.T) {
 	dir := listDir(t)
-	entries, err := record.ListSessions(t.Context(), dir)
+	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	short := record.ShortIDs(entries)
-	for _, wide := range []bool{false, true} {
-		args := []string{"list", "--dir", dir}
-		if wide {
-			args = append(args, "--wide")
+	type file struct {
+		id      string
+		started int64
+		ok      bool
+	}
+	var files []file
+	for _, e := range ents {
+		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".db") {
+			continue
 		}
-		stdout, _, _ := queryRun(t, nil, args...)
-		lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
-		if len(lines) != len(entries)+1 {
-			t.Fatalf("%d lines for %d entries:\n%s", len(lines), len(entries), stdout)
+		f := file{id: strings.TrimSuffix(e.Name(), ".db")}
+		db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, e.Name())+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
 		}
-		for i, e := range entries {
-			want := short[i]
-			if wide {
-				want = e.ID
-			}
-			if !strings.HasPrefix(lines[i+1], want+" ") {
-				t.Errorf("line %d is %q, want %s", i+1, lines[i+1], want)
-			}
+		var started sql.NullInt64
+		var check string
+		if db.QueryRow("PRAGMA quick_check").Scan(&check) == nil && check == "ok" &&
+			db.QueryRow("SELECT started_at FROM sessions").Scan(&started) == nil {
+			f.ok, f.started = true, started.Int64
 		}
+		db.Close()
+		files = append(files, f)
+	}
+	sort.SliceStable(files, func(i, j int) bool {
+		a, b := files[i], files[j]
+		if a.ok != b.ok {
+			return a.ok
+		}
+		if a.ok && a.started != b.started {
+			return a.started > b.started
+		}
+		return a.id < b.id
+	})
+	if len(files) < 6 {
+		t.Fatalf("the folder holds %d session files; the fixture makes more", len(files))
+	}
+	stdout, _, _ := queryRun(t, nil, "list", "--dir", dir, "--wide")
+	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	if len(lines) != len(files)+1 {
+		t.Fatalf("%d lines for %d files:\n%s", len(lines)-1, len(files), stdout)
+	}
+	for i, f := range files {
+		l := lines[i+1]
+		if !strings.HasPrefix(l, f.id+" ") || strings.Contains(l, "unreadable") == f.ok {
+			t.Errorf("line %d is %q; want %s, %s", i+1, l, f.id, map[bool]string{true: "readable", false: "unreadable"}[f.ok])
+		}
+	}
+	// The narrow list has the same lines, in the same order.
+	stdout, _, _ = queryRun(t, nil, "list", "--dir", dir)
+	if n := strings.Count(stdout, "\n"); n != len(files)+1 {
+		t.Errorf("the narrow list has %d lines:\n%s", n, stdout)
 	}
 }
