@@ -48,7 +48,7 @@ var localRules = []ruleSpec{
 	{
 		id:       "aws-session-token",
 		kind:     "aws",
-		regex:    `(?i)[\w.-]{0,50}?(?:session[_-]?token|security[_-]?token)(?:[ \t\w.-]{0,20})[\s'"]{0,3}(?:=|>|:{1,3}=|\|\||:|=>|\?=|,)[\x60'"\s=]{0,5}([a-z0-9+/]{100,}={0,2})(?:[\x60'"\s;]|\\[nr]|$)`,
+		regex:    `(?i)[\w.-]{0,50}?(?:session[_-]?token|security[_-]?token)(?:[ \t\w.-]{0,20})[\s'"]{0,3}(?:=|>|:{1,3}=|\|\||:|=>|\?=|,)[\x60'"\s=]{0,5}([a-z0-9+/]{100,}={0,2})(?:[^a-z0-9+/=]|$)`,
 		keywords: []string{"session_token", "session-token", "sessiontoken", "security_token", "security-token", "securitytoken"},
 	},
 	// npm credentials in .npmrc, scoped to a registry
@@ -57,7 +57,7 @@ var localRules = []ruleSpec{
 	{
 		id:       "npm-npmrc-auth",
 		kind:     "npm",
-		regex:    `:_(?:authToken|auth|password)[ \t]*=[ \t]*["']?([^\s"'\\]{8,})`,
+		regex:    `:_(?:authToken|auth|password)[ \t]*=[ \t]*["']?([^\s"'\\)\]},;]{8,})`,
 		keywords: []string{":_auth", ":_password"},
 		allow:    []allowSpec{placeholders},
 	},
@@ -65,7 +65,7 @@ var localRules = []ruleSpec{
 	{
 		id:       "npm-npmrc-auth-line",
 		kind:     "npm",
-		regex:    `(?m)^_auth(?:Token)?[ \t]*=[ \t]*["']?([^\s"'\\]{8,})`,
+		regex:    `(?m)^_auth(?:Token)?[ \t]*=[ \t]*["']?([^\s"'\\)\]},;]{8,})`,
 		keywords: []string{"_auth"},
 		allow:    []allowSpec{placeholders},
 	},
@@ -81,15 +81,16 @@ var localRules = []ruleSpec{
 	{
 		id:       "putty-private-key",
 		kind:     "private-key",
-		regex:    `Private-Lines:[ \t]*\d+(?:\r?\n|(?:\\r)?\\n)((?:[A-Za-z0-9+/=]{1,64}(?:\r?\n|(?:\\r)?\\n))*?[A-Za-z0-9+/=]{1,64})(?:(?:\r?\n|(?:\\r)?\\n)Private-|\z|[^A-Za-z0-9+/=\r\n\\])`,
+		regex:    `Private-Lines:[ \t]*\d+` + newline + `((?:[A-Za-z0-9+/=]{1,64}` + newline + `)*?[A-Za-z0-9+/=]{1,64})(?:` + newline + `Private-|\z|[^A-Za-z0-9+/=\r\n\\])`,
 		keywords: []string{"private-lines"},
 	},
 	// The password in a JDBC URL's parameters or an ADO.NET connection
-	// string: ?password=…, ;Password=…;.
+	// string: ?password=…, ;Password=…; ('&' may be written \u0026 in
+	// JSON).
 	{
 		id:       "connection-string-password",
 		kind:     "password",
-		regex:    `(?i)[?&;](?:password|pwd)=([^&;\s"'\\]{3,})`,
+		regex:    `(?i)(?:[?&;]|\\u0026)(?:password|pwd)=([^&;\s"'\\]{3,})`,
 		keywords: []string{"password=", "pwd="},
 		allow:    []allowSpec{placeholders},
 	},
@@ -117,8 +118,35 @@ var localRules = []ruleSpec{
 		entropy:  3,
 		keywords: []string{"twilio"},
 	},
+	// Passwords written into code, configuration and env files: quoted
+	// literals ("password": "…", password = '…') and values of upper-case
+	// env names (DB_PASSWORD=…). A value that stands for a password (a
+	// template's variable, "changeme", letters only as in 'SetPassword')
+	// is left.
+	{
+		id:       "password-literal",
+		kind:     "password",
+		regex:    `(?i)[\w.-]{0,50}?(?:passw(?:or)?d|passphrase|pwd)(?:[\w.-]{0,20})[ \t'"]{0,4}(?:=|:|:=|=>)[ \t]{0,8}(?:"([^"\s\\]{6,128})"|'([^'\s\\]{6,128})')`,
+		keywords: []string{"passwd", "password", "passphrase", "pwd"},
+		allow:    []allowSpec{placeholders, notPasswords},
+	},
+	{
+		id:       "password-env",
+		kind:     "password",
+		regex:    `[A-Z0-9_]{0,50}?(?:PASSW(?:OR)?D|PASSPHRASE|PWD)[A-Z0-9_]{0,20}=([^\s"'\\]{5,127}[^\s"'\\)\]}])(?:[\s"')\]}]|\\[nrt]|$)`,
+		keywords: []string{"passwd", "password", "passphrase", "pwd"},
+		allow:    []allowSpec{placeholders, notPasswords},
+	},
 }
+
+// newline is a line's end in text, in a JSON string (\n) and in JSON
+// printed inside a JSON string (\\n).
+const newline = `(?:\r?\n|(?:\\{1,2}r)?\\{1,2}n)`
 
 // placeholders are values that stand for a secret without being one: a
 // template's variable ($PW, ${PW}, %s, {pw}, <pw>) or a mask (****).
 var placeholders = allowSpec{regexes: []string{`^[$%{<]`, `^\*+$`}}
+
+// notPasswords are values that name a password rather than being one:
+// letters alone (a constant's value, 'SetPassword'), or holding "passw".
+var notPasswords = allowSpec{regexes: []string{`^[A-Za-z_.-]+$`, `(?i)passw|changeme`}}

@@ -8,7 +8,8 @@
 // splits an escape sequence or crosses a string's quotes, so valid JSON stays
 // valid JSON.
 //
-// What is replaced, by kind:
+// Two matchers find secrets. A hand-written scanner (this file) takes the
+// formats met most often, by kind:
 //
 //	anthropic     sk-ant-… API, admin and OAuth keys
 //	openai        sk-…, sk-proj-…, sk-svcacct-…, sk-admin-… (32+ bytes mixing
@@ -16,7 +17,8 @@
 //	github        ghp_, gho_, ghu_, ghs_, ghr_ and 36+ base62; github_pat_…
 //	gitlab        glpat-…
 //	aws           access key ids AKIA, ASIA, ABIA and 16 more; the 40-byte
-//	              value assigned to aws_secret_access_key, SecretAccessKey …
+//	              value assigned to aws_secret_access_key, SecretAccessKey,
+//	              secret_key …
 //	google        AIza and 35 more
 //	slack         xoxb-, xoxp-, xoxa-, xoxe-, … and xapp- tokens; the secret
 //	              part of a hooks.slack.com/services/ webhook
@@ -27,20 +29,28 @@
 //	private-key   a -----BEGIN … PRIVATE KEY----- block to its END line
 //	basic         the credentials of "Authorization: Basic …"
 //	bearer        the token of "Bearer …" when it looks random
-//	url-password  the password of scheme://user:password@host
+//	url-password  the password of scheme://user:password@host, even with
+//	              '/', '#' or '?' in it, and of user:password@tcp(…)
 //	custom        a match of a user pattern, or its first group
 //
 // Tokens must start at a word's start and have their format's length, so
 // git hashes, UUIDs, base64 data and identifiers in code are left alone.
+//
+// Rules (rules.go) take the rest: those of gitleaks' default configuration
+// (gitleaks_rules.go), marked with the vendor's name ("sendgrid",
+// "twilio", "gitlab" …), and a few of convlog's own (local_rules.go).
+// gitleaks' rule for generic assignments ("generic") is off unless
+// WithGeneric asks for it.
+//
 // A secret found once is also replaced wherever else it appears in the
 // same text.
 //
 // Redaction runs on every stored line, so it is built for speed: one pass
 // over the text looks for a few anchor bytes ('-' of "sk-", '_' of "ghp_",
-// 'J' of "eyJ" …), and the formats are checked by hand around each hit,
-// without regular expressions. A line with nothing to replace is read once
-// and allocates nothing. Only user patterns (New's extra) use package
-// regexp, over the whole text.
+// 'J' of "eyJ" …) and for the rules' keywords, and the formats are checked
+// by hand around each hit, the rules' patterns near each keyword. A line
+// with nothing to replace is read once and allocates nothing. User
+// patterns (New's extra) run with package regexp over the whole text.
 package redact
 
 import (
@@ -152,10 +162,11 @@ type Redactor struct {
 type Option func(*Redactor)
 
 // WithGeneric also replaces values assigned to names such as "api_key",
-// "password" or "SECRET_KEY" when they look random: gitleaks' rule
-// generic-api-key, with its allowlists. It is off by default, as it also
-// takes random-looking values of code and configuration that are not
-// secrets (README, "Secrets").
+// "token" or "SECRET_KEY" when they look random: gitleaks' rule
+// generic-api-key, with its allowlists, marked "generic". It is off by
+// default: it also takes random-looking values of code that are not
+// secrets, and slows redaction down by a quarter (README, "Secrets").
+// Passwords assigned a literal are replaced either way.
 func WithGeneric(on bool) Option {
 	return func(r *Redactor) {
 		if on {
@@ -548,8 +559,9 @@ type scanner struct {
 	rs    *ruleSet
 	// cands are the places where keywords send rules to be tried; known
 	// is what the built-in formats found, for the rules.
-	cands []cand
-	known []span
+	cands     []cand
+	known     []span
+	allowSeen map[allowKey]bool
 	// runs remembers, per byte class, the last run found: a run from any
 	// byte inside it ends at the same place, so text built to make the
 	// checks rescan a long run over and over stays linear.
@@ -845,7 +857,7 @@ func (sc *scanner) underscore(i int) int {
 	case i >= 2 && src[i-2] == 'h' && src[i-1] == 'f':
 		return sc.token(kHuggingFace, i-2, i+1, cLetters, 34, 34, &alnum)
 	case i+4 <= len(src) && lower(src[i+1]) == 'k' && lower(src[i+2]) == 'e' && lower(src[i+3]) == 'y':
-		// aws_secret_access_key, AWS_SECRET_ACCESS_KEY, aws_secret_key.
+		// aws_secret_access_key, AWS_SECRET_ACCESS_KEY, secret_key.
 		return sc.awsSecret(i + 1)
 	}
 	return 0
@@ -1070,7 +1082,7 @@ func (sc *scanner) privateKey(start int) int {
 }
 
 // awsSecret takes the 40-byte secret access key assigned to a name ending
-// in "secret_access_key" or "aws_secret_key" (any case, any of _ - .
+// in "secret_access_key" or "secret_key" (any case, any of _ - .
 // between words), whose "key" starts at src[k]: env files, shell, INI, YAML,
 // JSON (quotes escaped or not). A secret key has no prefix of its own, so
 // the name is what makes it one.
@@ -1080,7 +1092,8 @@ func (sc *scanner) awsSecret(k int) int {
 	if e > len(src) || (e < len(src) && alnum[src[e]]) {
 		return 0
 	}
-	if !identEndsWith(src, e, "secretaccesskey") && !identEndsWith(src, e, "awssecretkey") {
+	// Terraform's AWS provider and S3 clients name it secret_key.
+	if !identEndsWith(src, e, "secretaccesskey") && !identEndsWith(src, e, "secretkey") {
 		return 0
 	}
 	p := skip(src, e, &gapCh, 8)

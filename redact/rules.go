@@ -121,6 +121,7 @@ var ruleKinds = func() (names []string) {
 	for i := range localRules {
 		add(&localRules[i])
 	}
+
 	for i := range gitleaksRules {
 		if usable(&gitleaksRules[i]) {
 			add(&gitleaksRules[i])
@@ -151,9 +152,9 @@ type rule struct {
 	// keyword; nil when matches have none, and the rule is tried in a
 	// window around its keywords.
 	prefixes []prefix
-	// lead is what the pattern allows before its prefixes (gitleaks'
-	// `[\w.-]{0,50}?` before a name): the anchored pattern leaves it out,
-	// and a "match" allowlist sees it again.
+	// lead is what the pattern allows before its name (gitleaks'
+	// `[\w.-]{0,50}?`): the patterns run leave it out, and a "match"
+	// allowlist sees it again.
 	lead    *[256]bool
 	leadMax int
 	// reach bounds the length of a match, in bytes; unbounded is
@@ -165,12 +166,19 @@ type rule struct {
 	full     *regexp.Regexp // the pattern, JSON-aware
 	anchored *regexp.Regexp // the pattern from its prefixes on, anchored
 	allow    []allow
-	tree     *syntax.Regexp // kept for compile
-	body     *syntax.Regexp
+	// secretOnly: the allowlists look at the secret alone (not its match
+	// or line), so their answer holds wherever the secret is.
+	secretOnly bool
+	tree       *syntax.Regexp // kept for compile
+	body       *syntax.Regexp
 }
 
 // maxReach bounds how far from a keyword a rule's pattern looks.
 const maxReach = 4096
+
+// keywordGap is how far from a match its keyword may be, for a rule whose
+// matches need not hold it ("facebook" said before a Facebook token).
+const keywordGap = 64
 
 // prefix is a literal a match begins with.
 type prefix struct {
@@ -305,6 +313,7 @@ func buildRules(generic bool) *ruleSet {
 			specs = append(specs, s)
 		}
 	}
+
 	for _, s := range specs {
 		r, err := newRule(s)
 		if err != nil {
@@ -519,12 +528,15 @@ func newRule(s *ruleSpec) (*rule, error) {
 		r.reach = maxReach
 	}
 	body, lead, leadMax := stripLead(tree)
+	if leadMax > 0 {
+		// The pattern is searched without its lead, which only widens a
+		// match to the left and would keep fifty threads alive at each
+		// byte; a "match" allowlist sees the lead again.
+		r.tree, r.lead, r.leadMax = body, lead, leadMax
+	}
 	if ps, ok := prefixesOf(body); ok && allHoldKeyword(ps, s.keywords) {
 		r.prefixes = ps
 		r.body = stripAssert(body)
-		if leadMax > 0 {
-			r.lead, r.leadMax = lead, leadMax
-		}
 	}
 	return r, nil
 }
@@ -537,6 +549,12 @@ func (r *rule) compile() {
 			r.anchored = regexp.MustCompile(`^(?:` + r.body.String() + `)`)
 		}
 		r.allow = compileAllow(r.spec.allow)
+		r.secretOnly = true
+		for _, a := range r.allow {
+			if a.target != "" {
+				r.secretOnly = false
+			}
+		}
 	})
 }
 
@@ -669,18 +687,42 @@ func addRune(t *[256]bool, c rune, fold bool) {
 }
 
 // jsonAware rewrites a pattern so that it also reads JSON-escaped text:
-// a class that takes '"' but not '\' also takes an escape sequence, and a
-// literal '"' may follow a backslash. Gaps such as gitleaks' `[\s'"]{0,3}`
-// between a name and its value then take `\"` as one character.
+// a class of ASCII bytes that takes '"' but not '\' also takes an escape
+// sequence, a negated class that leaves '\' out (as [^"\s\\] does) takes
+// the \u escapes Go writes for '&', '<' and '>', and a literal '"' may
+// follow backslashes. Gaps such as gitleaks' `[\s'"]{0,3}`
+// between a name and its value then take `\"` as one character. Such a
+// class also takes a closing bracket, so that the end of a token can be
+// told in "(SG.…)" as in "SG.… " (gitleaks' patterns end a token with
+// `[\x60'"\s;]`).
 func jsonAware(re *syntax.Regexp) *syntax.Regexp {
 	switch re.Op {
 	case syntax.OpCharClass:
-		if classHas(re, '"') && !classHas(re, '\\') {
+		if classHas(re, '"') && !classHas(re, '\\') && re.Rune[len(re.Rune)-1] < utf8.RuneSelf {
+			class := &syntax.Regexp{Op: syntax.OpCharClass, Flags: re.Flags,
+				Rune: append(slices.Clone(re.Rune), runePairs(")]}")...)}
 			esc := &syntax.Regexp{Op: syntax.OpConcat, Sub: []*syntax.Regexp{
 				literal("\\", 0),
 				{Op: syntax.OpCharClass, Rune: runePairs(`"/\bfnrtu`)},
 			}}
-			return &syntax.Regexp{Op: syntax.OpAlternate, Sub: []*syntax.Regexp{re, esc}}
+			return &syntax.Regexp{Op: syntax.OpAlternate, Sub: []*syntax.Regexp{class, esc}}
+		}
+		if re.Rune[len(re.Rune)-1] >= utf8.RuneSelf && !classHas(re, '\\') {
+			// A negated class, [^"\s\\]: '&', '<' and '>', when it takes
+			// them, may be written \u0026, \u003c and \u003e in JSON, as
+			// Go's encoder writes them.
+			alts := []*syntax.Regexp{re}
+			for _, c := range []struct {
+				r   rune
+				esc string
+			}{{'&', `\u0026`}, {'<', `\u003c`}, {'>', `\u003e`}} {
+				if classHas(re, c.r) {
+					alts = append(alts, literal(c.esc, syntax.FoldCase))
+				}
+			}
+			if len(alts) > 1 {
+				return &syntax.Regexp{Op: syntax.OpAlternate, Sub: alts}
+			}
 		}
 		return re
 	case syntax.OpLiteral:
@@ -688,13 +730,15 @@ func jsonAware(re *syntax.Regexp) *syntax.Regexp {
 		if i < 0 {
 			return re
 		}
-		// "…"… becomes …\\?"…, the rest rewritten in turn.
+		// …"… becomes …(?:\\\\){0,2}\\?"…, the rest rewritten in turn: a
+		// quote escaped once, twice or three times.
 		var subs []*syntax.Regexp
 		if i > 0 {
 			subs = append(subs, &syntax.Regexp{Op: syntax.OpLiteral, Rune: re.Rune[:i], Flags: re.Flags})
 		}
 		subs = append(subs,
-			&syntax.Regexp{Op: syntax.OpQuest, Sub: []*syntax.Regexp{literal("\\", 0)}},
+			&syntax.Regexp{Op: syntax.OpRepeat, Min: 0, Max: 2, Sub: []*syntax.Regexp{literal(`\\`, 0)}},
+			&syntax.Regexp{Op: syntax.OpQuest, Sub: []*syntax.Regexp{literal(`\`, 0)}},
 			literal(`"`, 0))
 		if i+1 < len(re.Rune) {
 			subs = append(subs, jsonAware(&syntax.Regexp{Op: syntax.OpLiteral, Rune: re.Rune[i+1:], Flags: re.Flags}))
@@ -1072,11 +1116,11 @@ func guardFits(g []guardItem, src []byte, e int) bool {
 				for r < limit && e+p+r < len(src) && it.set[src[e+p+r]] {
 					r++
 				}
+				if p+r >= guardSpan && (it.max < 0 || p+it.max >= guardSpan) {
+					return true // the run goes on past what the guard looks at
+				}
 				if r < it.min {
 					continue
-				}
-				if p+r >= guardSpan && (it.max < 0 || p+it.max >= guardSpan) {
-					return true // beyond what the guard looks at
 				}
 				for q := p + it.min; q <= p+r; q++ {
 					next[q/64] |= 1 << (q % 64)
@@ -1295,7 +1339,10 @@ func (sc *scanner) keywordsAt(ats []kwAt, i int) {
 		for _, ref := range rs.refs[at.kw] {
 			r := rs.rules[ref.rule]
 			if ref.prefix < 0 {
-				sc.cands = append(sc.cands, cand{ref.rule, false, max(0, s-r.reach-1), min(len(src), s+len(kw)+r.reach+1)})
+				// The match holds the keyword, or has it at most
+				// keywordGap bytes away.
+				reach := r.reach + keywordGap
+				sc.cands = append(sc.cands, cand{ref.rule, false, max(0, s-reach-1), min(len(src), s+len(kw)+reach+1)})
 				continue
 			}
 			start := s - int(ref.off)
@@ -1318,9 +1365,10 @@ func equalFoldLower(b []byte, kw string) bool {
 }
 
 // maxCands bounds the places a rule is tried in one text, when they are
-// also closer than maxCands bytes apart on average; past it the rule's
-// pattern runs once over the whole text, which keeps a text made of
-// keywords linear.
+// also closer than 8 bytes apart on average; past it the rule's pattern
+// runs once over the whole text, which keeps a text made of keywords
+// linear. (A run from a keyword stops where the pattern fails, most often
+// within a few bytes.)
 const maxCands = 64
 
 // runRules tries the rules at the places the keywords found.
@@ -1342,7 +1390,7 @@ func (sc *scanner) runRules() {
 		}
 		r := sc.rs.rules[cs[i].rule]
 		r.compile()
-		if j-i > maxCands && (j-i)*maxCands > len(sc.src) {
+		if j-i > maxCands && (j-i)*8 > len(sc.src) {
 			sc.window(r, 0, len(sc.src))
 		} else {
 			sc.tryRule(r, cs[i:j])
@@ -1398,14 +1446,14 @@ func (sc *scanner) anchoredAt(r *rule, start int) int {
 	return m[1]
 }
 
-// window runs r's pattern over src[start:end] and returns where its last
-// match ends. A match that touches an edge of the window, where the
+// window runs r's pattern over src[start:end] (unescaped) and returns
+// where its last match ends. A match that touches an edge of the window, where the
 // pattern sees the text begin or end, is set aside unless that edge is the
 // text's: the window was made wider than any match holding the keyword.
 func (sc *scanner) window(r *rule, start, end int) int {
 	src := sc.src
 	last := 0
-	for _, m := range r.full.FindAllSubmatchIndex(src[start:end], -1) {
+	for _, m := range r.full.FindAllSubmatchIndex(unescaped(src[start:end]), -1) {
 		if (m[0] == 0 && start > 0) || (m[1] == end-start && end < len(src)) {
 			continue
 		}
@@ -1420,35 +1468,93 @@ func (sc *scanner) window(r *rule, start, end int) int {
 	return last
 }
 
+// unescaped returns b, or a copy of it where an escape sequence of white
+// space (\n, \t …) reads as two spaces, so that a pattern's `\b` sees a
+// word start after it and `\s` a token's end before it, as in the decoded
+// text. Offsets stay the same; the bytes of a match are taken from b.
+func unescaped(b []byte) []byte {
+	i := bytes.IndexByte(b, '\\')
+	if i < 0 {
+		return b
+	}
+	c := slices.Clone(b)
+	for ; i+1 < len(c); i++ {
+		if c[i] != '\\' {
+			continue
+		}
+		if escapeLetter[c[i+1]] {
+			c[i], c[i+1] = ' ', ' '
+		}
+		i++ // the escaped byte, a backslash too maybe
+	}
+	return c
+}
+
+var escapeLetter = set("bfnrt")
+
+// secretSpan returns where the secret of a match is: the rule's secret
+// group, or its first group that took part, or the whole match.
+func (r *rule) secretSpan(m []int) (int, int) {
+	if len(m) <= 2 || wholeMatch[r.spec.id] {
+		return m[0], m[1]
+	}
+	if g := r.spec.secretGroup; g > 0 {
+		if 2*g+1 < len(m) {
+			return m[2*g], m[2*g+1]
+		}
+		return 0, 0
+	}
+	for g := 2; g+1 < len(m); g += 2 {
+		if m[g] >= 0 && m[g+1] > m[g] {
+			return m[g], m[g+1]
+		}
+	}
+	return m[0], m[1]
+}
+
+// wholeMatch are gitleaks rules whose groups only repeat a part of the
+// pattern: the secret is all of the match (a webhook's URL), not the group
+// gitleaks would report.
+var wholeMatch = map[string]bool{"microsoft-teams-webhook": true}
+
 // found checks a match (submatch indexes into src) as gitleaks does, then
 // records its secret.
 func (sc *scanner) found(r *rule, m []int) {
-	s, e := m[0], m[1]
-	if len(m) > 2 {
-		if g := r.spec.secretGroup; g > 0 {
-			if 2*g+1 < len(m) && m[2*g] >= 0 {
-				s, e = m[2*g], m[2*g+1]
-			}
-		} else {
-			for g := 2; g+1 < len(m); g += 2 {
-				if m[g] >= 0 && m[g+1] > m[g] {
-					s, e = m[g], m[g+1]
-					break
-				}
-			}
-		}
-	}
+	s, e := r.secretSpan(m)
 	if s >= e || sc.covered(s, e) {
 		return
 	}
 	secret := sc.src[s:e]
+	if bytes.HasPrefix(secret, []byte(markerPrefix)) {
+		return // a marker of an earlier pass, such as "[REDACTED:password]"
+	}
 	if r.spec.entropy > 0 && entropy(secret) <= r.spec.entropy {
 		return
 	}
-	if sc.allowed(r, sc.rs.global, m, secret) || sc.allowed(r, r.allow, m, secret) {
+	// The allowlists' answer for a secret met again, when it depends on
+	// the secret alone.
+	k := allowKey{r, string(secret)}
+	if ok, seen := sc.allowSeen[k]; seen {
+		if !ok {
+			sc.add(r.kind, s, e)
+		}
 		return
 	}
-	sc.add(r.kind, s, e)
+	ok := sc.allowed(r, sc.rs.global, m, secret) || sc.allowed(r, r.allow, m, secret)
+	if r.secretOnly {
+		if sc.allowSeen == nil {
+			sc.allowSeen = map[allowKey]bool{}
+		}
+		sc.allowSeen[k] = ok
+	}
+	if !ok {
+		sc.add(r.kind, s, e)
+	}
+}
+
+type allowKey struct {
+	r      *rule
+	secret string
 }
 
 // covered reports whether src[s:e] lies in a span of sc.known.
@@ -1499,16 +1605,20 @@ func (sc *scanner) leadStart(r *rule, start int) int {
 }
 
 // lineAround returns the line holding src[s:e]; in JSON text a line also
-// ends at an escaped newline.
+// ends at an escaped newline. It looks at most maxLine bytes either side,
+// so that many matches in one long line stay linear.
 func lineAround(src []byte, s, e int) []byte {
-	for s > 0 && src[s-1] != '\n' && !(s >= 2 && src[s-2] == '\\' && src[s-1] == 'n' && oddBackslashes(src, s-2)) {
+	lo, hi := max(0, s-maxLine), min(len(src), e+maxLine)
+	for s > lo && src[s-1] != '\n' && !(s >= 2 && src[s-2] == '\\' && src[s-1] == 'n' && oddBackslashes(src, s-2)) {
 		s--
 	}
-	for e < len(src) && src[e] != '\n' && !(src[e] == '\\' && e+1 < len(src) && src[e+1] == 'n' && oddBackslashes(src, e)) {
+	for e < hi && src[e] != '\n' && !(src[e] == '\\' && e+1 < len(src) && src[e+1] == 'n' && oddBackslashes(src, e)) {
 		e++
 	}
 	return src[s:e]
 }
+
+const maxLine = 512
 
 // entropy returns the Shannon entropy of b's characters in bits, as
 // gitleaks computes it.
