@@ -4,6 +4,7 @@ package redact
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"fmt"
 	"math"
@@ -460,7 +461,7 @@ func (rs *ruleSet) indexKeywords() {
 		order = append(order, g)
 	}
 	slices.SortFunc(order, func(a, b *gram) int {
-		if c := cmpFloat(b.share[0]*b.share[1], a.share[0]*a.share[1]); c != 0 {
+		if c := cmp.Compare(b.share[0]*b.share[1], a.share[0]*a.share[1]); c != 0 {
 			return c
 		}
 		return int(a.key) - int(b.key)
@@ -501,16 +502,6 @@ func chooseTrigram(kw string) int {
 		}
 	}
 	return off
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // newRule parses a rule's pattern, makes it JSON-aware and finds its
@@ -1410,7 +1401,7 @@ func (sc *scanner) tryRule(r *rule, cs []cand) {
 				k++
 				end = max(end, cs[k].end)
 			}
-			done = max(done, sc.window(r, max(c.start, done), end))
+			done = max(done, sc.window(r, c.start, end))
 			continue
 		}
 		if c.start < done {
