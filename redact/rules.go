@@ -145,14 +145,18 @@ func usable(s *ruleSpec) bool {
 	return s.path == "" && s.regex != "" && len(s.keywords) > 0 && !unusedRules[s.id]
 }
 
-// rule is a compiled rule.
+// rule is a rule as it is tried; prepare and compile fill it in.
 type rule struct {
 	spec *ruleSpec
 	kind kind
+
+	prep sync.Once
 	// prefixes are the literals every match begins with, each holding a
 	// keyword; nil when matches have none, and the rule is tried in a
-	// window around its keywords.
-	prefixes []prefix
+	// window around its keywords. atKeyword says, for each keyword of the
+	// rule, where it stands in them.
+	prefixes  []prefix
+	atKeyword [][]kwPrefix
 	// lead is what the pattern allows before its name (gitleaks'
 	// `[\w.-]{0,50}?`): the patterns run leave it out, and a "match"
 	// allowlist sees it again.
@@ -170,8 +174,8 @@ type rule struct {
 	// secretOnly: the allowlists look at the secret alone (not its match
 	// or line), so their answer holds wherever the secret is.
 	secretOnly bool
-	tree       *syntax.Regexp // kept for compile
-	body       *syntax.Regexp
+	tree       *syntax.Regexp // the pattern, for compile
+	body       *syntax.Regexp // the pattern from its prefixes on
 }
 
 // maxReach bounds how far from a keyword a rule's pattern looks.
@@ -232,7 +236,6 @@ type ruleSet struct {
 	pair     [1 << 16]uint8
 	tri      triTable
 	short    []shortKw // keywords of two bytes
-	global   []allow
 }
 
 // Flags in a pair table besides pairAnchor. A keyword trigram in bucket b
@@ -285,10 +288,14 @@ type kwAt struct {
 	off int32
 }
 
-// kwRef is a rule to try where a keyword occurs: from prefix (off bytes
-// before the keyword), or with prefix -1 in a window around it.
+// kwRef is a rule to try where a keyword occurs, the k-th of its keywords.
 type kwRef struct {
-	rule   int32
+	rule int32
+	k    int16
+}
+
+// kwPrefix is where a keyword stands in a rule's prefix.
+type kwPrefix struct {
 	prefix int16
 	off    int16
 }
@@ -298,8 +305,9 @@ var (
 	genericRules = sync.OnceValue(func() *ruleSet { return buildRules(true) })
 )
 
-// buildRules compiles the rule set; the patterns themselves are compiled
-// when a rule is first tried, as most never are in a session.
+// buildRules indexes the rules' keywords; each rule's pattern is read and
+// compiled when one of its keywords is first met, as most never are in a
+// session, which keeps convlog's start quick.
 func buildRules(generic bool) *ruleSet {
 	rs := &ruleSet{}
 	rs.pair = pair
@@ -316,13 +324,9 @@ func buildRules(generic bool) *ruleSet {
 	}
 
 	for _, s := range specs {
-		r, err := newRule(s)
-		if err != nil {
-			panic(err) // the tests compile every rule
-		}
 		ri := int32(len(rs.rules))
-		rs.rules = append(rs.rules, r)
-		for _, kw := range s.keywords {
+		rs.rules = append(rs.rules, &rule{spec: s, kind: kindByName[kindOfSpec(s)]})
+		for k, kw := range s.keywords {
 			kw = strings.ToLower(kw)
 			ki, ok := kwIndex[kw]
 			if !ok {
@@ -331,21 +335,16 @@ func buildRules(generic bool) *ruleSet {
 				rs.keywords = append(rs.keywords, kw)
 				rs.refs = append(rs.refs, nil)
 			}
-			if r.prefixes == nil {
-				rs.refs[ki] = append(rs.refs[ki], kwRef{ri, -1, 0})
-				continue
-			}
-			for pi, p := range r.prefixes {
-				for _, off := range keywordAt(p.lit, kw) {
-					rs.refs[ki] = append(rs.refs[ki], kwRef{ri, int16(pi), int16(off)})
-				}
-			}
+			rs.refs[ki] = append(rs.refs[ki], kwRef{ri, int16(k)})
 		}
 	}
 	rs.indexKeywords()
-	rs.global = compileAllow([]allowSpec{gitleaksAllow})
 	return rs
 }
+
+// globalAllow is the configuration's global allowlist, compiled when a
+// rule first finds something.
+var globalAllow = sync.OnceValue(func() []allow { return compileAllow([]allowSpec{gitleaksAllow}) })
 
 // keywordAt returns where kw (lower case) starts in lit, ignoring case,
 // including where it starts near lit's end and runs on past it: the
@@ -375,7 +374,9 @@ func cases(c byte) []byte {
 //go:embed trigrams.txt
 var commonTrigrams string
 
-var trigramRank = func() map[string]int {
+// trigramRank and pairShare are made when the rules are first built, not
+// at start-up.
+var trigramRank = sync.OnceValue(func() map[string]int {
 	m := map[string]int{}
 	for _, line := range strings.Split(commonTrigrams, "\n") {
 		for i := 0; i+3 <= len(line); i += 3 {
@@ -385,7 +386,7 @@ var trigramRank = func() map[string]int {
 		}
 	}
 	return m
-}()
+})
 
 // gramShare estimates the share of text positions where a trigram (lower
 // case) occurs: about 0.12/rank for those in the list, less than any of
@@ -395,23 +396,23 @@ func gramShare(g string) float64 {
 	if len(g) == 3 {
 		return trigramShare(g)
 	}
-	return pairShare[g] + 0.00003
+	return pairShare()[g] + 0.00003
 }
 
 func trigramShare(t string) float64 {
-	if r, ok := trigramRank[t]; ok {
+	if r, ok := trigramRank()[t]; ok {
 		return 0.12 / float64(r+20)
 	}
 	return 0.00003
 }
 
-var pairShare = func() map[string]float64 {
+var pairShare = sync.OnceValue(func() map[string]float64 {
 	m := map[string]float64{}
-	for t := range trigramRank {
+	for t := range trigramRank() {
 		m[t[:2]] += trigramShare(t)
 	}
 	return m
-}()
+})
 
 // indexKeywords puts each keyword in the pair table: by one of its
 // trigrams, or, when it has two bytes, by itself.
@@ -504,36 +505,50 @@ func chooseTrigram(kw string) int {
 	return off
 }
 
-// newRule parses a rule's pattern, makes it JSON-aware and finds its
-// prefixes and reach.
-func newRule(s *ruleSpec) (*rule, error) {
-	re, err := syntax.Parse(s.regex, syntax.Perl)
-	if err != nil {
-		return nil, fmt.Errorf("rule %s: %w", s.id, err)
-	}
-	tree := jsonAware(re)
-	r := &rule{spec: s, tree: tree, kind: kindByName[kindOfSpec(s)]}
-	if n := maxLen(tree); n >= 0 && n < maxReach {
-		r.reach, r.bounded = n, true
-	} else {
-		r.reach = maxReach
-	}
-	body, lead, leadMax := stripLead(tree)
-	if leadMax > 0 {
-		// The pattern is searched without its lead, which only widens a
-		// match to the left and would keep fifty threads alive at each
-		// byte; a "match" allowlist sees the lead again.
-		r.tree, r.lead, r.leadMax = body, lead, leadMax
-	}
-	if ps, ok := prefixesOf(body); ok && allHoldKeyword(ps, s.keywords) {
+// prepare parses the rule's pattern, makes it JSON-aware and finds its
+// prefixes, guards and reach, once. A pattern that does not parse panics:
+// the tests read every rule.
+func (r *rule) prepare() {
+	r.prep.Do(func() {
+		s := r.spec
+		re, err := syntax.Parse(s.regex, syntax.Perl)
+		if err != nil {
+			panic(fmt.Errorf("redact: rule %s: %w", s.id, err))
+		}
+		tree := jsonAware(re)
+		r.tree = tree
+		if n := maxLen(tree); n >= 0 && n < maxReach {
+			r.reach, r.bounded = n, true
+		} else {
+			r.reach = maxReach
+		}
+		body, lead, leadMax := stripLead(tree)
+		if leadMax > 0 {
+			// The pattern is searched without its lead, which only
+			// widens a match to the left and would keep fifty threads
+			// alive at each byte; a "match" allowlist sees the lead again.
+			r.tree, r.lead, r.leadMax = body, lead, leadMax
+		}
+		ps, ok := prefixesOf(body)
+		if !ok || !allHoldKeyword(ps, s.keywords) {
+			return
+		}
 		r.prefixes = ps
 		r.body = stripAssert(body)
-	}
-	return r, nil
+		r.atKeyword = make([][]kwPrefix, len(s.keywords))
+		for k, kw := range s.keywords {
+			for pi, p := range ps {
+				for _, off := range keywordAt(p.lit, strings.ToLower(kw)) {
+					r.atKeyword[k] = append(r.atKeyword[k], kwPrefix{int16(pi), int16(off)})
+				}
+			}
+		}
+	})
 }
 
 // compile compiles a rule's patterns and allowlists, once.
 func (r *rule) compile() {
+	r.prepare()
 	r.once.Do(func() {
 		r.full = regexp.MustCompile(r.tree.String())
 		if r.body != nil {
@@ -1329,16 +1344,19 @@ func (sc *scanner) keywordsAt(ats []kwAt, i int) {
 		}
 		for _, ref := range rs.refs[at.kw] {
 			r := rs.rules[ref.rule]
-			if ref.prefix < 0 {
+			r.prepare()
+			if r.prefixes == nil {
 				// The match holds the keyword, or has it at most
 				// keywordGap bytes away.
 				reach := r.reach + keywordGap
 				sc.cands = append(sc.cands, cand{ref.rule, false, max(0, s-reach-1), min(len(src), s+len(kw)+reach+1)})
 				continue
 			}
-			start := s - int(ref.off)
-			if r.prefixes[ref.prefix].at(src, start) {
-				sc.cands = append(sc.cands, cand{ref.rule, true, start, start})
+			for _, kp := range r.atKeyword[ref.k] {
+				start := s - int(kp.off)
+				if r.prefixes[kp.prefix].at(src, start) {
+					sc.cands = append(sc.cands, cand{ref.rule, true, start, start})
+				}
 			}
 		}
 	}
@@ -1531,7 +1549,7 @@ func (sc *scanner) found(r *rule, m []int) {
 		}
 		return
 	}
-	ok := sc.allowed(r, sc.rs.global, m, secret) || sc.allowed(r, r.allow, m, secret)
+	ok := sc.allowed(r, globalAllow(), m, secret) || sc.allowed(r, r.allow, m, secret)
 	if r.secretOnly {
 		if sc.allowSeen == nil {
 			sc.allowSeen = map[allowKey]bool{}

@@ -157,7 +157,7 @@ func generateSample(r *rule) (context, secret string, ok bool) {
 			continue
 		}
 		sc := scanner{src: []byte(context), rs: genericRules()}
-		if sc.allowed(r, sc.rs.global, m, []byte(secret)) || sc.allowed(r, r.allow, m, []byte(secret)) {
+		if sc.allowed(r, globalAllow(), m, []byte(secret)) || sc.allowed(r, r.allow, m, []byte(secret)) {
 			continue
 		}
 		return context, secret, true
