@@ -613,6 +613,11 @@ func (sc *scanner) run(i int, c class) int {
 // pass: the '-' of a UUID, the '_' of "tool_use_id" and the letters of
 // base64 image data, where 'I', 'J', 'K', 'B' and 'b' are one byte in 13,
 // go by at full speed.
+//
+// The same pass finds the rules' keywords (rules.go): the table also flags
+// the two pairs of each keyword's trigram, and the trigrams are checked
+// eight at a time with a few shifts and ands on the pairs' flags, so that
+// only where one is does the scan stop to look the trigram up.
 func (sc *scanner) scan() {
 	src := sc.src
 	pair := &sc.rs.pair
@@ -706,7 +711,7 @@ func (sc *scanner) block(i int, lanes, p8, tri uint64, next int) int {
 
 // pair flags the pairs of bytes (first | second<<8) where one is an anchor
 // and the other a neighbour that fits it, as near says. A rule set's copy
-// also holds its keyword bigrams, above pairAnchor.
+// also holds the flags of its keywords' trigrams, above pairAnchor.
 var pair = func() (t [1 << 16]uint8) {
 	for first := range 256 {
 		for second := range 256 {

@@ -1080,6 +1080,11 @@ func runOf(n *syntax.Regexp) (it guardItem, fixed, ok bool) {
 
 // byteSet returns the bytes a class's characters may begin with; wide
 // reports a character of more than one byte.
+//
+// The Kelvin sign and the long s (U+212A, U+017F), which (?i) adds to
+// classes of k and s, are left out: a guard that took them would let four
+// bytes stand for each character of every case-folded class, and run four
+// times as long through text, for text no one writes.
 func byteSet(class *syntax.Regexp) (*[256]bool, bool) {
 	var t [256]bool
 	wide := false
@@ -1088,7 +1093,7 @@ func byteSet(class *syntax.Regexp) (*[256]bool, bool) {
 		for c := lo; c <= hi && c < utf8.RuneSelf; c++ {
 			t[c] = true
 		}
-		if hi >= utf8.RuneSelf {
+		if hi >= utf8.RuneSelf && !(lo == hi && (lo == '\u017f' || lo == '\u212a')) {
 			wide = true
 			for c := 0x80; c < 0x100; c++ {
 				t[c] = true
@@ -1103,34 +1108,36 @@ const guardSpan = 128
 
 // guardFits reports whether the runs of g can follow from src[e]: a set
 // of the offsets reachable after each run, which fails as soon as none
-// is. Past guardSpan bytes it no longer tells and says yes.
+// is. Past guardSpan bytes it no longer tells and says yes. Each run of
+// bytes is read once per item, whatever the number of offsets.
 func guardFits(g []guardItem, src []byte, e int) bool {
-	var at [guardSpan/64 + 1]uint64
-	at[0] = 1
+	var at posSet
+	at.add(0, 0)
 	for _, it := range g {
-		var next [guardSpan/64 + 1]uint64
+		var next posSet
 		any := false
+		runEnd := -1 // the end of the run of it.set holding the last offset
 		for w := range at {
-			for bitsLeft := at[w]; bitsLeft != 0; bitsLeft &= bitsLeft - 1 {
-				p := w*64 + bits.TrailingZeros64(bitsLeft)
-				// The run of set bytes from e+p, up to what it may take.
-				limit := guardSpan - p
+			for left := at[w]; left != 0; left &= left - 1 {
+				p := w*64 + bits.TrailingZeros64(left)
+				if p >= runEnd {
+					runEnd = p
+					for runEnd < guardSpan && e+runEnd < len(src) && it.set[src[e+runEnd]] {
+						runEnd++
+					}
+				}
+				// The run from p takes r bytes at most.
+				r := runEnd - p
 				if it.max >= 0 {
-					limit = min(limit, it.max)
+					r = min(r, it.max)
 				}
-				r := 0
-				for r < limit && e+p+r < len(src) && it.set[src[e+p+r]] {
-					r++
-				}
-				if p+r >= guardSpan && (it.max < 0 || p+it.max >= guardSpan) {
+				if runEnd >= guardSpan && (it.max < 0 || p+it.max >= guardSpan) {
 					return true // the run goes on past what the guard looks at
 				}
 				if r < it.min {
 					continue
 				}
-				for q := p + it.min; q <= p+r; q++ {
-					next[q/64] |= 1 << (q % 64)
-				}
+				next.add(p+it.min, p+r)
 				any = true
 			}
 		}
@@ -1140,6 +1147,17 @@ func guardFits(g []guardItem, src []byte, e int) bool {
 		at = next
 	}
 	return true
+}
+
+// posSet is a set of offsets below guardSpan+64.
+type posSet [guardSpan/64 + 1]uint64
+
+// add adds the offsets lo to hi.
+func (s *posSet) add(lo, hi int) {
+	for w := lo / 64; w <= hi/64; w++ {
+		a, b := max(lo, w*64)-w*64, min(hi, w*64+63)-w*64
+		s[w] |= (^uint64(0) >> (63 - (b - a))) << a
+	}
 }
 
 // extend appends what re matches to the open partials; rest is what
