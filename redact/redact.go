@@ -646,11 +646,12 @@ func (sc *scanner) scan() {
 		hi := a8 | b1<<8 | b2<<16 | b3<<24 | b4<<32 | b5<<40 | b6<<48 | b7<<56
 		triLo := lo / pairFirst & ((lo>>8 | a8<<56) / pairSecond) & (eachLane * bucketBits)
 		triHi := hi / pairFirst & ((hi>>8 | b8<<56) / pairSecond) & (eachLane * bucketBits)
-		if triLo|triHi|(lo|hi|b8)&(eachLane*(pairAnchor|pairShort)) == 0 {
-			continue
+		if triLo|(lo|a8)&(eachLane*(pairAnchor|pairShort)) != 0 {
+			next = sc.block(i, lo, a8, triLo, next)
 		}
-		next = sc.block(i, lo, a8, triLo, next)
-		next = sc.block(i+8, hi, b8, triHi, next)
+		if triHi|(hi|b8)&(eachLane*(pairAnchor|pairShort)) != 0 {
+			next = sc.block(i+8, hi, b8, triHi, next)
+		}
 	}
 	for ; i+9 <= len(src); i += 8 {
 		x := binary.LittleEndian.Uint64(src[i:])

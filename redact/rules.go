@@ -390,8 +390,8 @@ var trigramRank = sync.OnceValue(func() map[string]int {
 
 // gramShare estimates the share of text positions where a trigram (lower
 // case) occurs: about 0.12/rank for those in the list, less than any of
-// them for the others. A pair's share is the sum of those of the listed
-// trigrams it begins, and at least that of an unlisted trigram.
+// them for the others, as their pairs tell. A pair's share is the sum of
+// those of the listed trigrams it begins, and a little more.
 func gramShare(g string) float64 {
 	if len(g) == 3 {
 		return trigramShare(g)
@@ -403,13 +403,15 @@ func trigramShare(t string) float64 {
 	if r, ok := trigramRank()[t]; ok {
 		return 0.12 / float64(r+20)
 	}
-	return 0.00003
+	// Rarer than the listed ones: as its two pairs make it likely, as if
+	// the middle byte were one in twenty-five.
+	return min(0.00004, 0.000001+25*pairShare()[t[:2]]*pairShare()[t[1:]])
 }
 
 var pairShare = sync.OnceValue(func() map[string]float64 {
 	m := map[string]float64{}
-	for t := range trigramRank() {
-		m[t[:2]] += trigramShare(t)
+	for t, r := range trigramRank() {
+		m[t[:2]] += 0.12 / float64(r+20)
 	}
 	return m
 })
