@@ -165,7 +165,7 @@ type Option func(*Redactor)
 // "token" or "SECRET_KEY" when they look random: gitleaks' rule
 // generic-api-key, with its allowlists, marked "generic". It is off by
 // default: it also takes random-looking values of code that are not
-// secrets, and slows redaction down by a quarter (README, "Secrets").
+// secrets, and slows redaction down by a fifth (README, "Secrets").
 // Passwords assigned a literal are replaced either way.
 func WithGeneric(on bool) Option {
 	return func(r *Redactor) {
