@@ -20,6 +20,9 @@ var (
 	secretPrivKey   = "-----" + "BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACDEXAMPLEfakeKEYbodyEXAMPLEfakeKEYbodyEXAMPLEfakeKEY\n-----" + "END OPENSSH PRIVATE KEY-----"
 	secretCustom    = "corp-" + "internal-7f3a9c2e1b"
 	plantedSyncTok  = "tok-" + "planted-4b9e1d7a2c8f"
+	// Found by the rules of gitleaks' configuration and convlog's own.
+	secretSendGrid = "S" + "G." + strings.Repeat("EXAMPLEfake0key", 2)[:22] + "." + strings.Repeat("EXAMPLEfake1key-_", 3)[:43]
+	secretPassword = "Tr0ub4dor-3-" + "EXAMPLE"
 )
 
 // secretStream carries each secret in a different place: message text, a
@@ -31,7 +34,7 @@ func secretStream() []byte {
 		`{"type":"system","subtype":"init","session_id":"s","model":"claude-x","cwd":"/w"}`,
 		`{"type":"assistant","message":{"id":"m1","content":[{"type":"text","text":` + enc("I will use the key "+secretAnthropic) + `},` +
 			`{"type":"tool_use","id":"t1","name":"Bash","input":{"command":` + enc("GITHUB_TOKEN="+secretGitHub+" gh pr list") + `}}]}}`,
-		`{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"t1","content":` + enc("aws_access_key_id = "+secretAWS+"\n"+secretPrivKey) + `}]}}`,
+		`{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"t1","content":` + enc("aws_access_key_id = "+secretAWS+"\n"+secretPrivKey+"\nSENDGRID_API_KEY="+secretSendGrid+"\nDB_PASSWORD="+secretPassword+"\n") + `}]}}`,
 		`{"type":"assistant","message":{"id":"m2","content":[{"type":"tool_use","id":"t2","name":"Read","input":{"file_path":".env"}}]}}`,
 		`{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"t2","is_error":true,"content":[{"type":"text","text":` + enc("denied: "+secretCustom+" and "+plantedSyncTok) + `}]}]}}`,
 		`not json, but a key: ` + secretGitHub,
@@ -40,7 +43,7 @@ func secretStream() []byte {
 	return []byte(strings.Join(lines, "\n") + "\n")
 }
 
-var allSecrets = []string{secretAnthropic, secretGitHub, secretAWS, "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ", secretCustom, plantedSyncTok}
+var allSecrets = []string{secretAnthropic, secretGitHub, secretAWS, "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ", secretCustom, plantedSyncTok, secretSendGrid, secretPassword}
 
 // TestRedaction: secrets never reach the session file (checked on its raw
 // bytes, so no column escapes), the pass-through is untouched, and the count
@@ -74,6 +77,7 @@ func TestRedaction(t *testing.T) {
 	testkit.QueryRow(t, db, `SELECT json_extract(raw_message, '$.message.content[0].text') FROM messages WHERE sequence=1`, &text)
 	for _, c := range []struct{ got, want string }{
 		{input, "[REDACTED:github]"}, {output, "[REDACTED:aws]"}, {output, "[REDACTED:private-key]"},
+		{output, "[REDACTED:sendgrid]"}, {output, "[REDACTED:password]"},
 		{errText, "[REDACTED:custom]"}, {text, "[REDACTED:anthropic]"},
 	} {
 		if !strings.Contains(c.got, c.want) {

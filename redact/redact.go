@@ -8,7 +8,8 @@
 // splits an escape sequence or crosses a string's quotes, so valid JSON stays
 // valid JSON.
 //
-// What is replaced, by kind:
+// Two matchers find secrets. A hand-written scanner (this file) takes the
+// formats met most often, by kind:
 //
 //	anthropic     sk-ant-… API, admin and OAuth keys
 //	openai        sk-…, sk-proj-…, sk-svcacct-…, sk-admin-… (32+ bytes mixing
@@ -16,7 +17,8 @@
 //	github        ghp_, gho_, ghu_, ghs_, ghr_ and 36+ base62; github_pat_…
 //	gitlab        glpat-…
 //	aws           access key ids AKIA, ASIA, ABIA and 16 more; the 40-byte
-//	              value assigned to aws_secret_access_key, SecretAccessKey …
+//	              value assigned to aws_secret_access_key, SecretAccessKey,
+//	              secret_key …
 //	google        AIza and 35 more
 //	slack         xoxb-, xoxp-, xoxa-, xoxe-, … and xapp- tokens; the secret
 //	              part of a hooks.slack.com/services/ webhook
@@ -27,20 +29,28 @@
 //	private-key   a -----BEGIN … PRIVATE KEY----- block to its END line
 //	basic         the credentials of "Authorization: Basic …"
 //	bearer        the token of "Bearer …" when it looks random
-//	url-password  the password of scheme://user:password@host
+//	url-password  the password of scheme://user:password@host, even with
+//	              '/', '#' or '?' in it, and of user:password@tcp(…)
 //	custom        a match of a user pattern, or its first group
 //
 // Tokens must start at a word's start and have their format's length, so
 // git hashes, UUIDs, base64 data and identifiers in code are left alone.
+//
+// Rules (rules.go) take the rest: those of gitleaks' default configuration
+// (gitleaks_rules.go), marked with the vendor's name ("sendgrid",
+// "twilio", "gitlab" …), and a few of convlog's own (local_rules.go).
+// gitleaks' rule for generic assignments ("generic") is off unless
+// WithGeneric asks for it.
+//
 // A secret found once is also replaced wherever else it appears in the
 // same text.
 //
 // Redaction runs on every stored line, so it is built for speed: one pass
 // over the text looks for a few anchor bytes ('-' of "sk-", '_' of "ghp_",
-// 'J' of "eyJ" …), and the formats are checked by hand around each hit,
-// without regular expressions. A line with nothing to replace is read once
-// and allocates nothing. Only user patterns (New's extra) use package
-// regexp, over the whole text.
+// 'J' of "eyJ" …) and for the rules' keywords, and the formats are checked
+// by hand around each hit, the rules' patterns near each keyword. A line
+// with nothing to replace is read once and allocates nothing. User
+// patterns (New's extra) run with package regexp over the whole text.
 package redact
 
 import (
@@ -48,6 +58,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"regexp"
 	"slices"
 	"strings"
@@ -56,7 +67,8 @@ import (
 
 // kind is what a secret is; its name appears in the marker. The order is a
 // priority: when matches of two kinds start at the same byte, the first kind
-// in this list names the marker.
+// in this list names the marker. The kinds of the rules (rules.go) follow
+// the built-in ones.
 type kind uint8
 
 const (
@@ -76,10 +88,10 @@ const (
 	kBearer
 	kURLPassword
 	kCustom
-	numKinds
+	numBuiltin
 )
 
-var kindNames = [numKinds]string{
+var builtinNames = [numBuiltin]string{
 	kAnthropic:   "anthropic",
 	kOpenAI:      "openai",
 	kGitHub:      "github",
@@ -98,24 +110,71 @@ var kindNames = [numKinds]string{
 	kCustom:      "custom",
 }
 
+// kindNames are the names of all kinds, by kind.
+var kindNames = func() []string {
+	names := append(builtinNames[:len(builtinNames):len(builtinNames)], ruleKinds...)
+	if len(names) > 256 {
+		panic("redact: too many kinds")
+	}
+	return names
+}()
+
+var kindByName = func() map[string]kind {
+	m := make(map[string]kind, len(kindNames))
+	for k, name := range kindNames {
+		m[name] = kind(k)
+	}
+	return m
+}()
+
 const markerPrefix = "[REDACTED:"
 
-var markers = func() (m [numKinds][]byte) {
+var markers = func() [][]byte {
+	m := make([][]byte, len(kindNames))
 	for k, name := range kindNames {
 		m[k] = []byte(markerPrefix + name + "]")
 	}
 	return m
 }()
 
+// isMarker holds every marker, to tell one from text that looks alike.
+var isMarker = func() map[string]bool {
+	m := make(map[string]bool, len(markers))
+	for _, b := range markers {
+		m[string(b)] = true
+	}
+	return m
+}()
+
 // Kinds lists the kinds of secret a Redactor knows, as they appear in its
 // markers; "custom" is for matches of the user's patterns.
-func Kinds() []string { return slices.Clone(kindNames[:]) }
+func Kinds() []string { return slices.Clone(kindNames) }
 
 // Redactor finds and replaces secrets. It does not change after New, so one
 // Redactor may be used from many goroutines at once. A nil *Redactor
 // replaces nothing, which is what redaction turned off means.
 type Redactor struct {
 	custom []custom
+	rules  *ruleSet
+}
+
+// An Option changes what a Redactor replaces.
+type Option func(*Redactor)
+
+// WithGeneric also replaces values assigned to names such as "api_key",
+// "token" or "SECRET_KEY" when they look random: gitleaks' rule
+// generic-api-key, with its allowlists, marked "generic". It is off by
+// default: it also takes random-looking values of code that are not
+// secrets, and slows redaction down by a fifth (README, "Secrets").
+// Passwords assigned a literal are replaced either way.
+func WithGeneric(on bool) Option {
+	return func(r *Redactor) {
+		if on {
+			r.rules = genericRules()
+		} else {
+			r.rules = defaultRules()
+		}
+	}
 }
 
 type custom struct {
@@ -135,8 +194,11 @@ type custom struct {
 // document stays valid; a match outside strings (a bare number) stays.
 // Each pattern is one more pass of package regexp over every line, much
 // slower than the built-in formats.
-func New(extra []string) (*Redactor, error) {
-	r := &Redactor{}
+func New(extra []string, opts ...Option) (*Redactor, error) {
+	r := &Redactor{rules: defaultRules()}
+	for _, o := range opts {
+		o(r)
+	}
 	for _, p := range extra {
 		re, err := regexp.Compile(p)
 		if err != nil {
@@ -235,8 +297,11 @@ const minPropagate = 8
 // find returns the spans to replace in src, sorted and not overlapping. It
 // allocates nothing when there are none, the common case.
 func (r *Redactor) find(src []byte) []span {
-	sc := scanner{src: src}
+	sc := scanner{src: src, rs: r.rules}
 	sc.scan()
+	if len(sc.cands) > 0 {
+		sc.runRules()
+	}
 	for _, c := range r.custom {
 		sc.custom(c)
 	}
@@ -460,12 +525,7 @@ func insideMarker(src []byte, start, end int) bool {
 	if j < 0 || i+j+1 < end {
 		return false
 	}
-	for _, m := range markers {
-		if bytes.Equal(src[i:i+j+1], m) {
-			return true
-		}
-	}
-	return false
+	return isMarker[string(src[i:i+j+1])]
 }
 
 var maxMarker = func() (n int) {
@@ -496,14 +556,24 @@ func (sc *scanner) custom(c custom) {
 type scanner struct {
 	src   []byte
 	spans []span
+	rs    *ruleSet
+	// cands are the places where keywords send rules to be tried; known
+	// is what the built-in formats found, for the rules.
+	cands     []cand
+	known     []span
+	allowSeen map[allowKey]bool
 	// runs remembers, per byte class, the last run found: a run from any
 	// byte inside it ends at the same place, so text built to make the
 	// checks rescan a long run over and over stays linear.
 	runs [numClasses]struct{ start, end int }
 	// atFrom and atStop do the same for the authority before an '@': with
 	// no stop byte between two '@', the second's scan back ends where the
-	// first's did.
-	atFrom, atStop int
+	// first's did. slashFrom and slashStop do it for the token before an
+	// '@' (slashedPassword), and slashToken, slashSeen and slashScheme
+	// remember how far that token was searched for "://" and where it is.
+	atFrom, atStop                     int
+	slashFrom, slashStop               int
+	slashToken, slashSeen, slashScheme int
 }
 
 func (sc *scanner) add(k kind, start, end int) {
@@ -543,50 +613,124 @@ func (sc *scanner) run(i int, c class) int {
 // pass: the '-' of a UUID, the '_' of "tool_use_id" and the letters of
 // base64 image data, where 'I', 'J', 'K', 'B' and 'b' are one byte in 13,
 // go by at full speed.
+//
+// The same pass finds the rules' keywords (rules.go): the table also flags
+// the two pairs of each keyword's trigram, and the trigrams are checked
+// eight at a time with a few shifts and ands on the pairs' flags, so that
+// only where one is does the scan stop to look the trigram up.
 func (sc *scanner) scan() {
 	src := sc.src
-	sc.atFrom = -1
+	pair := &sc.rs.pair
+	sc.atFrom, sc.slashFrom, sc.slashToken = -1, -1, -2
 	next := 0 // where the search resumes after a match
 	i := 0
 	var prev uint64 // the byte before src[i]
+	// Sixteen bytes a step, in two blocks of eight. Pair j of a block
+	// starts at its byte j-1: its nine pairs cover each of its bytes with
+	// the byte before and the byte after it. The pairs' flags are put side
+	// by side, one byte each (pair 8 apart): a keyword trigram starting at
+	// byte j-1 has its first pair flagged in lane j and its second in lane
+	// j+1, in the same bucket, so that the eight are checked at once.
+	for ; i+17 <= len(src); i += 16 {
+		x := binary.LittleEndian.Uint64(src[i:])
+		y := binary.LittleEndian.Uint64(src[i+8:])
+		after := uint64(src[i+16])
+		a0, a1, a2 := uint64(pair[uint16(prev|x<<8)]), uint64(pair[uint16(x)]), uint64(pair[uint16(x>>8)])
+		a3, a4, a5 := uint64(pair[uint16(x>>16)]), uint64(pair[uint16(x>>24)]), uint64(pair[uint16(x>>32)])
+		a6, a7, a8 := uint64(pair[uint16(x>>40)]), uint64(pair[uint16(x>>48)]), uint64(pair[uint16(x>>56|y<<8)])
+		b1, b2, b3 := uint64(pair[uint16(y)]), uint64(pair[uint16(y>>8)]), uint64(pair[uint16(y>>16)])
+		b4, b5, b6 := uint64(pair[uint16(y>>24)]), uint64(pair[uint16(y>>32)]), uint64(pair[uint16(y>>40)])
+		b7, b8 := uint64(pair[uint16(y>>48)]), uint64(pair[uint16(y>>56|after<<8)])
+		prev = y >> 56
+		lo := a0 | a1<<8 | a2<<16 | a3<<24 | a4<<32 | a5<<40 | a6<<48 | a7<<56
+		hi := a8 | b1<<8 | b2<<16 | b3<<24 | b4<<32 | b5<<40 | b6<<48 | b7<<56
+		triLo := lo / pairFirst & ((lo>>8 | a8<<56) / pairSecond) & (eachLane * bucketBits)
+		triHi := hi / pairFirst & ((hi>>8 | b8<<56) / pairSecond) & (eachLane * bucketBits)
+		if triLo|(lo|a8)&(eachLane*(pairAnchor|pairShort)) != 0 {
+			next = sc.block(i, lo, a8, triLo, next)
+		}
+		if triHi|(hi|b8)&(eachLane*(pairAnchor|pairShort)) != 0 {
+			next = sc.block(i+8, hi, b8, triHi, next)
+		}
+	}
 	for ; i+9 <= len(src); i += 8 {
-		// Pair j starts at src[i+j-1]: the nine pairs cover each byte of
-		// the eight with the byte before and the byte after it.
 		x := binary.LittleEndian.Uint64(src[i:])
 		after := uint64(src[i+8])
-		if pair[uint16(prev|x<<8)]|pair[uint16(x)]|pair[uint16(x>>8)]|
-			pair[uint16(x>>16)]|pair[uint16(x>>24)]|pair[uint16(x>>32)]|
-			pair[uint16(x>>40)]|pair[uint16(x>>48)]|pair[uint16(x>>56|after<<8)] != 0 {
-			for k := range 8 {
-				if a := anchor[src[i+k]]; a != 0 {
-					next = sc.hit(i+k, a, next)
-				}
-			}
-		}
+		p0, p1, p2 := uint64(pair[uint16(prev|x<<8)]), uint64(pair[uint16(x)]), uint64(pair[uint16(x>>8)])
+		p3, p4, p5 := uint64(pair[uint16(x>>16)]), uint64(pair[uint16(x>>24)]), uint64(pair[uint16(x>>32)])
+		p6, p7, p8 := uint64(pair[uint16(x>>40)]), uint64(pair[uint16(x>>48)]), uint64(pair[uint16(x>>56|after<<8)])
 		prev = x >> 56
+		lanes := p0 | p1<<8 | p2<<16 | p3<<24 | p4<<32 | p5<<40 | p6<<48 | p7<<56
+		tri := lanes / pairFirst & ((lanes>>8 | p8<<56) / pairSecond) & (eachLane * bucketBits)
+		next = sc.block(i, lanes, p8, tri, next)
 	}
 	for ; i < len(src); i++ {
 		if a := anchor[src[i]]; a != 0 {
 			next = sc.hit(i, a, next)
 		}
+		// A trigram that starts in the last block's last byte, then
+		// those here.
+		sc.trigram(i - 1)
+		if i+1 < len(src) && pair[uint16(src[i])|uint16(src[i+1])<<8]&pairShort != 0 {
+			sc.short(i)
+		}
 	}
 }
 
+// block checks the block of eight bytes at src[i] whose pairs 0-7 have
+// the flags in lanes and pair 8 those in p8; tri has the keyword trigrams.
+// It returns the new next.
+func (sc *scanner) block(i int, lanes, p8, tri uint64, next int) int {
+	src := sc.src
+	all := lanes | p8
+	if all&(eachLane*pairAnchor) != 0 {
+		for k := range 8 {
+			if a := anchor[src[i+k]]; a != 0 {
+				next = sc.hit(i+k, a, next)
+			}
+		}
+	}
+	for tri != 0 {
+		j := bits.TrailingZeros64(tri) / 8
+		sc.trigram(i + j - 1)
+		tri &^= 0xff << (8 * j)
+	}
+	if all&(eachLane*pairShort) != 0 {
+		// Pair k+1 starts at byte k.
+		for k := range 8 {
+			v := lanes >> (8 * (k + 1))
+			if k == 7 {
+				v = p8
+			}
+			if v&pairShort != 0 {
+				sc.short(i + k)
+			}
+		}
+	}
+	return next
+}
+
 // pair flags the pairs of bytes (first | second<<8) where one is an anchor
-// and the other a neighbour that fits it, as near says.
+// and the other a neighbour that fits it, as near says. A rule set's copy
+// also holds the flags of its keywords' trigrams, above pairAnchor.
 var pair = func() (t [1 << 16]uint8) {
 	for first := range 256 {
 		for second := range 256 {
 			if a := anchor[second]; a != 0 && near[a][first]&nearBefore != 0 {
-				t[first|second<<8] = 1
+				t[first|second<<8] = pairAnchor
 			}
 			if a := anchor[first]; a != 0 && near[a][second]&nearAfter != 0 {
-				t[first|second<<8] = 1
+				t[first|second<<8] = pairAnchor
 			}
 		}
 	}
 	return t
 }()
+
+const pairAnchor = 1
+
+// eachLane has a one in each byte.
+const eachLane = 0x0101010101010101
 
 // hit checks the anchor at src[i], numbered a, unless a match reaching
 // next covered it, and returns the new next.
@@ -719,7 +863,7 @@ func (sc *scanner) underscore(i int) int {
 	case i >= 2 && src[i-2] == 'h' && src[i-1] == 'f':
 		return sc.token(kHuggingFace, i-2, i+1, cLetters, 34, 34, &alnum)
 	case i+4 <= len(src) && lower(src[i+1]) == 'k' && lower(src[i+2]) == 'e' && lower(src[i+3]) == 'y':
-		// aws_secret_access_key, AWS_SECRET_ACCESS_KEY, aws_secret_key.
+		// aws_secret_access_key, AWS_SECRET_ACCESS_KEY, secret_key.
 		return sc.awsSecret(i + 1)
 	}
 	return 0
@@ -944,7 +1088,7 @@ func (sc *scanner) privateKey(start int) int {
 }
 
 // awsSecret takes the 40-byte secret access key assigned to a name ending
-// in "secret_access_key" or "aws_secret_key" (any case, any of _ - .
+// in "secret_access_key" or "secret_key" (any case, any of _ - .
 // between words), whose "key" starts at src[k]: env files, shell, INI, YAML,
 // JSON (quotes escaped or not). A secret key has no prefix of its own, so
 // the name is what makes it one.
@@ -954,7 +1098,8 @@ func (sc *scanner) awsSecret(k int) int {
 	if e > len(src) || (e < len(src) && alnum[src[e]]) {
 		return 0
 	}
-	if !identEndsWith(src, e, "secretaccesskey") && !identEndsWith(src, e, "awssecretkey") {
+	// Terraform's AWS provider and S3 clients name it secret_key.
+	if !identEndsWith(src, e, "secretaccesskey") && !identEndsWith(src, e, "secretkey") {
 		return 0
 	}
 	p := skip(src, e, &gapCh, 8)
@@ -1034,6 +1179,9 @@ func (sc *scanner) basic(i int) int {
 
 // at takes the password of scheme://user:password@host from the '@'.
 // The user info ends at the authority's last '@', as URL parsers have it.
+// It also takes passwords holding '/', '#' or '?', which URL parsers do
+// not allow but people write, and the password of a Go MySQL DSN,
+// user:password@tcp(host:port)/db.
 func (sc *scanner) at(a int) int {
 	src := sc.src
 	j := a - 1
@@ -1045,36 +1193,135 @@ func (sc *scanner) at(a int) int {
 		j--
 	}
 	sc.atFrom, sc.atStop = a, j
-	if a-j > maxAuthority || j < 2 || src[j] != '/' || src[j-1] != '/' || src[j-2] != ':' {
+	if a-j > maxAuthority {
 		return 0
 	}
-	s := j - 3
-	for s >= 0 && j-s < 64 && schemeCh[src[s]] {
+	if j >= 2 && src[j] == '/' && src[j-1] == '/' && src[j-2] == ':' {
+		if !isScheme(src, j-2) {
+			return 0
+		}
+		last := lastAt(src, a)
+		if c := bytes.IndexByte(src[j+1:last], ':'); c >= 0 {
+			sc.password(j+1+c+1, last)
+		}
+		return last
+	}
+	if dsnProtocol(src[a+1:]) {
+		return sc.dsnPassword(a)
+	}
+	if j >= 0 && (src[j] == '/' || src[j] == '?' || src[j] == '#') {
+		return sc.slashedPassword(a)
+	}
+	return 0
+}
+
+// password records src[s:e] as a URL's password unless it is empty,
+// masked ("****") or a template's variable ("$DB_PASSWORD", "%s").
+func (sc *scanner) password(s, e int) {
+	pw := sc.src[s:e]
+	if len(pw) == 0 || pw[0] == '$' || (pw[0] == '%' && len(pw) > 1 && letters[pw[1]]) ||
+		len(bytes.Trim(pw, "*")) == 0 {
+		return
+	}
+	sc.add(kURLPassword, s, e)
+}
+
+// isScheme reports whether a URL scheme ends just before src[k] (the ':'
+// of "://").
+func isScheme(src []byte, k int) bool {
+	s := k - 1
+	for s >= 0 && k-s < 64 && schemeCh[src[s]] {
 		s--
 	}
-	if s == j-3 || !letters[src[s+1]] {
-		return 0
-	}
+	return s < k-1 && letters[src[s+1]]
+}
+
+// lastAt returns the authority's last '@' from the one at src[a].
+func lastAt(src []byte, a int) int {
 	last := a
 	for e := a + 1; e < len(src) && e-a < maxAuthority && !authStop[src[e]]; e++ {
 		if src[e] == '@' {
 			last = e
 		}
 	}
-	user := j + 1
-	c := bytes.IndexByte(src[user:last], ':')
-	if c < 0 {
-		return last
-	}
-	pw := src[user+c+1 : last]
-	// Empty, masked ("****") or a template's variable ("$DB_PASSWORD",
-	// "%s"): nothing to hide.
-	if len(pw) == 0 || pw[0] == '$' || (pw[0] == '%' && len(pw) > 1 && letters[pw[1]]) ||
-		len(bytes.Trim(pw, "*")) == 0 {
-		return last
-	}
-	sc.add(kURLPassword, user+c+1, last)
 	return last
+}
+
+// slashedPassword takes the password of scheme://user:pass/word@host from
+// the '@', when the scan back from it stopped at a '/', '#' or '?'. The
+// user name may hold none of them, and a password that starts with a
+// port ("host:8080/@name", a path with '@' in it) is not one.
+func (sc *scanner) slashedPassword(a int) int {
+	src := sc.src
+	t := a - 1
+	for t >= 0 && a-t <= maxAuthority && !tokenStop[src[t]] {
+		if t == sc.slashFrom {
+			t = sc.slashStop
+			break
+		}
+		t--
+	}
+	sc.slashFrom, sc.slashStop = a, t
+	if t >= 0 && !tokenStop[src[t]] {
+		return 0 // longer than an authority
+	}
+	// The leftmost "://" of the token, looked for once per token: an '@'
+	// further on in the same token starts from where the last one ended.
+	if sc.slashToken != t {
+		sc.slashToken, sc.slashSeen, sc.slashScheme = t, t+1, -1
+	}
+	if sc.slashScheme < 0 {
+		from := max(t+1, sc.slashSeen-2)
+		if k := bytes.Index(src[from:a], []byte("://")); k >= 0 {
+			sc.slashScheme = from + k
+		}
+		sc.slashSeen = a
+	}
+	k := sc.slashScheme
+	if k < 0 || k >= a || !isScheme(src, k) {
+		return 0
+	}
+	user := k + 3
+	c := bytes.IndexByte(src[user:a], ':')
+	if c < 0 || bytes.ContainsAny(src[user:user+c], "/?#@") {
+		return 0
+	}
+	s, last := user+c+1, lastAt(src, a)
+	p := s
+	for p < last && '0' <= src[p] && src[p] <= '9' {
+		p++
+	}
+	if p == last || src[p] == '/' || src[p] == '?' || src[p] == '#' {
+		return 0 // a port, then a path
+	}
+	sc.password(s, last)
+	return last
+}
+
+// dsnProtocol reports whether b starts with the protocol of a Go MySQL
+// DSN's address, "tcp(" or "unix(".
+func dsnProtocol(b []byte) bool {
+	return hasPrefix(b, "tcp(") || hasPrefix(b, "tcp4(") || hasPrefix(b, "tcp6(") || hasPrefix(b, "unix(")
+}
+
+// dsnPassword takes the password of user:password@tcp(…) from the '@':
+// the token before it, from its first ':' on.
+func (sc *scanner) dsnPassword(a int) int {
+	src := sc.src
+	t := a - 1
+	for t >= 0 && a-t <= maxAuthority && !tokenStop[src[t]] {
+		t--
+	}
+	if a-t > maxAuthority {
+		return 0
+	}
+	tok := src[t+1 : a]
+	c := bytes.IndexByte(tok, ':')
+	if c < 0 || bytes.Contains(tok, []byte("://")) {
+		return 0
+	}
+	sc.password(t+1+c+1, a)
+	return a
 }
 
 // leftOK reports whether a token may start at src[i]: at a word's start, or
@@ -1152,6 +1399,18 @@ func lower(c byte) byte {
 	return c
 }
 
+// stops returns a set of the control bytes, space and extra.
+func stops(extra string) (t [256]bool) {
+	for c := 0; c <= ' '; c++ {
+		t[c] = true
+	}
+	t[0x7f] = true
+	for _, c := range []byte(extra) {
+		t[c] = true
+	}
+	return t
+}
+
 // set returns a byte set; "a-z" is a range, and a '-' meant as itself
 // comes first.
 func set(spec string) (t [256]bool) {
@@ -1212,15 +1471,8 @@ var (
 	// keyBody is what a key block holds between its lines: base64, PEM
 	// headers ("Proc-Type: 4,ENCRYPTED"), line ends raw or escaped.
 	keyBody = set("-A-Za-z0-9+/= \t\r\n\\:,")
-	// authStop ends a URL's authority.
-	authStop = func() (t [256]bool) {
-		for c := 0; c <= ' '; c++ {
-			t[c] = true
-		}
-		t[0x7f] = true
-		for _, c := range []byte("/?#\"'<>\\`()[]{}|") {
-			t[c] = true
-		}
-		return t
-	}()
+	// authStop ends a URL's authority; tokenStop ends the token a URL
+	// or a DSN is written in.
+	authStop  = stops("/?#\"'<>\\`()[]{}|")
+	tokenStop = stops("\"'<>\\`()[]{}|")
 )

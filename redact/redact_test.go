@@ -74,6 +74,26 @@ var (
 	fakeBasic      = base64.StdEncoding.EncodeToString([]byte("admin:EXAMPLE-fake-password"))
 	fakePassword   = "EXAMPLE-fake-pa55"
 	fakePass       = "hunter2" + "hunter2"
+
+	// Formats of the rules (rules.go).
+	fakeAWSSession    = "IQoJb3JpZ2lu" + "X2VjEXAMPLE" + fill("fakeSessionTokenEXAMPLE0+/", 320)
+	fakeSlashPassword = "EXAMPLE/fake#pa55?w0rd"
+	fakeGoogleSecret  = "GOC" + "SPX-" + fill("EXAMPLEfake0-_", 28)
+	fakeGoogleAccess  = "ya" + "29." + "a0AfB_" + fill("EXAMPLEfake0token-_", 150)
+	fakeGitLabTrigger = "gl" + "ptt-" + fill("0123456789abcdef", 40)
+	fakeGitLabRunner  = "gl" + "rt-" + fill("EXAMPLEfake0-_", 20)
+	fakeNPMLegacy     = "5f0c2b1e-" + "8a7d-4c3e-9b1a-0a1b2c3d4e5f"
+	fakeAzureKey      = fill("EXAMPLEfakeAzureKey0+/", 86) + "=="
+	fakeSendGrid      = "S" + "G." + fill("EXAMPLEfake0key", 22) + "." + fill("EXAMPLEfake1key-_", 43)
+	fakeTwilioKey     = "S" + "K" + fill("9f86d081884c7d659a2feaa0c55ad015", 32)
+	fakeTwilioToken   = fill("a3bf4f1b2b0b822cd15d6c15b0f00a08", 32)
+	fakeDiscordBot    = "MTIzNDU2Nzg5" + "MDEyMzQ1Njc4" + ".GaBcDe." + fill("EXAMPLEfake0token-_", 38)
+	fakeDiscordSecret = fill("EXAMPLEfake0secret_", 32)
+	fakePuTTYPrivate  = fill("AAAAIEXAMPLEfakePrivateKey0+/", 64) + "\n" + fill("EXAMPLEfake1PrivateKey+/", 64) + "\n" + fill("EXAMPLEfake2", 20)
+	fakePuTTYFile     = "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: eddsa-key-20250101\n" +
+		"Public-Lines: 2\nAAAAC3NzaC1lZDI1NTE5AAAAIEXAMPLEfakePublicKeyEXAMPLEfakePublicKey0\nEXAMPLE0\n" +
+		"Private-Lines: 3\n" + fakePuTTYPrivate + "\nPrivate-MAC: " + fill("0123456789abcdef", 64)
+	fakeLiteralPassword = "Tr0ub4dor&3-EXAMPLE"
 )
 
 // secretCase is a secret as it appears in text (context) and the part of
@@ -117,6 +137,31 @@ var secretCases = []secretCase{
 	{"url password short", "url-password", "postgres://user:" + "pass@host", "pass"},
 	{"url password with @", "url-password", "redis://:" + "p@" + fakePassword + "@cache:6379/0", "p@" + fakePassword},
 	{"custom", "custom", "ticket CORP-" + fill("0123456789abcdef", 24), "CORP-" + fill("0123456789abcdef", 24)},
+
+	// Missed before the rules: one case per secret the issue listed.
+	{"aws session token env", "aws", "AWS_SESSION_TOKEN=" + fakeAWSSession, fakeAWSSession},
+	{"aws session token ini", "aws", "aws_session_token = " + fakeAWSSession, fakeAWSSession},
+	{"aws session token json", "aws", `{"Credentials": {"SessionToken": "` + fakeAWSSession + `", "Expiration": "2025-01-01T00:00:00Z"}}`, fakeAWSSession},
+	{"terraform secret_key", "aws", `provider "aws" {` + "\n" + `  secret_key = "` + fakeAWSSecret + `"` + "\n}", fakeAWSSecret},
+	{"url password with slash and hash", "url-password", "postgres://app:" + fakeSlashPassword + "@db.internal:5432/shop", fakeSlashPassword},
+	{"jdbc password", "password", "jdbc:postgresql://db.internal:5432/shop?user=app&password=" + fakePassword + "&ssl=true", fakePassword},
+	{"jdbc sqlserver password", "password", "jdbc:sqlserver://db:1433;databaseName=shop;user=app;password=" + fakePassword + ";encrypt=true", fakePassword},
+	{"go dsn password", "url-password", `sql.Open("mysql", "app:` + fakePassword + `@tcp(db.internal:3306)/shop?parseTime=true")`, fakePassword},
+	{"google oauth client secret", "google", `{"installed":{"client_id":"1234-abc.apps.googleusercontent.com","client_secret":"` + fakeGoogleSecret + `"}}`, fakeGoogleSecret},
+	{"google oauth access token", "google", "curl -H 'Authorization: OAuth " + fakeGoogleAccess + "' https://www.googleapis.com/drive/v3/files", fakeGoogleAccess},
+	{"gitlab pipeline trigger token", "gitlab", "curl -X POST -F token=" + fakeGitLabTrigger + " -F ref=main https://gitlab.example.com/api/v4/projects/1/trigger/pipeline", fakeGitLabTrigger},
+	{"gitlab runner token", "gitlab", "gitlab-runner register --token " + fakeGitLabRunner, fakeGitLabRunner},
+	{"npm legacy token npmrc", "npm", "//npm.example.com/:_authToken=" + fakeNPMLegacy, fakeNPMLegacy},
+	{"npm legacy token env", "npm", "NPM_TOKEN=" + fakeNPMLegacy, fakeNPMLegacy},
+	{"azure storage key", "azure", "DefaultEndpointsProtocol=https;AccountName=shopfiles;AccountKey=" + fakeAzureKey + ";EndpointSuffix=core.windows.net", fakeAzureKey},
+	{"sendgrid", "sendgrid", "SENDGRID_API_KEY=" + fakeSendGrid, fakeSendGrid},
+	{"twilio api key", "twilio", "client = Client('" + fakeTwilioKey + "', secret)", fakeTwilioKey},
+	{"twilio auth token", "twilio", "TWILIO_AUTH_TOKEN=" + fakeTwilioToken, fakeTwilioToken},
+	{"discord bot token", "discord", "DISCORD_BOT_TOKEN=" + fakeDiscordBot, fakeDiscordBot},
+	{"discord client secret", "discord", `discord_client_secret = "` + fakeDiscordSecret + `"`, fakeDiscordSecret},
+	{"putty private key", "private-key", fakePuTTYFile, fakePuTTYPrivate},
+	{"password json", "password", `{"username": "deploy", "password": "` + fakeLiteralPassword + `"}`, fakeLiteralPassword},
+	{"password env", "password", "DB_PASSWORD=" + fakeLiteralPassword, fakeLiteralPassword},
 }
 
 // customPatterns are the user patterns every test Redactor has.
@@ -345,6 +390,17 @@ func TestOrdinaryText(t *testing.T) {
 		"#3f1c9a rgb(1,2,3) 0xdeadbeefcafebabe 1e+10 -1.5 [REDACTED:github] [REDACTED:nosuchkind]",
 		"xoxb- is the bot token prefix; xoxp-user-token; https://hooks.slack.com/services/T000/B000/short",
 		"AIza is the prefix of Google API keys",
+		// Near the rules' keywords, but not secrets.
+		`if err := s.store.Get(ctx, req.ID); err != nil { return s.cache.Del(k) } // os.Getenv("HOME")`,
+		"def test_user_login(self): next_token = ctx.ext_id; msg.Content = sg.Add(1); task.SKIP; ASKED; SKU-1234",
+		`password=${DB_PASSWORD} "password": "<your password>" ?password={password} user:${PW}@tcp(db:3306)/x`,
+		`DB_PASSWORD=$SECRET "password": "changeme" password = 'SetPassword' self.password = password`,
+		"jdbc:postgresql://db:5432/shop?user=app&password=&ssl=true Server=db;Password=;Database=x",
+		"Private-Lines: 14 and Public-Lines: 6; AccountKey=<key>; GOCSPX-xxxx; ya29.xxxx; SG.xxxx; glptt-; glrt-",
+		"https://registry.example.com:8443/@scope/pkg http://localhost:3000/users/@me https://example.com/path?email=a@b.com",
+		"const token = getToken(req); const apiKey = process.env.API_KEY; secret_key: ${{ secrets.AWS_SECRET }}",
+		"5f0c2b1e-8a7d-4c3e-9b1a-2d4e6f8a0c11 npm ERR! code E404 npm WARN deprecated; NPM_TOKEN=${NPM_TOKEN}",
+		"Azure storage account shopfiles, Discord bot ready, Twilio SMS sent; twilio_account_sid = ACxxxxxxxx",
 		"",
 	} {
 		if out, n := r.String(s); n != 0 || out != s {
@@ -568,7 +624,7 @@ func TestLinearTime(t *testing.T) {
 	rep := func(s string) []byte { return []byte(strings.Repeat(s, size/len(s)+1)[:size]) }
 	measure := func(in []byte) time.Duration {
 		best := time.Duration(1<<63 - 1)
-		for range 2 {
+		for range 3 {
 			start := time.Now()
 			r.Bytes(nil, in)
 			best = min(best, time.Since(start))
@@ -600,9 +656,34 @@ func TestLinearTime(t *testing.T) {
 		"dashes":        rep("-"),
 		"underscores":   rep("_key"),
 		"json":          []byte(`{"a":"` + string(rep(`\"`+fakeAWSKeyID)) + `"}`),
+		// The rules' keywords, where nothing follows them.
+		"rule keywords": rep("twilio glptt- sg.x s.x ext_ Bot M npm_token=1 facebook "),
 	} {
 		if d := measure(in); d > 50*base+20*time.Millisecond {
 			t.Errorf("%s: %v for %d bytes, ordinary text %v", name, d, len(in), base)
+		}
+	}
+	// A rule's pattern running at each of many keywords, and gitleaks'
+	// allowlists checking each of many findings, cost more than ordinary
+	// text by far: there, sixteen times the text must take about sixteen
+	// times as long, not 256 (the margin is for a busy machine).
+	generic, _ := New(nil, WithGeneric(true))
+	for name, c := range map[string]struct {
+		r *Redactor
+		s string
+	}{
+		"rule tokens":      {r, fakeSendGrid + " "},
+		"rule windows":     {r, "facebook 123456789012345|"},
+		"passwords":        {r, `password = "` + fakeLiteralPassword + `" `},
+		"long rule runs":   {r, "ops_eyJ" + fill("QUJD", 300) + " "},
+		"generic keywords": {generic, "token key api auth secret access "},
+		"generic values":   {generic, "api_key=" + fill("a8F3k2J9d8S7f6G5h4J3x1", 32) + " "},
+		"generic near":     {generic, "token=aaaaaaaaa "},
+	} {
+		r = c.r
+		small := measure([]byte(strings.Repeat(c.s, size/16/len(c.s)+1)[:size/16]))
+		if d := measure(rep(c.s)); d > 64*small+20*time.Millisecond {
+			t.Errorf("%s: %v for %d bytes, %v for a sixteenth", name, d, size, small)
 		}
 	}
 }
