@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/convlog/convlog/internal/idle"
 	"github.com/convlog/convlog/stream"
@@ -37,11 +39,22 @@ const (
 )
 
 // The pass-through process is this binary run as `convlog tee --relay`. It
-// inherits stdin, stdout and stderr, and two pipes: it sends the relay stream
-// on fd 3, and waits for the byte that says "go" on fd 4.
+// inherits stdin and stdout (see forRelay), a pipe for its stderr that tee
+// reads and counts, and three more: it sends the relay stream on fd 3,
+// waits for the byte that says "go" on fd 4, and reads the input into the
+// shared memory on fd 5 (ring).
 const (
 	relayFD   = 3
 	controlFD = 4
+	memFD     = 5
+)
+
+// The largest read of the pass-through process, and how far the logger may
+// fall behind it when starved (passer.MaxStarved): the shared memory is
+// sized for both, and only the pages used cost memory.
+const (
+	relayBufSize = 256 << 10
+	relayStarved = 64 << 20
 )
 
 // Process is what Start needs to start the pass-through process.
@@ -60,6 +73,9 @@ type Process struct {
 // process that has not been handed over to ends when its fd 4 closes.
 // Nothing here ever holds up tee: if the process cannot be started, tee goes
 // on passing the input through itself.
+//
+// tee stays one process unless its stdin is a pipe: a process reading from
+// one can be taken over from exactly where it stopped (takeBack).
 func Start(p Process, h *Handover, logger *stream.Logger) (stop func()) {
 	delay, always := handoverAfter, false
 	switch setting := p.Setting; setting {
@@ -73,7 +89,7 @@ func Start(p Process, h *Handover, logger *stream.Logger) (stop func()) {
 	var (
 		mu      sync.Mutex
 		stopped bool
-		control *os.File // the write end of the process's fd 4
+		control *controlPipe
 		quit    = make(chan struct{})
 	)
 	go func() {
@@ -89,55 +105,32 @@ func Start(p Process, h *Handover, logger *stream.Logger) (stop func()) {
 		// goroutine, until the child is reaped. The child must not outlive
 		// tee, or a killed tee would leave a pass-through running.
 		runtime.LockOSThread()
-		relayR, relayW, err := os.Pipe()
+		c, err := startChild(p, &mu, &stopped)
 		if err != nil {
 			return
 		}
-		controlR, controlW, err := os.Pipe()
-		if err != nil {
-			relayR.Close()
-			relayW.Close()
-			return
-		}
-		cmd := exec.Command(p.Exe, "tee", "--relay")
-		cmd.Args[0] = "convlog" // for ps, rather than /proc/self/exe
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = p.In, p.Out, p.Stderr
-		cmd.ExtraFiles = []*os.File{relayW, controlR}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		defer c.close()
 		mu.Lock()
-		started := false
-		if !stopped {
-			err = cmd.Start()
-			started = err == nil
-			control = controlW
+		control = c.control
+		if stopped {
+			control.Close()
 		}
 		mu.Unlock()
-		relayW.Close()
-		controlR.Close()
-		if !started {
-			relayR.Close()
-			controlW.Close()
-			return
-		}
-		stream.GrowPipe(relayR)
-		relay := newRelayReader(relayR)
-		if relay.readHello() != nil {
-			relayR.Close()
-			cmd.Wait()
+		if c.readHello() != nil {
+			c.wait()
 			return
 		}
 		// Started and ready, the process waits for the machine to be
 		// busy: a process that starts then takes as long again, and the
 		// pass-through stays exposed meanwhile.
 		if !always && !waitUntilBusy(logger, quit) {
-			cmd.Wait() // it ends when stop closes its fd 4
+			c.wait() // it ends when stop closes its fd 4
 			return
 		}
-		// relayR is the Handover's from now on, to read to its end after
-		// the process has gone; it is closed with tee.
-		h.offerRelay(relay, controlW)
-		go watchStarved(logger, h, controlW, quit)
-		cmd.Wait()
+		c.offered = true
+		h.offerRelay(c.src.rr, c.control, c)
+		go watchStarved(logger, h, c.control, quit)
+		c.wait()
 	}()
 	return sync.OnceFunc(func() {
 		close(quit)
@@ -202,7 +195,7 @@ func busyMachine(logger *stream.Logger) func() bool {
 // up to 117 MiB, against 91 MiB. A starved thread of idle priority still
 // gets a slice now and then, so the test is over the whole span, not at
 // every check.
-func watchStarved(logger *stream.Logger, h *Handover, control *os.File, quit <-chan struct{}) {
+func watchStarved(logger *stream.Logger, h *Handover, control io.Writer, quit <-chan struct{}) {
 	tick := time.NewTicker(busyCheck)
 	defer tick.Stop()
 	var (
@@ -275,22 +268,47 @@ var ErrByHand = errors.New("tee --relay is the pass-through process of another c
 // Main is `convlog tee --relay`: the pass-through process. stallLimit is
 // how long it waits for a logger that does not take its input (zero: the
 // default).
+//
+// From its hello on, it does no I/O but the relay's: reads of stdin and of
+// fd 4, writes to stdout, fd 3 and stderr, each of which tee can count, so
+// that the kernel's totals of its I/O say exactly how far it got (takeBack).
 func Main(stderr io.Writer, stallLimit time.Duration) error {
 	// Signals are tee's to handle: Ctrl-C reaches the whole process group,
 	// and tee decides when the session ends. This process ends with the
 	// input, or with tee (Pdeathsig).
 	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGPIPE, syscall.SIGXFSZ)
-	if err := writeHello(relayFD); err != nil {
+	var st unix.Stat_t
+	if err := unix.Fstat(relayFD, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		return fmt.Errorf("%w: fd %d is not a pipe", ErrByHand, relayFD)
+	}
+	var (
+		mem []byte
+		err error
+	)
+	if err = unix.Fstat(memFD, &st); err == nil {
+		mem, err = unix.Mmap(memFD, 0, int(st.Size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	}
+	h := helloInfo{BufSize: relayBufSize}
+	if err == nil {
+		h.Exact = ownIOOnly()
+		h.Read, h.Written, err = selfIO()
+	}
+	if err != nil {
+		h.Exact = false
+	}
+	helloLen, err := writeHello(relayFD, h)
+	if err != nil {
 		return fmt.Errorf("%w: fd %d: %v", ErrByHand, relayFD, err)
 	}
 	var b [1]byte
-	if n, _ := syscall.Read(controlFD, b[:]); n != 1 || b[0] != 'G' {
+	if n, _ := syscall.Read(controlFD, b[:]); n != 1 || b[0] != 'G' || mem == nil {
 		return nil // the session ended before the handover
 	}
 	warn := func(format string, args ...any) {
 		fmt.Fprintf(stderr, "convlog: warning: "+format+"\n", args...)
 	}
 	r := &passer{In: 0, Out: 1, Log: relayFD, Control: controlFD, StallLimit: stallLimit,
+		BufSize: relayBufSize, MaxStarved: relayStarved, Mem: mem, Start: int64(helloLen),
 		OutErr: func(err error) {
 			warn("writing to stdout: %v; the rest of the input is logged but not passed on.", err)
 		},
@@ -302,6 +320,72 @@ func Main(stderr io.Writer, stallLimit time.Duration) error {
 		warn("the session file could not keep up (blocked for over %s); some input was passed through but not logged.", r.StallLimit)
 	}
 	return nil
+}
+
+// selfIO reads the totals of this process's I/O: bytes passed to read(2)
+// and write(2), and the like, so far, the read of them included.
+func selfIO() (rchar, wchar int64, err error) {
+	fd, err := unix.Open("/proc/self/io", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer unix.Close(fd)
+	var (
+		buf [512]byte
+		got int
+	)
+	for {
+		n, err := unix.Read(fd, buf[got:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+		if n <= 0 || got+n == len(buf) {
+			got += max(n, 0)
+			break
+		}
+		got += n
+	}
+	r, w, ok := parseIO(buf[:got])
+	if !ok {
+		return 0, 0, errors.New("relay: /proc/self/io unreadable")
+	}
+	// The file's figures are from before the read of it.
+	return r + int64(got), w, nil
+}
+
+// ownIOOnly reports whether nothing in this process will read or write
+// on its own: the runtime would, if it polled a descriptor (its poller
+// wakes itself with an eventfd) or rechecked the CPU limit of its cgroup
+// every second (tee sets GODEBUG=updatemaxprocs=0 for it).
+func ownIOOnly() bool {
+	if !updatesOff(os.Getenv("GODEBUG")) {
+		return false
+	}
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		if l, _ := os.Readlink("/proc/self/fd/" + fd.Name()); strings.HasPrefix(l, "anon_inode:[event") {
+			return false
+		}
+	}
+	return true
+}
+
+// updatesOff reports whether godebug, the GODEBUG variable, turns the
+// runtime's updates of GOMAXPROCS off: its last setting of them wins.
+func updatesOff(godebug string) bool {
+	off := false
+	for _, kv := range strings.Split(godebug, ",") {
+		if k, v, _ := strings.Cut(kv, "="); k == "updatemaxprocs" {
+			off = v == "0"
+		}
+	}
+	return off
 }
 
 // SelfExe names this very binary, even if its file has been replaced or
