@@ -1,8 +1,10 @@
 package relay
 
 import (
+	"bytes"
 	"database/sql"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -288,4 +290,52 @@ func TestStarvation(t *testing.T) {
 	check("busy", func(int) time.Duration { return 12 * ms }, func(int) time.Duration { return 15 * ms }, make([]bool, 16))
 	// Asleep (neither running nor waiting): not starved.
 	check("asleep", never, never, make([]bool, 16))
+}
+
+// A session stopped at once (a second signal) while its pass-through
+// process passes a flood of lines on: the process is stopped too, and the
+// lines it passed on and tee never logged are counted as dropped, exactly.
+func TestTeeRelayStoppedAtOnce(t *testing.T) {
+	rt := startRelayed(t)
+	relay := handOver(rt)
+	exited := waitForExit(t, relay)
+	go func() {
+		pad := strings.Repeat("p", 300)
+		for i := len(rt.Sent); ; i++ {
+			if _, err := fmt.Fprintf(rt.Stdin, `{"type":"assistant","i":%d,"pad":"%s"}`+"\n", i, pad); err != nil {
+				return
+			}
+		}
+	}()
+	out := make(chan []byte, 1)
+	go func() {
+		b, _ := io.ReadAll(rt.Stdout)
+		out <- b
+	}()
+	testkit.WaitForMessages(t, rt.Path, 1000)
+	// Two signals of different kinds: two of a kind sent at once may
+	// arrive as one.
+	rt.Cmd.Process.Signal(syscall.SIGINT)
+	rt.Cmd.Process.Signal(syscall.SIGTERM)
+	passed := append(rt.Sent, testkit.SplitLines(<-out)...)
+	if code := testkit.ExitCode(rt.Cmd.Wait()); code != 130 {
+		t.Fatalf("exit %d, want 130; stderr: %s", code, rt.Stderr)
+	}
+	if !exited() {
+		t.Fatalf("the pass-through process %d is still running", relay)
+	}
+	db := testkit.OpenDB(t, rt.Path)
+	var total, dropped int
+	testkit.QueryRow(t, db, `SELECT total_messages, lines_dropped FROM sessions`, &total, &dropped)
+	if dropped == 0 || total+dropped != len(passed) {
+		t.Fatalf("%d lines passed through, %d logged, %d dropped; stderr: %s", len(passed), total, dropped, rt.Stderr)
+	}
+	if want := fmt.Sprintf("convlog: warning: %d of %d input lines were not logged.", dropped, len(passed)); rt.Stderr.String() != want+"\n" {
+		t.Fatalf("stderr: %s, want %q", rt.Stderr, want)
+	}
+	for seq, raw := range testkit.StoredLines(t, db) {
+		if !bytes.Equal(raw, passed[seq]) {
+			t.Fatalf("message %d is %.60q, passed through %.60q", seq, raw, passed[seq])
+		}
+	}
 }
