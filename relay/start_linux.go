@@ -159,7 +159,9 @@ func waitUntilBusy(logger *stream.Logger, quit <-chan struct{}) bool {
 
 // busyMachine returns what reports, each time it is asked, whether the
 // logger's thread of idle priority waited for a CPU for over half the time
-// since the last time, or has left for an ordinary thread.
+// since the last time, or has left for an ordinary thread. A span shorter
+// than busyCheck (a check that came late, and the next one at once) is
+// added to the next: a millisecond's wait says nothing of the machine.
 func busyMachine(logger *stream.Logger) func() bool {
 	var (
 		last   time.Time
@@ -173,8 +175,11 @@ func busyMachine(logger *stream.Logger) func() bool {
 		if tid == 0 {
 			return false
 		}
-		w, ok := idle.Waited(tid)
 		now := time.Now()
+		if !last.IsZero() && now.Sub(last) < busyCheck {
+			return false
+		}
+		w, ok := idle.Waited(tid)
 		busy := ok && !last.IsZero() && w-waited > now.Sub(last)/2
 		last, waited = now, w
 		return busy
