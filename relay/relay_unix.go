@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -63,6 +64,10 @@ type passer struct {
 	OutClosed   bool
 	SkippedRuns int  // times the logging process fell behind and input was skipped
 	LogGone     bool // the logging process stopped reading before the end frame
+
+	// die, if set, is asked at the moments a process could be killed that
+	// matter to takeBack: yes ends Run's goroutine there (runtime.Goexit).
+	die func() bool
 
 	ring    *ring
 	st      ringState // committed before every read, and before what it describes is sent
@@ -146,10 +151,12 @@ func (r *passer) Run() error {
 		}
 		n, err := r.read(p)
 		if n > 0 {
+			r.dying()
 			now := r.Now()
 			data := p[:n]
 			nl := bytes.Count(data, newline)
 			r.write(data, nl)
+			r.dying()
 			r.st.Input += int64(n)
 			if !r.st.Skip {
 				putHeader(r.ring.data[off-frameHeader:off], kindData, n, now)
@@ -159,6 +166,7 @@ func (r *passer) Run() error {
 				r.st.GapNL += int64(nl)
 				r.st.GapEOL = data[n-1] == '\n'
 			}
+			r.dying()
 			r.ring.commit(&r.st)
 			r.flush()
 		}
@@ -173,6 +181,13 @@ func (r *passer) Run() error {
 }
 
 var newline = []byte{'\n'}
+
+// dying ends the goroutine here if die says so.
+func (r *passer) dying() {
+	if r.die != nil && r.die() {
+		runtime.Goexit()
+	}
+}
 
 // need is the room a data read takes in the ring.
 func (r *passer) need() int { return frameHeader + r.BufSize }
@@ -320,8 +335,11 @@ func (r *passer) write(p []byte, nl int) {
 		if err == nil || err == unix.EINTR {
 			continue
 		}
-		if err == unix.EAGAIN && waitFD(r.Out, unix.POLLOUT, -1) == nil {
-			continue
+		if err == unix.EAGAIN {
+			r.dying()
+			if waitFD(r.Out, unix.POLLOUT, -1) == nil {
+				continue
+			}
 		}
 		r.OutClosed, r.st.OutClosed = true, true
 		if err != unix.EPIPE && r.OutErr != nil {
@@ -397,6 +415,7 @@ func (r *passer) flush() {
 		n := r.writeLog(b)
 		r.sent += int64(n)
 		if n < len(b) {
+			r.dying()
 			return
 		}
 	}

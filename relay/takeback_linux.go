@@ -92,14 +92,30 @@ func (c *child) makeReport() *deathReport {
 	if err != nil {
 		return fail("the shared memory: %v", err)
 	}
+	read := c.io.rchar - c.said.Read - control
+	written := c.io.wchar - c.said.Written - pipe - (c.stderr.n - c.stderr.before)
+	r = recoverRing(mem, read, written, pipe)
 	r.mem = mem
+	if r.ok {
+		r.tail = &released{Reader: r.tail, release: c.release}
+	}
+	return r
+}
+
+// recoverRing makes the report from the state a dead pass-through process
+// left in mem, and how many bytes it read from stdin, wrote to stdout and
+// sent down the relay pipe from its hello on (the hello included in pipe).
+func recoverRing(mem []byte, read, written, pipe int64) *deathReport {
+	r := &deathReport{}
+	fail := func(format string, args ...any) *deathReport {
+		r.ok, r.why = false, fmt.Errorf(format, args...)
+		return r
+	}
 	st, scratch, data, err := readRing(mem)
 	if err != nil {
 		return fail("%v", err)
 	}
 	r.st = st
-	read := c.io.rchar - c.said.Read - control
-	written := c.io.wchar - c.said.Written - pipe - (c.stderr.n - c.stderr.before)
 
 	// The read being made: u bytes read past Input, of which w were written.
 	u, w := read-st.Input, written-st.Out
@@ -152,7 +168,7 @@ func (c *child) makeReport() *deathReport {
 	}
 	end = appendFrame(end, kindTakeBack, 0, nil)
 	parts = append(parts, bytes.NewReader(end))
-	r.tail = &released{Reader: io.MultiReader(parts...), release: c.release}
+	r.tail = io.MultiReader(parts...)
 	r.ok = true
 	return r
 }
