@@ -117,6 +117,8 @@ func Start(p Process, h *Handover, logger *stream.Logger) (stop func()) {
 		}
 		mu.Unlock()
 		if c.readHello() != nil {
+			// Not to be handed over to: it ends when its fd 4 closes.
+			c.control.Close()
 			c.wait()
 			return
 		}

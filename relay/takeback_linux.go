@@ -4,9 +4,9 @@ package relay
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -192,7 +192,9 @@ func (c *child) takeBack(h *Handover) io.Reader {
 		return nil
 	}
 	if r.st.OutClosed {
-		h.outErr = errOutClosed
+		// The process said why, unless the reader had gone: then, as
+		// for tee, nothing is said.
+		h.outErr = syscall.EPIPE
 	} else if len(r.rest) > 0 {
 		h.wroteAfter.Store(true)
 		if _, err := h.Out.Write(r.rest); err != nil {
@@ -244,5 +246,3 @@ func (r *released) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
-
-var errOutClosed = errors.New("stdout is closed")
