@@ -222,36 +222,45 @@ func wordSaid(t *testing.T, pid int) (byte, bool) {
 func TestStarvation(t *testing.T) {
 	t0 := time.Unix(1e9, 0)
 	ms := time.Millisecond
-	check := func(name string, ranPer, waitedPer func(i int) time.Duration, want []bool) {
+	check := func(name string, ranPer, waitedPer func(i int) time.Duration, ready func(i int) bool, want []bool) {
 		t.Helper()
-		var s starvation
+		s := starvation{window: starvedFor}
 		var ran, waited time.Duration
 		for i, w := range want {
 			ran += ranPer(i)
 			waited += waitedPer(i)
-			if got := s.add(t0.Add(time.Duration(i)*busyCheck), ran, waited); got != w {
+			th := threadTimes{at: t0.Add(time.Duration(i) * busyCheck), ran: ran, waited: waited, ready: ready(i)}
+			if got := s.add(th); got != w {
 				t.Fatalf("%s: check %d said %v, want %v", name, i, got, w)
 			}
 		}
 	}
 	never := func(int) time.Duration { return 0 }
 	all := func(int) time.Duration { return busyCheck }
+	always := func(int) bool { return true }
+	asleep := func(int) bool { return false }
 	// Kept waiting from the start: starved once a whole starvedFor has
 	// passed (10 checks of 20 ms), and still with a 4 ms slice at check 12.
 	want := make([]bool, 16)
 	for i := 10; i < 16; i++ {
 		want[i] = true
 	}
-	check("starved", func(i int) time.Duration {
+	slice := func(i int) time.Duration {
 		if i == 12 {
 			return 4 * ms
 		}
 		return 0
-	}, all, want)
+	}
+	check("starved", slice, all, always, want)
+	// The same with none of the wait counted yet: the kernel counts a wait
+	// when it ends.
+	check("starved, the wait not counted", never, never, always, want)
 	// Running most of the time while also waiting: busy, not starved.
-	check("busy", func(int) time.Duration { return 12 * ms }, func(int) time.Duration { return 15 * ms }, make([]bool, 16))
+	check("busy", func(int) time.Duration { return 12 * ms }, func(int) time.Duration { return 15 * ms }, always, make([]bool, 16))
 	// Asleep (neither running nor waiting): not starved.
-	check("asleep", never, never, make([]bool, 16))
+	check("asleep", never, never, asleep, make([]bool, 16))
+	// Asleep but at one check, with no CPU time since: not starved.
+	check("awake once", never, never, func(i int) bool { return i == 11 }, make([]bool, 16))
 }
 
 // A session stopped at once (a second signal) while its pass-through

@@ -3,12 +3,14 @@
 package relay
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -161,39 +163,51 @@ func waitUntilBusy(logger *stream.Logger, quit <-chan struct{}) bool {
 
 // busyMachine returns what reports, each time it is asked, whether the
 // logger's thread of idle priority waited for a CPU for over half the time
-// since the last time, or has left for an ordinary thread. A span shorter
-// than busyCheck (a check that came late, and the next one at once) is
-// added to the next: a millisecond's wait says nothing of the machine.
+// since the last time, or was kept off the CPU over the last offWindow (see
+// starvation), or has left for an ordinary thread. A span shorter than
+// busyCheck (a check that came late, and the next one at once) is added to
+// the next: a millisecond's wait says nothing of the machine.
 func busyMachine(logger *stream.Logger) func() bool {
 	var (
 		last   time.Time
 		waited time.Duration
+		tid    int
+		off    = starvation{window: offWindow}
 	)
 	return func() bool {
-		tid, left := logger.IdleThread()
+		t, left := logger.IdleThread()
 		if left {
 			return true
 		}
-		if tid == 0 {
+		if t == 0 {
 			return false
 		}
 		now := time.Now()
 		if !last.IsZero() && now.Sub(last) < busyCheck {
 			return false
 		}
-		w, ok := idle.Waited(tid)
-		busy := ok && !last.IsZero() && w-waited > now.Sub(last)/2
-		last, waited = now, w
+		if t != tid {
+			tid, off = t, starvation{window: offWindow}
+		}
+		th, ok := threadNow(tid, now)
+		busy := ok && !last.IsZero() && th.waited-waited > now.Sub(last)/2
+		if ok && off.add(th) {
+			busy = true
+		}
+		last, waited = now, th.waited
 		return busy
 	}
 }
 
+// offWindow is how long busyMachine looks back for a thread kept off the
+// CPU in a wait that has not ended.
+const offWindow = 5 * busyCheck
+
 // watchStarved tells the pass-through process, once it has taken over, when
 // the logger is starved, not merely busy: still on its thread of idle
-// priority, and kept off the CPU over the last starvedFor (it ran for less
-// than a tenth of that time and waited for over half of it). Until the
-// logger moves to an ordinary thread, the process holds more for it
-// (stream.Relay.MaxStarved).
+// priority, and kept off the CPU over the last starvedFor (see
+// starvation). Until the logger moves to an ordinary thread, the process
+// holds more for it (stream.Relay.MaxStarved).
 //
 // A logger busy with a fast stream runs most of the time. It can be kept off
 // the CPU for a moment, by the pass-through process and its writer reading
@@ -222,10 +236,10 @@ func watchStarved(logger *stream.Logger, h *Handover, control io.Writer, quit <-
 		starved := false
 		if t, left := logger.IdleThread(); t > 0 && !left {
 			if t != tid {
-				tid, s = t, starvation{}
+				tid, s = t, starvation{window: starvedFor}
 			}
-			if ran, waited, ok := idle.Times(tid); ok {
-				starved = s.add(time.Now(), ran, waited)
+			if th, ok := threadNow(tid, time.Now()); ok {
+				starved = s.add(th)
 			}
 		}
 		if starved != said {
@@ -241,29 +255,55 @@ func watchStarved(logger *stream.Logger, h *Handover, control io.Writer, quit <-
 	}
 }
 
-// starvation keeps a thread's times over the last starvedFor.
+// starvation keeps a thread's times over the last window.
 type starvation struct {
+	window time.Duration
 	recent []threadTimes
 }
 
 type threadTimes struct {
 	at          time.Time
 	ran, waited time.Duration // in all, from its schedstat
+	ready       bool          // running, or waiting for a CPU, when looked at
+}
+
+// threadNow reads the times and the state of thread tid of this process.
+func threadNow(tid int, at time.Time) (threadTimes, bool) {
+	ran, waited, ok := idle.Times(tid)
+	if !ok {
+		return threadTimes{}, false
+	}
+	b, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(tid) + "/stat")
+	// "tid (name) state …": the name may hold anything but the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if err != nil || i < 0 || i+2 >= len(b) {
+		return threadTimes{}, false
+	}
+	return threadTimes{at: at, ran: ran, waited: waited, ready: b[i+2] == 'R'}, true
 }
 
 // add takes the thread's times at a check and reports whether, over the
-// last starvedFor, it ran for less than a tenth of the time and waited for
-// a CPU for over half of it.
-func (s *starvation) add(at time.Time, ran, waited time.Duration) bool {
-	now := threadTimes{at, ran, waited}
-	for len(s.recent) > 1 && at.Sub(s.recent[1].at) >= starvedFor {
+// last window, it ran for less than a tenth of the time and waited for a
+// CPU for over half of it.
+//
+// The kernel adds a wait to the thread's figure only when it ends, once
+// the thread gets a CPU: a thread of idle priority on a machine with no CPU
+// to spare can wait a second or more with none of it counted yet. So a
+// thread that was ready to run at every check of the window and ran for
+// less than a tenth of it was waiting all along.
+func (s *starvation) add(now threadTimes) bool {
+	for len(s.recent) > 1 && now.at.Sub(s.recent[1].at) >= s.window {
 		s.recent = s.recent[1:]
 	}
 	starved := false
 	if len(s.recent) > 0 {
 		first := s.recent[0]
-		span := at.Sub(first.at)
-		starved = span >= starvedFor && ran-first.ran < span/10 && waited-first.waited > span/2
+		span := now.at.Sub(first.at)
+		ready := now.ready
+		for _, t := range s.recent {
+			ready = ready && t.ready
+		}
+		starved = span >= s.window && now.ran-first.ran < span/10 && (now.waited-first.waited > span/2 || ready)
 	}
 	s.recent = append(s.recent, now)
 	return starved
