@@ -124,67 +124,153 @@ func starvedSession(t *testing.T, cpu int, stopSpinning func()) bool {
 //
 // Whether a machine shared with other work has CPUs to spare at a given
 // moment is for its scheduler to say: the logger's thread of idle priority
-// waits for a CPU when it has none. tee hands over when that thread waited
-// for over half of a span of at least busyCheck (or was kept off the CPU
-// for offWindow); a session in which it waited for less than busyCheck/2 in
-// all, from the start of the pass-through process on, must not have been
-// handed over. One in which it waited longer proves nothing, and is run
-// again.
+// waits for a CPU when it has none. This test watches that thread's waits
+// through the session (spare), and a session in which no check of tee's
+// could have found the machine busy must not have been handed over. One in
+// which the thread waited longer proves nothing, and is run again.
 func TestTeeStaysOneProcessWithCPUsToSpare(t *testing.T) {
-	for range 10 {
-		started := time.Now()
-		rt := testkit.StartTee(t, nil)
-		var (
-			relay   int
-			before  time.Duration
-			waiting bool
-		)
-		deadline := time.Now().Add(20 * time.Second)
-		// A quiet stream, for three times as long as tee waits before it
-		// starts its pass-through process.
-		for i := 0; i < 30 || relay == 0; i++ {
-			if time.Now().After(deadline) {
-				t.Fatal("tee never started its pass-through process")
-			}
-			rt.Send(rt.Line(i))
-			time.Sleep(10 * time.Millisecond) // the pace of the stream
-			if relay == 0 {
-				if relay = relayOf(rt.Cmd.Process.Pid); relay != 0 {
-					before, waiting = idleWait(rt.Cmd.Process.Pid)
-				}
-			}
-		}
-		// Waiting for its "go", or reading stdin: taken over.
-		for !readingFD(relay, controlFD) && !readingFD(relay, 0) {
-			if time.Now().After(deadline) {
-				t.Fatal("the pass-through process never got ready")
-			}
-			time.Sleep(time.Millisecond)
-		}
-		took := readingFD(relay, 0)
-		// Measured after, once the logger has logged every line: a wait
-		// that made tee hand over has ended then, and the kernel counts a
-		// wait when it ends.
-		testkit.WaitForMessages(t, rt.Path, len(rt.Sent))
-		after, ok := idleWait(rt.Cmd.Process.Pid)
-		if code := rt.Finish(); code != 0 || rt.Stderr.Len() > 0 {
-			t.Fatalf("exit %d; stderr: %s", code, rt.Stderr)
-		}
-		rt.CheckLogged(started)
-		switch waited := after - before; {
-		case !waiting || !ok:
-			// Over 50 ms, once.
-			t.Log("the logger left its thread of idle priority: the machine was busy; again")
-		case waited < busyCheck/2:
-			if took {
-				t.Fatalf("tee handed over although its logger waited %v for a CPU in all", waited)
-			}
+	for range 30 {
+		if quietSession(t) {
 			return
-		default:
-			t.Logf("the logger waited %v for a CPU: the machine was busy; again", waited)
 		}
 	}
-	t.Fatal("the machine was busy through ten sessions")
+	t.Fatal("the machine was busy through thirty sessions")
+}
+
+// quietSession runs one session for TestTeeStaysOneProcessWithCPUsToSpare,
+// and reports whether the machine had CPUs to spare throughout; if it had,
+// it checks that tee did not hand over.
+func quietSession(t *testing.T) bool {
+	started := time.Now()
+	rt := testkit.StartTee(t, nil)
+	pid := rt.Cmd.Process.Pid
+	deadline := time.Now().Add(20 * time.Second)
+	var (
+		relay, tid int
+		samples    = make(chan []waitSample, 1)
+		stop       = make(chan struct{})
+	)
+	// The logger's thread, watched from before the pass-through process
+	// starts.
+	rt.Send(rt.Line(0))
+	for tid = idleThread(pid); tid == 0; tid = idleThread(pid) {
+		if time.Now().After(deadline) {
+			t.Fatal("tee's logger has no thread of idle priority")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	go func() { samples <- sampleWaits(pid, tid, stop) }()
+	// A quiet stream, for three times as long as tee waits before it
+	// starts its pass-through process.
+	for i := 1; i < 30 || relay == 0; i++ {
+		if time.Now().After(deadline) {
+			t.Fatal("tee never started its pass-through process")
+		}
+		rt.Send(rt.Line(i))
+		time.Sleep(10 * time.Millisecond) // the pace of the stream
+		relay = relayOf(pid)
+	}
+	// Waiting for its "go", or reading stdin: taken over.
+	for !readingFD(relay, controlFD) && !readingFD(relay, 0) {
+		if time.Now().After(deadline) {
+			t.Fatal("the pass-through process never got ready")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	took := readingFD(relay, 0)
+	// Once the logger has logged every line, a wait that made tee hand
+	// over has ended: the kernel counts a wait when it ends.
+	testkit.WaitForMessages(t, rt.Path, len(rt.Sent))
+	close(stop)
+	waits := <-samples
+	if code := rt.Finish(); code != 0 || rt.Stderr.Len() > 0 {
+		t.Fatalf("exit %d; stderr: %s", code, rt.Stderr)
+	}
+	rt.CheckLogged(started)
+	if why := spare(waits); why != "" {
+		t.Logf("%s: the machine was busy; again", why)
+		return false
+	}
+	if took {
+		t.Fatalf("tee handed over although its logger never waited for a CPU for over %v in %v", busyCheck/2, busyCheck)
+	}
+	return true
+}
+
+// waitSample is how long a thread had waited for a CPU in all, and when.
+type waitSample struct {
+	at     time.Time
+	waited time.Duration
+	gone   bool // the thread has ended
+}
+
+// sampleWaits samples the waits of thread tid of process pid every
+// millisecond until stop closes, and once more then.
+func sampleWaits(pid, tid int, stop <-chan struct{}) []waitSample {
+	var all []waitSample
+	for {
+		s := waitSample{at: time.Now()}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/schedstat", pid, tid))
+		if f := strings.Fields(string(b)); err == nil && len(f) > 1 {
+			ns, _ := strconv.ParseInt(f[1], 10, 64)
+			s.waited = time.Duration(ns)
+		} else {
+			s.gone = true
+		}
+		all = append(all, s)
+		select {
+		case <-stop:
+			return append(all, waitSample{at: time.Now(), waited: s.waited, gone: s.gone})
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// spare says why the machine may have been busy, by tee's rules
+// (busyMachine), over the samples; "" if it cannot have been.
+//
+// A check of tee's over a span of L ≥ busyCheck counts the waits that ended
+// in it. Take the samples i and j that enclose the span most closely: the
+// waits that ended between them are at least as many, and L is longer than
+// S, from the sample after i to the sample before j. If no two samples have
+// more waits ending between them than max(S, busyCheck)/2, no span had
+// more than half its length. A wait that had not ended at a check, and had
+// lasted for offWindow (busyMachine's other rule), ended before the last
+// sample, and counts in one.
+func spare(samples []waitSample) string {
+	if len(samples) < 2 {
+		return "no samples"
+	}
+	for _, s := range samples {
+		if s.gone {
+			return "the logger left its thread of idle priority"
+		}
+	}
+	for i := range samples {
+		for j := i + 1; j < len(samples); j++ {
+			var inner time.Duration
+			if j-1 > i+1 {
+				inner = samples[j-1].at.Sub(samples[i+1].at)
+			}
+			waited := samples[j].waited - samples[i].waited
+			if waited > max(inner, busyCheck)/2 {
+				return fmt.Sprintf("the logger waited %v for a CPU within %v", waited, samples[j].at.Sub(samples[i].at))
+			}
+		}
+	}
+	return ""
+}
+
+// idleThread is the thread of idle priority of process pid, or 0.
+func idleThread(pid int) int {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, task := range tasks {
+		tid, _ := strconv.Atoi(task.Name())
+		if attr, err := unix.SchedGetAttr(tid, 0); err == nil && attr.Policy == unix.SCHED_IDLE {
+			return tid
+		}
+	}
+	return 0
 }
 
 // idleWait is how long the thread of idle priority of process pid has

@@ -225,11 +225,17 @@ func TestStarvation(t *testing.T) {
 	check := func(name string, ranPer, waitedPer func(i int) time.Duration, ready func(i int) bool, want []bool) {
 		t.Helper()
 		s := starvation{window: starvedFor}
-		var ran, waited time.Duration
+		var (
+			ran, waited time.Duration
+			slices      int64
+		)
 		for i, w := range want {
 			ran += ranPer(i)
 			waited += waitedPer(i)
-			th := threadTimes{at: t0.Add(time.Duration(i) * busyCheck), ran: ran, waited: waited, ready: ready(i)}
+			if ranPer(i) > 0 || waitedPer(i) > 0 {
+				slices++ // it got a CPU
+			}
+			th := threadTimes{at: t0.Add(time.Duration(i) * busyCheck), ran: ran, waited: waited, slices: slices, ready: ready(i)}
 			if got := s.add(th); got != w {
 				t.Fatalf("%s: check %d said %v, want %v", name, i, got, w)
 			}
@@ -252,11 +258,14 @@ func TestStarvation(t *testing.T) {
 		return 0
 	}
 	check("starved", slice, all, always, want)
-	// The same with none of the wait counted yet: the kernel counts a wait
-	// when it ends.
+	// Kept waiting with none of the wait counted yet (the kernel counts a
+	// wait when it ends) and no CPU since the start: starved as well.
 	check("starved, the wait not counted", never, never, always, want)
 	// Running most of the time while also waiting: busy, not starved.
 	check("busy", func(int) time.Duration { return 12 * ms }, func(int) time.Duration { return 15 * ms }, always, make([]bool, 16))
+	// Ready to run at every check, but with a CPU in no time at each
+	// wake-up: not starved.
+	check("quick turns", func(int) time.Duration { return ms / 10 }, func(int) time.Duration { return ms }, always, make([]bool, 16))
 	// Asleep (neither running nor waiting): not starved.
 	check("asleep", never, never, asleep, make([]bool, 16))
 	// Asleep but at one check, with no CPU time since: not starved.

@@ -18,7 +18,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/convlog/convlog/internal/idle"
 	"github.com/convlog/convlog/stream"
 )
 
@@ -264,22 +263,31 @@ type starvation struct {
 type threadTimes struct {
 	at          time.Time
 	ran, waited time.Duration // in all, from its schedstat
+	slices      int64         // times it got a CPU, from the same
 	ready       bool          // running, or waiting for a CPU, when looked at
 }
 
 // threadNow reads the times and the state of thread tid of this process.
 func threadNow(tid int, at time.Time) (threadTimes, bool) {
-	ran, waited, ok := idle.Times(tid)
-	if !ok {
+	task := "/proc/self/task/" + strconv.Itoa(tid)
+	b, err := os.ReadFile(task + "/schedstat")
+	f := bytes.Fields(b)
+	if err != nil || len(f) < 3 {
 		return threadTimes{}, false
 	}
-	b, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(tid) + "/stat")
+	var n [3]int64
+	for i := range n {
+		if n[i], err = strconv.ParseInt(string(f[i]), 10, 64); err != nil {
+			return threadTimes{}, false
+		}
+	}
+	b, err = os.ReadFile(task + "/stat")
 	// "tid (name) state …": the name may hold anything but the last ')'.
 	i := bytes.LastIndexByte(b, ')')
 	if err != nil || i < 0 || i+2 >= len(b) {
 		return threadTimes{}, false
 	}
-	return threadTimes{at: at, ran: ran, waited: waited, ready: b[i+2] == 'R'}, true
+	return threadTimes{at: at, ran: time.Duration(n[0]), waited: time.Duration(n[1]), slices: n[2], ready: b[i+2] == 'R'}, true
 }
 
 // add takes the thread's times at a check and reports whether, over the
@@ -288,9 +296,9 @@ func threadNow(tid int, at time.Time) (threadTimes, bool) {
 //
 // The kernel adds a wait to the thread's figure only when it ends, once
 // the thread gets a CPU: a thread of idle priority on a machine with no CPU
-// to spare can wait a second or more with none of it counted yet. So a
-// thread that was ready to run at every check of the window and ran for
-// less than a tenth of it was waiting all along.
+// to spare can wait a second or more with none of it counted yet. A thread
+// that was ready to run at the start of the window and at its end, got no
+// CPU in between and so ran for none of it, was waiting all along.
 func (s *starvation) add(now threadTimes) bool {
 	for len(s.recent) > 1 && now.at.Sub(s.recent[1].at) >= s.window {
 		s.recent = s.recent[1:]
@@ -299,11 +307,8 @@ func (s *starvation) add(now threadTimes) bool {
 	if len(s.recent) > 0 {
 		first := s.recent[0]
 		span := now.at.Sub(first.at)
-		ready := now.ready
-		for _, t := range s.recent {
-			ready = ready && t.ready
-		}
-		starved = span >= s.window && now.ran-first.ran < span/10 && (now.waited-first.waited > span/2 || ready)
+		waiting := first.ready && now.ready && now.slices == first.slices
+		starved = span >= s.window && now.ran-first.ran < span/10 && (now.waited-first.waited > span/2 || waiting)
 	}
 	s.recent = append(s.recent, now)
 	return starved
