@@ -52,6 +52,12 @@ type Handover struct {
 	halted bool
 }
 
+// Passed is what a pass-through process wrote to stdout.
+type Passed struct {
+	Bytes, Newlines int64
+	LastNL          bool // the last byte was '\n' (or there was none)
+}
+
 // relayProcess is the process behind a relay stream.
 type relayProcess interface {
 	// accept is called when the Handover takes the pass-through over.

@@ -39,12 +39,6 @@ type deathReport struct {
 	pass Passed    // what the process wrote to stdout
 }
 
-// Passed is what a pass-through process wrote to stdout.
-type Passed struct {
-	Bytes, Newlines int64
-	LastNL          bool // the last byte was '\n' (or there was none)
-}
-
 // deathWait bounds the wait for the signs of a death that has happened:
 // the end of stderr, and the process's exit.
 const deathWait = 10 * time.Second
