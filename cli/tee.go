@@ -299,16 +299,20 @@ func (t *teeLog) start(env *Env) {
 }
 
 // wait waits for the input to end and the logger to take it all. The
-// first signal, whenever it comes, lets the input drain and the logger
-// finish for graceAfterSignal; a second one, or the end of the grace, stops
-// the session at once. It returns the signal caught, if any.
+// first signal lets the input drain for graceAfterSignal, and the logger
+// finish; a second one, or the end of the grace before the end of the
+// input, stops the session at once. A first signal after the end of the
+// input is no second one. It returns the signal caught, if any.
 func (t *teeLog) wait(sigs <-chan os.Signal, quiet bool) (caught os.Signal) {
 	copyDone := t.copyDone
-	var grace <-chan time.Time
+	grace := time.NewTimer(time.Hour)
+	grace.Stop()
+	defer grace.Stop()
 	for {
 		select {
 		case err := <-copyDone:
 			copyDone = nil
+			grace.Stop()
 			if err != nil {
 				t.warn.Printf("reading stdin: %v; the session ends here.", err)
 			}
@@ -327,11 +331,10 @@ func (t *teeLog) wait(sigs <-chan os.Signal, quiet bool) (caught os.Signal) {
 			if !quiet {
 				fmt.Fprintf(t.warn.w, "convlog: %s: finishing the session (again to stop at once)\n", signalName(s))
 			}
-			timer := time.NewTimer(graceAfterSignal)
-			defer timer.Stop()
-			grace = timer.C
-		case <-grace:
-			grace = nil
+			if copyDone != nil {
+				grace.Reset(graceAfterSignal)
+			}
+		case <-grace.C:
 			t.abortOnce()
 		}
 	}
