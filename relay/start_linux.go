@@ -91,6 +91,7 @@ func Start(p Process, h *Handover, logger *stream.Logger) (stop func()) {
 		mu      sync.Mutex
 		stopped bool
 		control *controlPipe
+		handed  *child // offered to h
 		quit    = make(chan struct{})
 	)
 	go func() {
@@ -131,6 +132,9 @@ func Start(p Process, h *Handover, logger *stream.Logger) (stop func()) {
 			return
 		}
 		c.offered = true
+		mu.Lock()
+		handed = c
+		mu.Unlock()
 		h.offerRelay(c.src.rr, c.control, c)
 		go watchStarved(logger, h, c.control, quit)
 		c.wait()
@@ -142,7 +146,16 @@ func Start(p Process, h *Handover, logger *stream.Logger) (stop func()) {
 		if control != nil {
 			control.Close()
 		}
+		c := handed
 		mu.Unlock()
+		if c != nil {
+			// What the process says as it ends (it ends with the input)
+			// reaches stderr through tee, which must not exit first.
+			select {
+			case <-c.stderr.done:
+			case <-time.After(time.Second):
+			}
+		}
 	})
 }
 
