@@ -364,3 +364,38 @@ func TestTeeRelayReadsOnlyItsInput(t *testing.T) {
 		t.Fatalf("exit %d; stderr: %s", code, rt.Stderr)
 	}
 }
+
+// A pass-through process killed before it began, while it waited for its
+// "go": tee either finds it gone before it hands over, and says nothing, or
+// after, with nothing to take back, and says that nothing was lost.
+func TestTeeRelayKilledBeforeItBegan(t *testing.T) {
+	started := time.Now()
+	rt := startRelayed(t, "--strict")
+	// No input yet: tee waits in its read of stdin, and takes the process
+	// over only at the read after.
+	deadline := time.Now().Add(20 * time.Second)
+	relay := relayOf(rt.Cmd.Process.Pid)
+	for ; relay == 0 || !readingFD(relay, controlFD); relay = relayOf(rt.Cmd.Process.Pid) {
+		if time.Now().After(deadline) {
+			t.Fatal("the pass-through process never waited for its go")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	exited := waitForExit(t, relay)
+	if err := syscall.Kill(relay, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if !exited() {
+		t.Fatalf("the pass-through process %d did not die", relay)
+	}
+	for i := range 20 {
+		rt.Send(rt.Line(i))
+	}
+	if code := rt.Finish(); code != 0 {
+		t.Fatalf("exit %d, want 0: %s", code, rt.Stderr)
+	}
+	if s := rt.Stderr.String(); s != "" && s != "convlog: warning: the pass-through process ended unexpectedly; convlog passed the rest of the input through itself, from the byte that process had reached: nothing was lost.\n" {
+		t.Fatalf("stderr: %s", rt.Stderr)
+	}
+	rt.CheckLogged(started)
+}

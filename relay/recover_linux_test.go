@@ -247,3 +247,25 @@ func pending(t *testing.T, fd int) int {
 	}
 	return n
 }
+
+// A pass-through process dead before it laid the shared memory out, or
+// read anything: nothing to take back, and no reason to say that something
+// may be lost.
+func TestRecoverRingBeforeItBegan(t *testing.T) {
+	mem := make([]byte, ringSize(4096, 8<<10))
+	hello := int64(len(appendHello(nil, helloInfo{})))
+	rep := recoverRing(mem, 0, 0, hello)
+	if !rep.ok || len(rep.rest) > 0 || rep.pass.Bytes != 0 {
+		t.Fatalf("ok %v (%v), rest %q, passed %+v", rep.ok, rep.why, rep.rest, rep.pass)
+	}
+	rr := newRelayReader(bytes.NewReader(appendHello(nil, helloInfo{})))
+	rr.readHello()
+	rr.r.Reset(rep.tail)
+	if _, err := rr.Read(make([]byte, 8)); err != errTakenBack {
+		t.Fatalf("the rebuilt stream ends with %v", err)
+	}
+	// Had it read a byte, that could not be known.
+	if rep := recoverRing(mem, 1, 0, hello); rep.ok {
+		t.Fatal("a read with no state to say where it went was taken back")
+	}
+}

@@ -118,7 +118,9 @@ func (r *passer) Run() error {
 	if r.Mem == nil {
 		r.Mem = make([]byte, ringSize(r.BufSize, r.MaxStarved))
 	}
-	ring, err := newRing(r.Mem, r.BufSize)
+	r.st = ringState{End: r.Start, Run0: r.Start, Run1: r.Start, OutLastNL: true}
+	r.sent = r.Start
+	ring, err := newRing(r.Mem, r.BufSize, &r.st)
 	if err != nil {
 		return err
 	}
@@ -127,8 +129,6 @@ func (r *passer) Run() error {
 	room := len(ring.data) - ringSlack(r.BufSize)
 	r.MaxStarved = min(r.MaxStarved, room)
 	r.MaxPending = min(r.MaxPending, r.MaxStarved)
-	r.st = ringState{End: r.Start, Run0: r.Start, Run1: r.Start, OutLastNL: true}
-	r.sent = r.Start
 	if err := unix.SetNonblock(r.Log, true); err != nil {
 		r.LogGone = true
 	}

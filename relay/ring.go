@@ -132,19 +132,22 @@ func ringSize(bufSize, room int) int {
 // and the gap and end frames.
 func ringSlack(bufSize int) int { return 2*(frameHeader+bufSize) + 4096 }
 
-// newRing lays the ring out in mem (zeroed), for reads of up to bufSize.
-func newRing(mem []byte, bufSize int) (*ring, error) {
+// newRing lays the ring out in mem (zeroed), for reads of up to bufSize,
+// with st as its state. The mark that says there is one goes in last.
+func newRing(mem []byte, bufSize int, st *ringState) (*ring, error) {
 	if len(mem) < ringHeader+bufSize+ringSlack(bufSize) || bufSize <= 0 {
 		return nil, errors.New("relay: shared memory too small")
 	}
-	binary.LittleEndian.PutUint64(mem[hdrMagic:], ringMagic)
 	binary.LittleEndian.PutUint64(mem[hdrBufSize:], uint64(bufSize))
-	return &ring{
+	r := &ring{
 		mem:     mem,
 		scratch: mem[ringHeader : ringHeader+bufSize],
 		data:    mem[ringHeader+bufSize:],
 		cur:     (*atomic.Uint32)(unsafe.Pointer(&mem[hdrCur])),
-	}, nil
+	}
+	r.commit(st)
+	atomic.StoreUint64((*uint64)(unsafe.Pointer(&mem[hdrMagic])), ringMagic)
+	return r, nil
 }
 
 // commit makes s the state: written to the slot not in use, then that slot
