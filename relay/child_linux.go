@@ -48,15 +48,25 @@ type procIO struct {
 // startChild starts `convlog tee --relay` with what it inherits, unless
 // stopped is set (under mu) by then.
 func startChild(p Process, mu *sync.Mutex, stopped *bool) (*child, error) {
-	in, err := forRelay(p.In, unix.O_RDONLY, true)
+	// tee closes its stdout once it has stopped the process from starting.
+	mu.Lock()
+	var (
+		in, out *os.File
+		err     = errStopped
+	)
+	if !*stopped {
+		in, err = forRelay(p.In, unix.O_RDONLY, true)
+		if err == nil {
+			if out, err = forRelay(p.Out, unix.O_WRONLY, false); err != nil {
+				in.Close()
+			}
+		}
+	}
+	mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
 	defer in.Close()
-	out, err := forRelay(p.Out, unix.O_WRONLY, false)
-	if err != nil {
-		return nil, err
-	}
 	defer out.Close()
 	var files []*os.File // closed here once the child has them, or on failure
 	defer func() {
@@ -111,10 +121,9 @@ func startChild(p Process, mu *sync.Mutex, stopped *bool) (*child, error) {
 	cmd.Env = append(os.Environ(), "GODEBUG="+joinDebug(os.Getenv("GODEBUG"), "updatemaxprocs=0"))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	mu.Lock()
+	err = errStopped
 	if !*stopped {
 		err = cmd.Start()
-	} else {
-		err = errors.New("stopped")
 	}
 	mu.Unlock()
 	if err != nil {
@@ -126,6 +135,8 @@ func startChild(p Process, mu *sync.Mutex, stopped *bool) (*child, error) {
 	c.src.rr = newRelayReader(c.src)
 	return c, nil
 }
+
+var errStopped = errors.New("relay: stopped before it started")
 
 // forRelay returns a descriptor of f's for the pass-through process, which
 // must only get descriptors in blocking mode: the Go runtime polls those that
