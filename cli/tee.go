@@ -145,6 +145,7 @@ type teeLog struct {
 	live   *live.Narrator // --progress; nil without
 
 	out       *os.File // stdout, when it is a file: closed at the end of the input
+	gate      *passGate
 	copier    *stream.Copier
 	handover  *relay.Handover // nil: tee passes the input through itself
 	stopRelay func()
@@ -153,6 +154,12 @@ type teeLog struct {
 	abortOnce func()
 	copyDone  chan error
 	logDone   <-chan struct{}
+
+	// When the session ends at once: the lines passed through by then, if
+	// they can be known (stopAtOnce).
+	stopped    bool
+	passed     int64
+	passedLost error
 
 	finished string // the session file, once finished: it is synced at the end
 }
@@ -260,8 +267,9 @@ func (t *teeLog) start(env *Env) {
 	if out != nil {
 		stream.GrowPipe(out)
 	}
+	t.gate = newPassGate(env.Stdout)
 	t.copier = &stream.Copier{
-		In: env.Stdin, Out: env.Stdout,
+		In: env.Stdin, Out: t.gate,
 		OutErr: func(err error) {
 			t.warn.Printf("writing to stdout: %v; the rest of the input is logged but not passed on.", err)
 		},
@@ -270,7 +278,7 @@ func (t *teeLog) start(env *Env) {
 	t.stopRelay = func() {}
 	if env.Exe != "" && in != nil && out != nil {
 		// A long session is passed through by a process of its own.
-		t.handover = relay.NewHandover(env.Stdin, env.Stdout)
+		t.handover = relay.NewHandover(env.Stdin, t.gate)
 		t.copier.In, t.copier.Out, t.copier.Now = t.handover, t.handover, t.handover.Now
 	}
 	// Reads waiting for the logger: with reads packed into the copier's
@@ -278,7 +286,7 @@ func (t *teeLog) start(env *Env) {
 	// four seconds of a line a millisecond) before the buffers' 8 MiB do.
 	chunks := make(chan *stream.Chunk, 4096)
 	t.abort = make(chan struct{})
-	t.abortOnce = sync.OnceFunc(func() { close(t.abort) })
+	t.abortOnce = sync.OnceFunc(t.stopAtOnce)
 	t.logger = &stream.Logger{Proc: t.proc, Abort: t.abort, Commit: func(*stream.Facts) {}}
 	if t.w != nil {
 		t.logger.Commit = func(f *stream.Facts) {
@@ -297,47 +305,76 @@ func (t *teeLog) start(env *Env) {
 }
 
 // wait waits for the input to end and the logger to take it all. The
-// first signal lets the input drain for graceAfterSignal; a second one, or
-// the end of the grace, stops the logger at once. It returns the signal
-// caught, if any.
+// first signal lets the input drain for graceAfterSignal, and the logger
+// finish; a second one, or the end of the grace before the end of the
+// input, stops the session at once. A first signal after the end of the
+// input is no second one. It returns the signal caught, if any.
 func (t *teeLog) wait(sigs <-chan os.Signal, quiet bool) (caught os.Signal) {
-	select {
-	case err := <-t.copyDone:
-		if err != nil {
-			t.warn.Printf("reading stdin: %v; the session ends here.", err)
-		}
-		t.endOutput()
-		// A signal that came with the end of the input (Ctrl-C reaches
-		// the agent too, which then stops) still ends the session as one.
+	copyDone := t.copyDone
+	grace := time.NewTimer(time.Hour)
+	grace.Stop()
+	defer grace.Stop()
+	for {
 		select {
-		case caught = <-sigs:
-		default:
-		}
-	case caught = <-sigs:
-		// First signal: the agent (same process group) is stopping too; let
-		// its last lines through, but not for long.
-		if !quiet {
-			fmt.Fprintf(t.warn.w, "convlog: %s: finishing the session (again to stop at once)\n", signalName(caught))
-		}
-		grace := time.NewTimer(graceAfterSignal)
-		select {
-		case <-t.copyDone:
+		case err := <-copyDone:
+			copyDone = nil
+			grace.Stop()
+			if err != nil {
+				t.warn.Printf("reading stdin: %v; the session ends here.", err)
+			}
 			t.endOutput()
-		case <-sigs:
-			t.abortOnce()
+		case <-t.logDone:
+			t.stopRelay()
+			if caught == nil {
+				// A signal that came with the end of the input (Ctrl-C
+				// reaches the agent too, which then stops) still ends
+				// the session as one.
+				select {
+				case caught = <-sigs:
+				default:
+				}
+			}
+			return caught
+		case s := <-sigs:
+			if caught != nil {
+				t.abortOnce()
+				continue
+			}
+			// First signal: the agent (same process group) is stopping
+			// too; let its last lines through, but not for long.
+			caught = s
+			if !quiet {
+				fmt.Fprintf(t.warn.w, "convlog: %s: finishing the session (again to stop at once)\n", signalName(s))
+			}
+			if copyDone != nil {
+				grace.Reset(graceAfterSignal)
+			}
 		case <-grace.C:
 			t.abortOnce()
 		}
-		grace.Stop()
 	}
-	select {
-	case <-t.logDone:
-	case <-sigs:
-		t.abortOnce()
-		<-t.logDone
+}
+
+// stopAtOnce ends the session now: nothing more is passed through, by tee or
+// its pass-through process, and the logger stops. finish counts the lines
+// passed through by then and not logged as dropped.
+func (t *teeLog) stopAtOnce() {
+	t.stopped = true
+	passed := t.gate.close()
+	if t.handover != nil {
+		p, after, err := t.handover.Halt()
+		if err != nil {
+			t.passedLost = err
+		}
+		passed.Bytes += p.Bytes
+		passed.Newlines += p.Newlines
+		if p.Bytes > 0 && !after {
+			// The process wrote last.
+			passed.LastNL = p.LastNL
+		}
 	}
-	t.stopRelay()
-	return caught
+	t.passed = passed.lines()
+	close(t.abort)
 }
 
 // endOutput closes stdout once all the input has been passed through, so
@@ -356,6 +393,12 @@ func (t *teeLog) endOutput() {
 func (t *teeLog) finish() {
 	t.plain.end()
 	facts := t.proc.Totals()
+	if t.stopped && t.passedLost == nil {
+		// Lines passed through that the logger never got to.
+		if n := t.passed - (facts.Lines + facts.DroppedByInput); n > 0 {
+			t.proc.Skip(n)
+		}
+	}
 	dropped := facts.DroppedByInput
 	if t.w != nil {
 		if err := t.w.Finish(facts, time.Now().UnixMilli()); err != nil {
@@ -373,8 +416,15 @@ func (t *teeLog) finish() {
 	} else {
 		dropped = facts.Lines + facts.DroppedByInput
 	}
-	if t.handover != nil && t.handover.Cut.Load() {
-		t.warn.Printf("the pass-through process ended unexpectedly; convlog passed the rest of the input through itself, but what that process had read and not yet written out is lost.")
+	if t.handover != nil && t.handover.Cut.Load() && !t.stopped {
+		if err := t.handover.Lost(); err != nil {
+			t.warn.Printf("the pass-through process ended unexpectedly; convlog passed the rest of the input through itself, but what that process had read and not yet written out may be lost (%v).", err)
+		} else {
+			t.warn.Note("the pass-through process ended unexpectedly; convlog passed the rest of the input through itself, from the byte that process had reached: nothing was lost.")
+		}
+	}
+	if t.passedLost != nil {
+		t.warn.Printf("the session was stopped at once, and the lines its pass-through process passed on cannot be counted (%v): lines_dropped may be short.", t.passedLost)
 	}
 	if t.copier.SkippedRuns > 0 {
 		t.warn.Printf("the session file could not keep up (blocked for over %s); some input was passed through but not logged.", t.copier.StallLimit)

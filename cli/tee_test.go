@@ -456,6 +456,58 @@ func TestTeeSignals(t *testing.T) {
 			t.Fatalf("ended %v, tool status %q", ended, status)
 		}
 	})
+	t.Run("a second signal counts what it did not log", func(t *testing.T) {
+		// A flood of lines, faster than they are logged: when the session
+		// stops at once, some were passed through and never logged.
+		dir := t.TempDir()
+		cmd := exec.Command(testkit.Bin, "tee", "--quiet", "--dir", dir, "--session-id", "live")
+		cmd.Env = append(testkit.CleanEnv(), "CONVLOG_HANDOVER=never")
+		stdin, _ := cmd.StdinPipe()
+		stdout, _ := cmd.StdoutPipe()
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { cmd.Process.Kill(); cmd.Wait() }()
+		go func() {
+			pad := strings.Repeat("p", 300)
+			for i := 0; ; i++ {
+				if _, err := fmt.Fprintf(stdin, `{"type":"assistant","i":%d,"pad":"%s"}`+"\n", i, pad); err != nil {
+					return
+				}
+			}
+		}()
+		out := make(chan []byte, 1)
+		go func() {
+			b, _ := io.ReadAll(stdout)
+			out <- b
+		}()
+		path := filepath.Join(dir, "live.db")
+		testkit.WaitForMessages(t, path, 1000)
+		// Two signals of different kinds: two SIGTERMs sent at once may
+		// arrive as one, and the second then comes from the grace's end.
+		cmd.Process.Signal(syscall.SIGINT)
+		cmd.Process.Signal(syscall.SIGTERM)
+		passed := testkit.SplitLines(<-out)
+		if code := testkit.ExitCode(cmd.Wait()); code != 130 {
+			t.Fatalf("exit %d, want 130; stderr: %s", code, stderr.String())
+		}
+		db := testkit.OpenDB(t, path)
+		var total, dropped int
+		testkit.QueryRow(t, db, `SELECT total_messages, lines_dropped FROM sessions`, &total, &dropped)
+		if dropped == 0 || total+dropped != len(passed) {
+			t.Fatalf("%d lines passed through, %d logged, %d dropped; stderr: %s", len(passed), total, dropped, stderr.String())
+		}
+		if want := fmt.Sprintf("convlog: warning: %d of %d input lines were not logged.", dropped, len(passed)); !strings.Contains(stderr.String(), want) {
+			t.Fatalf("stderr: %s, want %q", stderr.String(), want)
+		}
+		for seq, raw := range testkit.StoredLines(t, db) {
+			if !bytes.Equal(raw, passed[seq]) {
+				t.Fatalf("message %d is %.60q, passed through %.60q", seq, raw, passed[seq])
+			}
+		}
+	})
 	t.Run("SIGKILL leaves an incomplete but sound file", func(t *testing.T) {
 		cmd, stdin, _, path := startTee(t, t.TempDir())
 		defer stdin.Close()

@@ -12,9 +12,14 @@
 // session ends before it would pay for itself), and hands the pass-through
 // over (Handover) only when the machine turns out to be busy; on a machine
 // with CPUs to spare the extra hop would cost latency, and the process
-// waits unused. CONVLOG_HANDOVER=never keeps tee one process.
+// waits unused. CONVLOG_HANDOVER=never keeps tee one process, and so does
+// a stdin that is not a pipe.
 //
 // How it ends: with the input, sending an end frame; with tee, which it
-// never outlives (the kernel kills it when tee dies); or killed, in which
-// case tee reads stdin itself again (Handover) and says so.
+// never outlives (the kernel kills it when tee dies); or killed. Then tee
+// carries on from the exact byte the process had reached, and says so: the
+// process reads stdin straight into memory that tee shares (ring), and the
+// kernel's totals of the process's I/O say how much of stdin it took and
+// how much of that it wrote out (takeBack). What it took and did not write
+// out, tee writes; what it had not yet sent, tee logs.
 package relay

@@ -18,24 +18,61 @@ import (
 //	bytes 4–7  payload length, little-endian
 //	bytes 8–15 the Unix ms of the read (data frames)
 //
-// A stream opens with a hello whose payload is relayHello, and ends with an
-// end frame; one that stops without it was cut (the pass-through process is
-// gone). A gap's payload is the newlines skipped (8 bytes) and whether the
-// skipped bytes ended with one (1 byte).
+// A stream opens with a hello (see helloInfo), and ends with an end frame; one
+// that stops without it was cut (the pass-through process is gone). A gap's
+// payload is the newlines skipped (8 bytes) and whether the skipped bytes
+// ended with one (1 byte).
+//
+// A stream that tee rebuilds after the pass-through process died (see
+// takeBack) ends with a frame of its own, 'T': the rest of the input is
+// on stdin, and nothing before it was lost.
 const (
 	frameHeader = 16
-	relayHello  = "convlog relay 1"
+	relayHello  = "convlog relay 2"
 	gapPayload  = 9
+	gapFrame    = frameHeader + gapPayload
 
-	kindHello = 'H'
-	kindData  = 'D'
-	kindGap   = 'G'
-	kindEnd   = 'E'
+	kindHello    = 'H'
+	kindData     = 'D'
+	kindGap      = 'G'
+	kindEnd      = 'E'
+	kindTakeBack = 'T'
 )
+
+// helloInfo is what the pass-through process says before it begins: the totals
+// of its I/O so far, which tee subtracts from the kernel's totals if the
+// process dies (see takeBack), and whether those totals can be trusted.
+type helloInfo struct {
+	Read, Written int64 // rchar and wchar of /proc/self/io, hello excluded
+	BufSize       int   // the largest read, into the shared memory
+	Exact         bool  // the process does no I/O but the relay's
+}
+
+// helloPayload is the size of a hello's payload.
+const helloPayload = len(relayHello) + 8 + 8 + 4 + 1
+
+// appendHello appends the frame that opens a relay stream.
+func appendHello(b []byte, h helloInfo) []byte {
+	p := make([]byte, 0, helloPayload)
+	p = append(p, relayHello...)
+	p = binary.LittleEndian.AppendUint64(p, uint64(h.Read))
+	p = binary.LittleEndian.AppendUint64(p, uint64(h.Written))
+	p = binary.LittleEndian.AppendUint32(p, uint32(h.BufSize))
+	exact := byte(0)
+	if h.Exact {
+		exact = 1
+	}
+	return appendFrame(b, kindHello, 0, append(p, exact))
+}
 
 // errRelayCut is what a relayReader returns when its stream ends without an
 // end frame: the process that passed the input through is gone.
 var errRelayCut = errors.New("the pass-through process ended without closing the stream")
+
+// errTakenBack is what a relayReader returns at a take-back frame: the
+// process that passed the input through is gone, and the rest of the input
+// is on stdin, from the very byte that process stopped at.
+var errTakenBack = errors.New("the pass-through process ended; the input goes on on stdin")
 
 // putHeader writes a frame header into h (frameHeader bytes).
 func putHeader(h []byte, kind byte, n int, ms int64) {
@@ -67,8 +104,9 @@ func appendGap(b []byte, newlines int64, endedAtEOL bool) []byte {
 type relayReader struct {
 	r      *bufio.Reader
 	hello  bool
-	left   int   // payload bytes of the current data frame still to read
-	time   int64 // of the current data frame
+	said   helloInfo // the hello's payload
+	left   int       // payload bytes of the current data frame still to read
+	time   int64     // of the current data frame
 	gap    bool
 	gapNL  int64
 	gapEOL bool
@@ -126,12 +164,19 @@ func (rr *relayReader) next() error {
 	}
 	kind, n := h[0], int64(binary.LittleEndian.Uint32(h[4:8]))
 	if !rr.hello {
-		var got [len(relayHello)]byte
+		var got [helloPayload]byte
 		if kind != kindHello || n != int64(len(got)) {
 			return errNotRelay
 		}
-		if _, err := io.ReadFull(rr.r, got[:]); err != nil || string(got[:]) != relayHello {
+		if _, err := io.ReadFull(rr.r, got[:]); err != nil || string(got[:len(relayHello)]) != relayHello {
 			return errNotRelay
+		}
+		p := got[len(relayHello):]
+		rr.said = helloInfo{
+			Read:    int64(binary.LittleEndian.Uint64(p[0:8])),
+			Written: int64(binary.LittleEndian.Uint64(p[8:16])),
+			BufSize: int(binary.LittleEndian.Uint32(p[16:20])),
+			Exact:   p[20] == 1,
 		}
 		rr.hello = true
 		return nil
@@ -154,6 +199,8 @@ func (rr *relayReader) next() error {
 		return nil
 	case kindEnd:
 		return io.EOF
+	case kindTakeBack:
+		return errTakenBack
 	}
 	return fmt.Errorf("relay: unknown frame kind %q", kind)
 }

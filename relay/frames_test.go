@@ -26,7 +26,7 @@ func (r *recorder) ToolResult(*stream.ToolResult) {}
 
 // relayed builds a relay stream: hello, then the frames that fn appends.
 func relayed(fn func(b []byte) []byte) []byte {
-	return fn(appendFrame(nil, kindHello, 0, []byte(relayHello)))
+	return fn(appendHello(nil, helloInfo{}))
 }
 
 // logRelayed runs a relay stream through a Copier and a Logger, as the

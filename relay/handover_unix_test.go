@@ -80,14 +80,14 @@ func (g *handoverRig) send(line string) {
 func (g *handoverRig) offer() {
 	g.t.Helper()
 	g.waitReading()
-	if err := writeHello(int(g.relayW.Fd())); err != nil {
+	if _, err := writeHello(int(g.relayW.Fd()), helloInfo{}); err != nil {
 		g.t.Fatal(err)
 	}
 	g.relayReader = newRelayReader(g.relayR)
 	if err := g.relayReader.readHello(); err != nil {
 		g.t.Fatal(err)
 	}
-	g.h.offerRelay(g.relayReader, g.ctlW)
+	g.h.offerRelay(g.relayReader, g.ctlW, nil)
 }
 
 // waitReading waits until a thread of this process is in a read(2) of
@@ -136,7 +136,8 @@ func TestHandoverMovesThePassThrough(t *testing.T) {
 	relayDone := make(chan error, 1)
 	go func() {
 		g.waitForGo()
-		r := &passer{In: int(g.inR.Fd()), Out: int(g.outW.Fd()), Log: dupFD(t, g.relayW), Now: func() int64 { return relayTime }}
+		r := &passer{In: int(g.inR.Fd()), Out: int(g.outW.Fd()), Log: dupFD(t, g.relayW), Now: func() int64 { return relayTime },
+			Start: int64(len(appendHello(nil, helloInfo{})))}
 		g.relayW.Close()
 		relayDone <- r.Run()
 	}()

@@ -36,9 +36,11 @@ func runRelay(t *testing.T, input []byte, r *passer, logLate, logGone bool) rela
 	// A test that goes wrong fails, rather than waits forever.
 	outR.SetReadDeadline(time.Now().Add(20 * time.Second))
 	logR.SetReadDeadline(time.Now().Add(20 * time.Second))
-	if err := writeHello(r.Log); err != nil {
+	hello, err := writeHello(r.Log, helloInfo{})
+	if err != nil {
 		t.Fatal(err)
 	}
+	r.Start = int64(hello)
 	if logGone {
 		logR.Close()
 	}

@@ -3,18 +3,21 @@
 package relay
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/convlog/convlog/internal/idle"
+	"golang.org/x/sys/unix"
+
 	"github.com/convlog/convlog/stream"
 )
 
@@ -37,11 +40,22 @@ const (
 )
 
 // The pass-through process is this binary run as `convlog tee --relay`. It
-// inherits stdin, stdout and stderr, and two pipes: it sends the relay stream
-// on fd 3, and waits for the byte that says "go" on fd 4.
+// inherits stdin and stdout (see forRelay), a pipe for its stderr that tee
+// reads and counts, and three more: it sends the relay stream on fd 3,
+// waits for the byte that says "go" on fd 4, and reads the input into the
+// shared memory on fd 5 (ring).
 const (
 	relayFD   = 3
 	controlFD = 4
+	memFD     = 5
+)
+
+// The largest read of the pass-through process, and how far the logger may
+// fall behind it when starved (passer.MaxStarved): the shared memory is
+// sized for both, and only the pages used cost memory.
+const (
+	relayBufSize = 256 << 10
+	relayStarved = 64 << 20
 )
 
 // Process is what Start needs to start the pass-through process.
@@ -60,6 +74,9 @@ type Process struct {
 // process that has not been handed over to ends when its fd 4 closes.
 // Nothing here ever holds up tee: if the process cannot be started, tee goes
 // on passing the input through itself.
+//
+// tee stays one process unless its stdin is a pipe: a process reading from
+// one can be taken over from exactly where it stopped (takeBack).
 func Start(p Process, h *Handover, logger *stream.Logger) (stop func()) {
 	delay, always := handoverAfter, false
 	switch setting := p.Setting; setting {
@@ -73,7 +90,8 @@ func Start(p Process, h *Handover, logger *stream.Logger) (stop func()) {
 	var (
 		mu      sync.Mutex
 		stopped bool
-		control *os.File // the write end of the process's fd 4
+		control *controlPipe
+		handed  *child // offered to h
 		quit    = make(chan struct{})
 	)
 	go func() {
@@ -89,55 +107,37 @@ func Start(p Process, h *Handover, logger *stream.Logger) (stop func()) {
 		// goroutine, until the child is reaped. The child must not outlive
 		// tee, or a killed tee would leave a pass-through running.
 		runtime.LockOSThread()
-		relayR, relayW, err := os.Pipe()
+		c, err := startChild(p, &mu, &stopped)
 		if err != nil {
 			return
 		}
-		controlR, controlW, err := os.Pipe()
-		if err != nil {
-			relayR.Close()
-			relayW.Close()
-			return
-		}
-		cmd := exec.Command(p.Exe, "tee", "--relay")
-		cmd.Args[0] = "convlog" // for ps, rather than /proc/self/exe
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = p.In, p.Out, p.Stderr
-		cmd.ExtraFiles = []*os.File{relayW, controlR}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		defer c.close()
 		mu.Lock()
-		started := false
-		if !stopped {
-			err = cmd.Start()
-			started = err == nil
-			control = controlW
+		control = c.control
+		if stopped {
+			control.Close()
 		}
 		mu.Unlock()
-		relayW.Close()
-		controlR.Close()
-		if !started {
-			relayR.Close()
-			controlW.Close()
-			return
-		}
-		stream.GrowPipe(relayR)
-		relay := newRelayReader(relayR)
-		if relay.readHello() != nil {
-			relayR.Close()
-			cmd.Wait()
+		if c.readHello() != nil {
+			// Not to be handed over to: it ends when its fd 4 closes.
+			c.control.Close()
+			c.wait()
 			return
 		}
 		// Started and ready, the process waits for the machine to be
 		// busy: a process that starts then takes as long again, and the
 		// pass-through stays exposed meanwhile.
 		if !always && !waitUntilBusy(logger, quit) {
-			cmd.Wait() // it ends when stop closes its fd 4
+			c.wait() // it ends when stop closes its fd 4
 			return
 		}
-		// relayR is the Handover's from now on, to read to its end after
-		// the process has gone; it is closed with tee.
-		h.offerRelay(relay, controlW)
-		go watchStarved(logger, h, controlW, quit)
-		cmd.Wait()
+		c.offered = true
+		mu.Lock()
+		handed = c
+		mu.Unlock()
+		h.offerRelay(c.src.rr, c.control, c)
+		go watchStarved(logger, h, c.control, quit)
+		c.wait()
 	}()
 	return sync.OnceFunc(func() {
 		close(quit)
@@ -146,7 +146,16 @@ func Start(p Process, h *Handover, logger *stream.Logger) (stop func()) {
 		if control != nil {
 			control.Close()
 		}
+		c := handed
 		mu.Unlock()
+		if c != nil {
+			// What the process says as it ends (it ends with the input)
+			// reaches stderr through tee, which must not exit first.
+			select {
+			case <-c.stderr.done:
+			case <-time.After(time.Second):
+			}
+		}
 	})
 }
 
@@ -166,34 +175,51 @@ func waitUntilBusy(logger *stream.Logger, quit <-chan struct{}) bool {
 
 // busyMachine returns what reports, each time it is asked, whether the
 // logger's thread of idle priority waited for a CPU for over half the time
-// since the last time, or has left for an ordinary thread.
+// since the last time, or was kept off the CPU over the last offWindow (see
+// starvation), or has left for an ordinary thread. A span shorter than
+// busyCheck (a check that came late, and the next one at once) is added to
+// the next: a millisecond's wait says nothing of the machine.
 func busyMachine(logger *stream.Logger) func() bool {
 	var (
 		last   time.Time
 		waited time.Duration
+		tid    int
+		off    = starvation{window: offWindow}
 	)
 	return func() bool {
-		tid, left := logger.IdleThread()
+		t, left := logger.IdleThread()
 		if left {
 			return true
 		}
-		if tid == 0 {
+		if t == 0 {
 			return false
 		}
-		w, ok := idle.Waited(tid)
 		now := time.Now()
-		busy := ok && !last.IsZero() && w-waited > now.Sub(last)/2
-		last, waited = now, w
+		if !last.IsZero() && now.Sub(last) < busyCheck {
+			return false
+		}
+		if t != tid {
+			tid, off = t, starvation{window: offWindow}
+		}
+		th, ok := threadNow(tid, now)
+		busy := ok && !last.IsZero() && th.waited-waited > now.Sub(last)/2
+		if ok && off.add(th) {
+			busy = true
+		}
+		last, waited = now, th.waited
 		return busy
 	}
 }
 
+// offWindow is how long busyMachine looks back for a thread kept off the
+// CPU in a wait that has not ended.
+const offWindow = 5 * busyCheck
+
 // watchStarved tells the pass-through process, once it has taken over, when
 // the logger is starved, not merely busy: still on its thread of idle
-// priority, and kept off the CPU over the last starvedFor (it ran for less
-// than a tenth of that time and waited for over half of it). Until the
-// logger moves to an ordinary thread, the process holds more for it
-// (stream.Relay.MaxStarved).
+// priority, and kept off the CPU over the last starvedFor (see
+// starvation). Until the logger moves to an ordinary thread, the process
+// holds more for it (stream.Relay.MaxStarved).
 //
 // A logger busy with a fast stream runs most of the time. It can be kept off
 // the CPU for a moment, by the pass-through process and its writer reading
@@ -202,7 +228,7 @@ func busyMachine(logger *stream.Logger) func() bool {
 // up to 117 MiB, against 91 MiB. A starved thread of idle priority still
 // gets a slice now and then, so the test is over the whole span, not at
 // every check.
-func watchStarved(logger *stream.Logger, h *Handover, control *os.File, quit <-chan struct{}) {
+func watchStarved(logger *stream.Logger, h *Handover, control io.Writer, quit <-chan struct{}) {
 	tick := time.NewTicker(busyCheck)
 	defer tick.Stop()
 	var (
@@ -222,10 +248,10 @@ func watchStarved(logger *stream.Logger, h *Handover, control *os.File, quit <-c
 		starved := false
 		if t, left := logger.IdleThread(); t > 0 && !left {
 			if t != tid {
-				tid, s = t, starvation{}
+				tid, s = t, starvation{window: starvedFor}
 			}
-			if ran, waited, ok := idle.Times(tid); ok {
-				starved = s.add(time.Now(), ran, waited)
+			if th, ok := threadNow(tid, time.Now()); ok {
+				starved = s.add(th)
 			}
 		}
 		if starved != said {
@@ -241,29 +267,61 @@ func watchStarved(logger *stream.Logger, h *Handover, control *os.File, quit <-c
 	}
 }
 
-// starvation keeps a thread's times over the last starvedFor.
+// starvation keeps a thread's times over the last window.
 type starvation struct {
+	window time.Duration
 	recent []threadTimes
 }
 
 type threadTimes struct {
 	at          time.Time
 	ran, waited time.Duration // in all, from its schedstat
+	slices      int64         // times it got a CPU, from the same
+	ready       bool          // running, or waiting for a CPU, when looked at
+}
+
+// threadNow reads the times and the state of thread tid of this process.
+func threadNow(tid int, at time.Time) (threadTimes, bool) {
+	task := "/proc/self/task/" + strconv.Itoa(tid)
+	b, err := os.ReadFile(task + "/schedstat")
+	f := bytes.Fields(b)
+	if err != nil || len(f) < 3 {
+		return threadTimes{}, false
+	}
+	var n [3]int64
+	for i := range n {
+		if n[i], err = strconv.ParseInt(string(f[i]), 10, 64); err != nil {
+			return threadTimes{}, false
+		}
+	}
+	b, err = os.ReadFile(task + "/stat")
+	// "tid (name) state …": the name may hold anything but the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if err != nil || i < 0 || i+2 >= len(b) {
+		return threadTimes{}, false
+	}
+	return threadTimes{at: at, ran: time.Duration(n[0]), waited: time.Duration(n[1]), slices: n[2], ready: b[i+2] == 'R'}, true
 }
 
 // add takes the thread's times at a check and reports whether, over the
-// last starvedFor, it ran for less than a tenth of the time and waited for
-// a CPU for over half of it.
-func (s *starvation) add(at time.Time, ran, waited time.Duration) bool {
-	now := threadTimes{at, ran, waited}
-	for len(s.recent) > 1 && at.Sub(s.recent[1].at) >= starvedFor {
+// last window, it ran for less than a tenth of the time and waited for a
+// CPU for over half of it.
+//
+// The kernel adds a wait to the thread's figure only when it ends, once
+// the thread gets a CPU: a thread of idle priority on a machine with no CPU
+// to spare can wait a second or more with none of it counted yet. A thread
+// that was ready to run at the start of the window and at its end, got no
+// CPU in between and so ran for none of it, was waiting all along.
+func (s *starvation) add(now threadTimes) bool {
+	for len(s.recent) > 1 && now.at.Sub(s.recent[1].at) >= s.window {
 		s.recent = s.recent[1:]
 	}
 	starved := false
 	if len(s.recent) > 0 {
 		first := s.recent[0]
-		span := at.Sub(first.at)
-		starved = span >= starvedFor && ran-first.ran < span/10 && waited-first.waited > span/2
+		span := now.at.Sub(first.at)
+		waiting := first.ready && now.ready && now.slices == first.slices
+		starved = span >= s.window && now.ran-first.ran < span/10 && (now.waited-first.waited > span/2 || waiting)
 	}
 	s.recent = append(s.recent, now)
 	return starved
@@ -275,22 +333,47 @@ var ErrByHand = errors.New("tee --relay is the pass-through process of another c
 // Main is `convlog tee --relay`: the pass-through process. stallLimit is
 // how long it waits for a logger that does not take its input (zero: the
 // default).
+//
+// From its hello on, it does no I/O but the relay's: reads of stdin and of
+// fd 4, writes to stdout, fd 3 and stderr, each of which tee can count, so
+// that the kernel's totals of its I/O say exactly how far it got (takeBack).
 func Main(stderr io.Writer, stallLimit time.Duration) error {
 	// Signals are tee's to handle: Ctrl-C reaches the whole process group,
 	// and tee decides when the session ends. This process ends with the
 	// input, or with tee (Pdeathsig).
 	signal.Ignore(syscall.SIGINT, syscall.SIGTERM, syscall.SIGPIPE, syscall.SIGXFSZ)
-	if err := writeHello(relayFD); err != nil {
+	var st unix.Stat_t
+	if err := unix.Fstat(relayFD, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		return fmt.Errorf("%w: fd %d is not a pipe", ErrByHand, relayFD)
+	}
+	var (
+		mem []byte
+		err error
+	)
+	if err = unix.Fstat(memFD, &st); err == nil {
+		mem, err = unix.Mmap(memFD, 0, int(st.Size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	}
+	h := helloInfo{BufSize: relayBufSize}
+	if err == nil {
+		h.Exact = ownIOOnly()
+		h.Read, h.Written, err = selfIO()
+	}
+	if err != nil {
+		h.Exact = false
+	}
+	helloLen, err := writeHello(relayFD, h)
+	if err != nil {
 		return fmt.Errorf("%w: fd %d: %v", ErrByHand, relayFD, err)
 	}
 	var b [1]byte
-	if n, _ := syscall.Read(controlFD, b[:]); n != 1 || b[0] != 'G' {
+	if n, _ := syscall.Read(controlFD, b[:]); n != 1 || b[0] != 'G' || mem == nil {
 		return nil // the session ended before the handover
 	}
 	warn := func(format string, args ...any) {
 		fmt.Fprintf(stderr, "convlog: warning: "+format+"\n", args...)
 	}
 	r := &passer{In: 0, Out: 1, Log: relayFD, Control: controlFD, StallLimit: stallLimit,
+		BufSize: relayBufSize, MaxStarved: relayStarved, Mem: mem, Start: int64(helloLen),
 		OutErr: func(err error) {
 			warn("writing to stdout: %v; the rest of the input is logged but not passed on.", err)
 		},
@@ -302,6 +385,72 @@ func Main(stderr io.Writer, stallLimit time.Duration) error {
 		warn("the session file could not keep up (blocked for over %s); some input was passed through but not logged.", r.StallLimit)
 	}
 	return nil
+}
+
+// selfIO reads the totals of this process's I/O: bytes passed to read(2)
+// and write(2), and the like, so far, the read of them included.
+func selfIO() (rchar, wchar int64, err error) {
+	fd, err := unix.Open("/proc/self/io", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer unix.Close(fd)
+	var (
+		buf [512]byte
+		got int
+	)
+	for {
+		n, err := unix.Read(fd, buf[got:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+		if n <= 0 || got+n == len(buf) {
+			got += max(n, 0)
+			break
+		}
+		got += n
+	}
+	r, w, ok := parseIO(buf[:got])
+	if !ok {
+		return 0, 0, errors.New("relay: /proc/self/io unreadable")
+	}
+	// The file's figures are from before the read of it.
+	return r + int64(got), w, nil
+}
+
+// ownIOOnly reports whether nothing in this process will read or write
+// on its own: the runtime would, if it polled a descriptor (its poller
+// wakes itself with an eventfd) or rechecked the CPU limit of its cgroup
+// every second (tee sets GODEBUG=updatemaxprocs=0 for it).
+func ownIOOnly() bool {
+	if !updatesOff(os.Getenv("GODEBUG")) {
+		return false
+	}
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		if l, _ := os.Readlink("/proc/self/fd/" + fd.Name()); strings.HasPrefix(l, "anon_inode:[event") {
+			return false
+		}
+	}
+	return true
+}
+
+// updatesOff reports whether godebug, the GODEBUG variable, turns the
+// runtime's updates of GOMAXPROCS off: its last setting of them wins.
+func updatesOff(godebug string) bool {
+	off := false
+	for _, kv := range strings.Split(godebug, ",") {
+		if k, v, _ := strings.Cut(kv, "="); k == "updatemaxprocs" {
+			off = v == "0"
+		}
+	}
+	return off
 }
 
 // SelfExe names this very binary, even if its file has been replaced or

@@ -65,6 +65,10 @@ func (f *Framer) Gap(endedWithNewline bool) {
 	f.skip = !endedWithNewline
 }
 
+// Skipping reports whether the framer drops bytes up to the next newline:
+// the line under way was lost in a gap.
+func (f *Framer) Skipping() bool { return f.skip }
+
 // Pending reports how many bytes of an unfinished line are held.
 func (f *Framer) Pending() int { return len(f.carry) }
 

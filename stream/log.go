@@ -233,7 +233,12 @@ func (l *Logger) run(chunks <-chan *Chunk, leave func() bool) (left bool) {
 		}
 		l.curTime = ch.Time
 		if ch.Gap {
-			l.Proc.Skip(ch.DroppedLines())
+			lost := ch.DroppedLines()
+			if l.framer.Skipping() {
+				// The line under way was counted with the gap before.
+				lost--
+			}
+			l.Proc.Skip(lost)
 			l.framer.Gap(ch.GapEndedAtEOL)
 		}
 		l.framer.Feed(ch.Data, line)
