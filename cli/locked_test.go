@@ -150,7 +150,8 @@ func TestTeeLockHeldPastTheStallLimit(t *testing.T) {
 // limit costs nothing: the lines wait for it in memory, and every one is
 // logged.
 func TestTeeLockShorterThanTheStallLimit(t *testing.T) {
-	lat, stderr, path := lockedRun(t, nil, 1500, 5*time.Millisecond, 5*time.Second)
+	const lock = 5 * time.Second
+	lat, stderr, path := lockedRun(t, nil, 1500, 5*time.Millisecond, lock)
 	db := testkit.OpenDB(t, path)
 	stored := testkit.StoredLines(t, db)
 	var dropped int
@@ -158,7 +159,10 @@ func TestTeeLockShorterThanTheStallLimit(t *testing.T) {
 	if len(stored) != len(lat) || dropped != 0 || stderr != "" {
 		t.Fatalf("%d of %d lines stored, %d dropped; stderr: %s", len(stored), len(lat), dropped, stderr)
 	}
-	if worst, at := maxOf(lat); worst > time.Second {
+	// A pass-through held up by the lock waits for all of it; one that
+	// is not waits for nothing but the machine (which, loaded and under
+	// -race, was seen to be up to 1.9 s).
+	if worst, at := maxOf(lat); worst > lock/2 {
 		t.Fatalf("line %d waited %v in the pass-through for a lock the logger could wait out", at, worst)
 	} else {
 		t.Logf("the longest wait: %v (line %d)", worst, at)
