@@ -318,11 +318,16 @@ func (a *Archive) Update(ctx context.Context) (_ *Updated, err error) {
 	if st.extras, err = record.HasStatsExtras(ctx, db); err != nil {
 		return nil, fmt.Errorf("archive %s: %w", abs, err)
 	}
-	if len(todo) == 0 && len(gone) == 0 && !stale && st.extras {
+	// And one without the tool figures, which the engine makes.
+	tools, err := hasTable(ctx, db, record.ToolsTable)
+	if err != nil {
+		return nil, fmt.Errorf("archive %s: %w", abs, err)
+	}
+	if len(todo) == 0 && len(gone) == 0 && !stale && st.extras && tools {
 		return up, nil
 	}
 	up.Read = len(todo)
-	if len(todo) == 0 && stale {
+	if len(todo) == 0 && (stale || !tools) {
 		if _, err := cloudsync.Sync(ctx, target, nil, cloudsync.Options{Schema: schema, Marks: newMarks(db)}); err != nil {
 			return nil, fmt.Errorf("update the archive %s: %w", abs, err)
 		}
@@ -559,6 +564,13 @@ const wait = 10 * time.Second
 // escapeDSNPath keeps a path from being read as URI syntax in a DSN.
 func escapeDSNPath(p string) string {
 	return strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(p)
+}
+
+// hasTable says whether db has a table of that name.
+func hasTable(ctx context.Context, db *sql.DB, name string) (bool, error) {
+	var n int
+	err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", name).Scan(&n)
+	return n > 0, err
 }
 
 func sources(ctx context.Context, db *sql.DB) (map[string]Key, error) {

@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/convlog/convlog/record"
 )
 
 // Querier is what the statistics need of a database: a local *sql.DB or a
@@ -53,7 +51,7 @@ type Stats struct {
 	CostTotal   CostFigures `json:"cost_total"`
 	Prices      PriceInfo   `json:"prices"`
 	// Copies are sessions left out because they log an agent session that
-	// another session counted here logs too (see copies).
+	// another session counted here logs too (see Copies).
 	Copies []string `json:"copies"`
 }
 
@@ -156,184 +154,6 @@ type PriceInfo struct {
 }
 
 const estimateNote = "estimated_cost_usd prices the tokens of sessions that reported no cost; it is never added to reported_cost_usd"
-
-// CollectStats computes the statistics over the sessions in r.
-func CollectStats(ctx context.Context, db Querier, r StatsRange) (*Stats, error) {
-	st := &Stats{Prices: PriceInfo{AsOf: PricesAsOf, Source: PricesSource, UnpricedModels: []string{}, EstimateComment: estimateNote}}
-	if r.Since > 0 {
-		st.Since = isoPtr(&r.Since)
-	}
-	if r.Until > 0 {
-		st.Until = isoPtr(&r.Until)
-	}
-	copies, err := st.copies(ctx, db, r)
-	if err != nil {
-		return nil, err
-	}
-	hasUsage, err := hasTable(ctx, db, record.UsageTable)
-	if err != nil {
-		return nil, err
-	}
-	usage := func(ctx context.Context, db Querier, with string) error { return st.usage(ctx, db, with, hasUsage) }
-	with := "WITH s AS (SELECT * FROM sessions WHERE " + r.where() + notIn(copies) + ")\n"
-	steps := []func(context.Context, Querier, string) error{
-		st.overview, st.byDay, st.results, st.tools, st.slowest, usage,
-	}
-	for _, step := range steps {
-		if err := step(ctx, db, with); err != nil {
-			return nil, err
-		}
-	}
-	return st, nil
-}
-
-// where is the condition on sessions; the bounds are numbers of our own,
-// written into the SQL so that it runs the same on every driver.
-func (r StatsRange) where() string {
-	var c []string
-	if r.Since > 0 {
-		c = append(c, "started_at >= "+strconv.FormatInt(r.Since, 10))
-	}
-	if r.Until > 0 {
-		c = append(c, "started_at < "+strconv.FormatInt(r.Until, 10))
-	}
-	if len(c) == 0 {
-		return "1"
-	}
-	return strings.Join(c, " AND ")
-}
-
-// each runs q and calls scan for every row.
-func each(ctx context.Context, db Querier, q string, scan func(*sql.Rows) error) error {
-	rows, err := db.QueryContext(ctx, q)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := scan(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-func (st *Stats) overview(ctx context.Context, db Querier, with string) error {
-	return each(ctx, db, with+`SELECT count(*), coalesce(sum(ended_at IS NULL), 0), min(started_at), max(started_at),
-		coalesce(sum(total_messages), 0), coalesce(sum(total_tool_calls), 0) FROM s`, func(rows *sql.Rows) error {
-		var first, last sql.NullInt64
-		if err := rows.Scan(&st.Sessions, &st.Incomplete, &first, &last, &st.Messages, &st.ToolCalls); err != nil {
-			return err
-		}
-		st.FirstAt, st.LastAt = nullInt(first), nullInt(last)
-		st.First, st.Last = isoPtr(st.FirstAt), isoPtr(st.LastAt)
-		return nil
-	})
-}
-
-func (st *Stats) byDay(ctx context.Context, db Querier, with string) error {
-	st.ByDay = []DayStats{}
-	return each(ctx, db, with+`SELECT date(started_at/1000, 'unixepoch') AS day, count(*), avg(duration_ms),
-		coalesce(sum(total_messages), 0), coalesce(sum(total_tool_calls), 0)
-		FROM s GROUP BY day ORDER BY day DESC`, func(rows *sql.Rows) error {
-		var d DayStats
-		var day sql.NullString
-		var avg sql.NullFloat64
-		if err := rows.Scan(&day, &d.Sessions, &avg, &d.Messages, &d.ToolCalls); err != nil {
-			return err
-		}
-		d.Day, d.AvgDurationMS = nullStr(day), nullFloat(avg)
-		st.ByDay = append(st.ByDay, d)
-		return nil
-	})
-}
-
-func (st *Stats) results(ctx context.Context, db Querier, with string) error {
-	st.Results = []ResultStats{}
-	var withResult int64
-	err := each(ctx, db, with+`SELECT result_type, result_subtype, count(*) FROM s WHERE result_type IS NOT NULL
-		GROUP BY result_type, result_subtype ORDER BY count(*) DESC, result_type, result_subtype`, func(rows *sql.Rows) error {
-		var r ResultStats
-		var sub sql.NullString
-		if err := rows.Scan(&r.ResultType, &sub, &r.Sessions); err != nil {
-			return err
-		}
-		r.ResultSubtype = nullStr(sub)
-		withResult += r.Sessions
-		st.Results = append(st.Results, r)
-		return nil
-	})
-	for i := range st.Results {
-		st.Results[i].Percentage = pct(st.Results[i].Sessions, withResult)
-	}
-	st.NoResult = st.Sessions - withResult
-	return err
-}
-
-// toolsSQL: percentiles by nearest rank, the smallest duration whose rank
-// is at least p × n, with window functions so that it runs anywhere. Only
-// the columns it needs are named: status and duration_ms come after the
-// tool's output in the row, so reading whole rows walks every output's
-// overflow pages, and the archive has an index that holds just these.
-const toolsSQL = `, t AS (SELECT session_id, tool_name, status, duration_ms FROM tool_calls WHERE session_id IN (SELECT id FROM s)),
-d AS (
-  SELECT tool_name, duration_ms,
-    row_number() OVER (PARTITION BY tool_name ORDER BY duration_ms) AS rn,
-    count(*) OVER (PARTITION BY tool_name) AS n
-  FROM t WHERE duration_ms IS NOT NULL
-),
-p AS (
-  SELECT tool_name,
-    min(CASE WHEN rn >= n * 0.50 THEN duration_ms END) AS p50,
-    min(CASE WHEN rn >= n * 0.95 THEN duration_ms END) AS p95
-  FROM d GROUP BY tool_name
-)
-SELECT t.tool_name, count(*),
-  coalesce(sum(t.status = 'success'), 0), coalesce(sum(t.status = 'error'), 0), coalesce(sum(t.status = 'pending'), 0),
-  count(t.duration_ms), avg(t.duration_ms), max(t.duration_ms), p.p50, p.p95
-FROM t LEFT JOIN p ON p.tool_name IS t.tool_name
-GROUP BY t.tool_name ORDER BY count(*) DESC, t.tool_name`
-
-func (st *Stats) tools(ctx context.Context, db Querier, with string) error {
-	st.Tools = []ToolStats{}
-	var total int64
-	err := each(ctx, db, strings.TrimSuffix(with, "\n")+toolsSQL, func(rows *sql.Rows) error {
-		var t ToolStats
-		var name sql.NullString
-		var avg sql.NullFloat64
-		var maxD, p50, p95 sql.NullInt64
-		if err := rows.Scan(&name, &t.Calls, &t.Successes, &t.Errors, &t.Pending, &t.Timed, &avg, &maxD, &p50, &p95); err != nil {
-			return err
-		}
-		t.ToolName, t.AvgDurationMS = nullStr(name), nullFloat(avg)
-		t.MaxDurationMS, t.P50DurationMS, t.P95DurationMS = nullInt(maxD), nullInt(p50), nullInt(p95)
-		t.ErrorRatePct = pct(t.Errors, t.Calls)
-		total += t.Calls
-		st.Tools = append(st.Tools, t)
-		return nil
-	})
-	for i := range st.Tools {
-		st.Tools[i].Percentage = pct(st.Tools[i].Calls, total)
-	}
-	return err
-}
-
-func (st *Stats) slowest(ctx context.Context, db Querier, with string) error {
-	st.Slowest = []SlowSession{}
-	return each(ctx, db, with+`SELECT id, model, duration_ms, total_messages, total_tool_calls, started_at
-		FROM s WHERE duration_ms IS NOT NULL ORDER BY duration_ms DESC, id LIMIT 10`, func(rows *sql.Rows) error {
-		var s SlowSession
-		var model sql.NullString
-		var msgs, tools, started sql.NullInt64
-		if err := rows.Scan(&s.ID, &model, &s.DurationMS, &msgs, &tools, &started); err != nil {
-			return err
-		}
-		s.Model, s.Messages, s.ToolCalls, s.StartedAt = nullStr(model), nullInt(msgs), nullInt(tools), nullInt(started)
-		s.Started = isoPtr(s.StartedAt)
-		st.Slowest = append(st.Slowest, s)
-		return nil
-	})
-}
 
 func addFloat(p *float64, v float64) *float64 {
 	if p == nil {

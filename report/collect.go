@@ -1,0 +1,561 @@
+package report
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/convlog/convlog/record"
+	"github.com/convlog/convlog/stream"
+)
+
+// The statistics read three small tables, each with one plain query: the
+// sessions, their usage rows (record.UsageTable) and their tool figures
+// (record.ToolsTable), and add them up here. Neither the messages nor the
+// tool calls are read, whose rows carry the lines and the tools' outputs;
+// and the queries are simple enough that every engine plans them well: on
+// the libSQL server the tests use, the percentiles' window functions, the
+// IN subqueries and the correlated NOT EXISTS of earlier versions took
+// minutes over 300 sessions. A database without the tool figures (synced by
+// an older convlog, not since) has its tool calls read instead, the few
+// columns the figures need.
+
+// CollectStats computes the statistics over the sessions in r.
+func CollectStats(ctx context.Context, db Querier, r StatsRange) (*Stats, error) {
+	st := &Stats{Prices: PriceInfo{AsOf: PricesAsOf, Source: PricesSource, UnpricedModels: []string{}, EstimateComment: estimateNote}}
+	if r.Since > 0 {
+		st.Since = isoPtr(&r.Since)
+	}
+	if r.Until > 0 {
+		st.Until = isoPtr(&r.Until)
+	}
+	tables, err := tableNames(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	all, err := readSessions(ctx, db, r)
+	if err != nil {
+		return nil, err
+	}
+	st.Copies = copiesOf(all)
+	drop := make(map[string]bool, len(st.Copies))
+	for _, id := range st.Copies {
+		drop[id] = true
+	}
+	sessions := make([]*sessionRow, 0, len(all))
+	byID := make(map[string]*sessionRow, len(all))
+	for _, s := range all {
+		if !drop[s.id] {
+			sessions = append(sessions, s)
+			byID[s.id] = s
+		}
+	}
+	st.overview(sessions)
+	st.byDay(sessions)
+	st.results(sessions)
+	st.slowest(sessions)
+	if err := readUsage(ctx, db, r, tables[record.UsageTable], byID); err != nil {
+		return nil, err
+	}
+	facts := make([]*sessionFacts, len(sessions))
+	for i, s := range sessions {
+		facts[i] = s.facts()
+	}
+	st.tally(facts)
+	tools, err := readTools(ctx, db, r, tables[record.ToolsTable], sessions, byID)
+	if err != nil {
+		return nil, err
+	}
+	st.tools(tools)
+	return st, nil
+}
+
+// where is the condition on sessions; the bounds are numbers of our own,
+// written into the SQL so that it runs the same on every driver.
+func (r StatsRange) where() string {
+	var c []string
+	if r.Since > 0 {
+		c = append(c, "started_at >= "+strconv.FormatInt(r.Since, 10))
+	}
+	if r.Until > 0 {
+		c = append(c, "started_at < "+strconv.FormatInt(r.Until, 10))
+	}
+	if len(c) == 0 {
+		return "1"
+	}
+	return strings.Join(c, " AND ")
+}
+
+// bounded says whether r leaves out any session.
+func (r StatsRange) bounded() bool { return r.Since > 0 || r.Until > 0 }
+
+// ofSessions is the FROM clause that reads table (aliased x) for the
+// sessions in r: a join on sessions when the range leaves some out.
+func (r StatsRange) ofSessions(table string) string {
+	if !r.bounded() {
+		return table + " x"
+	}
+	return table + " x JOIN sessions s ON s.id = x.session_id WHERE " + strings.ReplaceAll(r.where(), "started_at", "s.started_at")
+}
+
+// each runs q and calls scan for every row.
+func each(ctx context.Context, db Querier, q string, scan func(*sql.Rows) error) error {
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// tableNames says which tables db has.
+func tableNames(ctx context.Context, db Querier) (map[string]bool, error) {
+	have := map[string]bool{}
+	err := each(ctx, db, "SELECT name FROM sqlite_master WHERE type = 'table'", func(r *sql.Rows) error {
+		var name string
+		if err := r.Scan(&name); err != nil {
+			return err
+		}
+		have[name] = true
+		return nil
+	})
+	return have, err
+}
+
+// sessionRow is what the statistics read of a session.
+type sessionRow struct {
+	id, agent           string
+	started, ended      sql.NullInt64
+	duration            sql.NullInt64
+	model, rtype, rsub  sql.NullString
+	messages, toolCalls sql.NullInt64
+	cost                sql.NullFloat64
+	tokens              [4]sql.NullInt64 // input, output, cache writes, cache reads
+	turns               sql.NullInt64
+	usage               []usageRow
+	hasUsage            bool
+}
+
+func readSessions(ctx context.Context, db Querier, r StatsRange) ([]*sessionRow, error) {
+	var out []*sessionRow
+	err := each(ctx, db, `SELECT id, coalesce(agent_session_id, ''), started_at, ended_at, duration_ms, model, result_type, result_subtype,
+		total_messages, total_tool_calls, total_cost_usd, input_tokens, output_tokens, cache_creation_input_tokens,
+		cache_read_input_tokens, num_turns FROM sessions WHERE `+r.where(), func(rows *sql.Rows) error {
+		s := &sessionRow{}
+		if err := rows.Scan(&s.id, &s.agent, &s.started, &s.ended, &s.duration, &s.model, &s.rtype, &s.rsub,
+			&s.messages, &s.toolCalls, &s.cost, &s.tokens[0], &s.tokens[1], &s.tokens[2], &s.tokens[3], &s.turns); err != nil {
+			return err
+		}
+		out = append(out, s)
+		return nil
+	})
+	// Sums of costs come out the same to the last bit wherever the rows
+	// are read: sessions in id order, each one's rows in model and tier
+	// order.
+	slices.SortFunc(out, func(a, b *sessionRow) int { return strings.Compare(a.id, b.id) })
+	return out, err
+}
+
+// copiesOf finds the sessions that log an agent session which another
+// session here logs too (see Copies), and returns those not to count.
+func copiesOf(sessions []*sessionRow) []string {
+	groups := map[string][]copyInfo{}
+	for _, s := range sessions {
+		if s.agent == "" {
+			continue
+		}
+		c := copyInfo{id: s.id, agent: s.agent, cost: s.cost, turns: s.turns, messages: s.messages.Int64}
+		for i, t := range s.tokens {
+			c.tokens[i] = t.Int64
+		}
+		groups[s.agent] = append(groups[s.agent], c)
+	}
+	out := []string{}
+	for _, g := range groups {
+		if len(g) > 1 {
+			out = append(out, Copies(g)...)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (st *Stats) overview(sessions []*sessionRow) {
+	st.Sessions = int64(len(sessions))
+	var first, last *int64
+	for _, s := range sessions {
+		if !s.ended.Valid {
+			st.Incomplete++
+		}
+		if s.started.Valid {
+			v := s.started.Int64
+			if first == nil || v < *first {
+				first = &v
+			}
+			if last == nil || v > *last {
+				w := v
+				last = &w
+			}
+		}
+		st.Messages += s.messages.Int64
+		st.ToolCalls += s.toolCalls.Int64
+	}
+	st.FirstAt, st.LastAt = first, last
+	st.First, st.Last = isoPtr(first), isoPtr(last)
+}
+
+// dayOf is SQLite's date(ms/1000, 'unixepoch'): the UTC day, or nil for no
+// time or one outside the years 0 to 9999.
+func dayOf(ms sql.NullInt64) *string {
+	if !ms.Valid {
+		return nil
+	}
+	sec := ms.Int64 / 1000
+	if sec < -62167219200 || sec > 253402300799 {
+		return nil
+	}
+	d := time.Unix(sec, 0).UTC().Format(time.DateOnly)
+	return &d
+}
+
+// avg is SQLite's avg() of integers: the sum over the count, in floating
+// point; nil for none.
+func avg(sum, n int64) *float64 {
+	if n == 0 {
+		return nil
+	}
+	v := float64(sum) / float64(n)
+	return &v
+}
+
+func (st *Stats) byDay(sessions []*sessionRow) {
+	type acc struct {
+		d           DayStats
+		durSum, dur int64
+	}
+	days := map[string]*acc{}
+	key := func(d *string) string {
+		if d == nil {
+			return ""
+		}
+		return "d" + *d
+	}
+	for _, s := range sessions {
+		day := dayOf(s.started)
+		a := days[key(day)]
+		if a == nil {
+			a = &acc{d: DayStats{Day: day}}
+			days[key(day)] = a
+		}
+		a.d.Sessions++
+		a.d.Messages += s.messages.Int64
+		a.d.ToolCalls += s.toolCalls.Int64
+		if s.duration.Valid {
+			a.durSum += s.duration.Int64
+			a.dur++
+		}
+	}
+	st.ByDay = make([]DayStats, 0, len(days))
+	for _, a := range days {
+		a.d.AvgDurationMS = avg(a.durSum, a.dur)
+		st.ByDay = append(st.ByDay, a.d)
+	}
+	// Newest first; sessions without a time last, as SQL orders NULL.
+	slices.SortFunc(st.ByDay, func(a, b DayStats) int { return -compareNullable(a.Day, b.Day) })
+}
+
+// compareNullable orders strings as SQL does: NULL first, then bytes.
+func compareNullable(a, b *string) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return -1
+	case b == nil:
+		return 1
+	}
+	return strings.Compare(*a, *b)
+}
+
+func (st *Stats) results(sessions []*sessionRow) {
+	type key struct {
+		t, sub string
+		hasSub bool
+	}
+	counts := map[key]*ResultStats{}
+	var withResult int64
+	for _, s := range sessions {
+		if !s.rtype.Valid {
+			continue
+		}
+		k := key{s.rtype.String, s.rsub.String, s.rsub.Valid}
+		r := counts[k]
+		if r == nil {
+			r = &ResultStats{ResultType: k.t, ResultSubtype: nullStr(s.rsub)}
+			counts[k] = r
+		}
+		r.Sessions++
+		withResult++
+	}
+	st.Results = make([]ResultStats, 0, len(counts))
+	for _, r := range counts {
+		r.Percentage = pct(r.Sessions, withResult)
+		st.Results = append(st.Results, *r)
+	}
+	slices.SortFunc(st.Results, func(a, b ResultStats) int {
+		if a.Sessions != b.Sessions {
+			return cmpDesc(a.Sessions, b.Sessions)
+		}
+		if c := strings.Compare(a.ResultType, b.ResultType); c != 0 {
+			return c
+		}
+		return compareNullable(a.ResultSubtype, b.ResultSubtype)
+	})
+	st.NoResult = st.Sessions - withResult
+}
+
+func cmpDesc(a, b int64) int {
+	switch {
+	case a > b:
+		return -1
+	case a < b:
+		return 1
+	}
+	return 0
+}
+
+func (st *Stats) slowest(sessions []*sessionRow) {
+	var timed []*sessionRow
+	for _, s := range sessions {
+		if s.duration.Valid {
+			timed = append(timed, s)
+		}
+	}
+	slices.SortFunc(timed, func(a, b *sessionRow) int {
+		if c := cmpDesc(a.duration.Int64, b.duration.Int64); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	st.Slowest = make([]SlowSession, 0, min(len(timed), 10))
+	for _, s := range timed[:min(len(timed), 10)] {
+		x := SlowSession{ID: s.id, Model: nullStr(s.model), DurationMS: s.duration.Int64,
+			Messages: nullInt(s.messages), ToolCalls: nullInt(s.toolCalls), StartedAt: nullInt(s.started)}
+		x.Started = isoPtr(x.StartedAt)
+		st.Slowest = append(st.Slowest, x)
+	}
+}
+
+// readUsage gives each session of byID its usage rows (record.UsageTable),
+// when the database has the table.
+func readUsage(ctx context.Context, db Querier, r StatsRange, hasTable bool, byID map[string]*sessionRow) error {
+	if !hasTable {
+		return nil
+	}
+	return each(ctx, db, `SELECT x.session_id, x.model, x.tier, x.input_tokens, x.output_tokens, x.cache_creation_input_tokens,
+		x.cache_creation_1h_tokens, x.cache_read_input_tokens, x.cost_usd FROM `+r.ofSessions(record.UsageTable), func(rows *sql.Rows) error {
+		var id string
+		var model sql.NullString
+		var tokens [5]sql.NullInt64
+		var cost sql.NullFloat64
+		var u usageRow
+		if err := rows.Scan(&id, &model, &u.tier, &tokens[0], &tokens[1], &tokens[2], &tokens[3], &tokens[4], &cost); err != nil {
+			return err
+		}
+		s := byID[id]
+		if s == nil {
+			return nil
+		}
+		s.hasUsage = true
+		if model.Valid && model.String != "" {
+			u.model = &model.String
+		}
+		u.tokens = TokenCounts{Input: tokens[0].Int64, Output: tokens[1].Int64, CacheWrite: tokens[2].Int64,
+			CacheWrite1h: tokens[3].Int64, CacheRead: tokens[4].Int64}
+		u.cost = nullFloat(cost)
+		s.usage = append(s.usage, u)
+		return nil
+	})
+}
+
+// facts is what the statistics by model and the costs need of s: its
+// usage rows in model and tier order, or for a session without any (a
+// database synced before the table, holding sessions whose files are gone)
+// its totals under its model. Rows without tokens or cost are left out.
+func (s *sessionRow) facts() *sessionFacts {
+	f := &sessionFacts{id: s.id, model: nullStr(s.model), day: dayOf(s.started), duration: nullInt(s.duration),
+		messages: s.messages.Int64, toolCalls: s.toolCalls.Int64, cost: nullFloat(s.cost)}
+	rows := s.usage
+	if !s.hasUsage {
+		rows = []usageRow{{model: nullStr(s.model), tier: stream.TierStandard, cost: nullFloat(s.cost),
+			tokens: TokenCounts{Input: s.tokens[0].Int64, Output: s.tokens[1].Int64, CacheWrite: s.tokens[2].Int64, CacheRead: s.tokens[3].Int64}}}
+	}
+	slices.SortStableFunc(rows, func(a, b usageRow) int {
+		if c := compareNullable(a.model, b.model); c != 0 {
+			return c
+		}
+		return strings.Compare(a.tier, b.tier)
+	})
+	for _, u := range rows {
+		if u.tokens.Any() || (u.cost != nil && *u.cost != 0) {
+			f.rows = append(f.rows, u)
+		}
+	}
+	return f
+}
+
+// toolAcc adds up one tool's figures.
+type toolAcc struct {
+	name                              *string
+	calls, successes, errors, pending int64
+	durations                         []int64
+}
+
+// readTools reads the tool figures of the sessions: their rows of
+// record.ToolsTable, and for sessions with tool calls but no such rows (or
+// every session, when the database lacks the table) their tool calls.
+func readTools(ctx context.Context, db Querier, r StatsRange, hasTable bool, sessions []*sessionRow, byID map[string]*sessionRow) (map[string]*toolAcc, error) {
+	tools := map[string]*toolAcc{}
+	acc := func(name string) *toolAcc {
+		t := tools[name]
+		if t == nil {
+			t = &toolAcc{}
+			if name != "" {
+				n := name
+				t.name = &n
+			}
+			tools[name] = t
+		}
+		return t
+	}
+	covered := map[string]bool{}
+	if hasTable {
+		err := each(ctx, db, `SELECT x.session_id, x.tool_name, x.calls, x.successes, x.errors, x.pending, x.durations FROM `+
+			r.ofSessions(record.ToolsTable), func(rows *sql.Rows) error {
+			var id string
+			var name, durations sql.NullString
+			var calls, ok, bad, pending sql.NullInt64
+			if err := rows.Scan(&id, &name, &calls, &ok, &bad, &pending, &durations); err != nil {
+				return err
+			}
+			if byID[id] == nil {
+				return nil
+			}
+			covered[id] = true
+			t := acc(name.String)
+			t.calls += calls.Int64
+			t.successes += ok.Int64
+			t.errors += bad.Int64
+			t.pending += pending.Int64
+			t.durations = record.ParseDurations(durations.String, t.durations)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	var missing []string
+	for _, s := range sessions {
+		if !covered[s.id] && (!hasTable || s.toolCalls.Int64 > 0) {
+			missing = append(missing, s.id)
+		}
+	}
+	if len(missing) == 0 {
+		return tools, nil
+	}
+	// Read by session when they are few; else all of them, left out here.
+	q := `SELECT x.session_id, x.tool_name, x.status, x.duration_ms FROM ` + r.ofSessions("tool_calls")
+	if len(missing) <= 100 && (hasTable || len(missing) < len(sessions)) {
+		lits := make([]string, len(missing))
+		for i, id := range missing {
+			lits[i] = quote(id)
+		}
+		q = `SELECT x.session_id, x.tool_name, x.status, x.duration_ms FROM tool_calls x WHERE x.session_id IN (` + strings.Join(lits, ", ") + `)`
+	}
+	want := make(map[string]bool, len(missing))
+	for _, id := range missing {
+		want[id] = true
+	}
+	err := each(ctx, db, q, func(rows *sql.Rows) error {
+		var id string
+		var name, status sql.NullString
+		var dur sql.NullInt64
+		if err := rows.Scan(&id, &name, &status, &dur); err != nil {
+			return err
+		}
+		if !want[id] {
+			return nil
+		}
+		t := acc(name.String)
+		t.calls++
+		switch status.String {
+		case "success":
+			t.successes++
+		case "error":
+			t.errors++
+		case "pending":
+			t.pending++
+		}
+		if dur.Valid {
+			t.durations = append(t.durations, dur.Int64)
+		}
+		return nil
+	})
+	return tools, err
+}
+
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// tools turns the figures by tool into the table: percentiles by nearest
+// rank, the smallest duration whose rank (from 1) is at least p × n, with
+// p × n in floating point as SQL would compute it.
+func (st *Stats) tools(tools map[string]*toolAcc) {
+	st.Tools = make([]ToolStats, 0, len(tools))
+	var total int64
+	for _, a := range tools {
+		t := ToolStats{ToolName: a.name, Calls: a.calls, Successes: a.successes, Errors: a.errors, Pending: a.pending,
+			Timed: int64(len(a.durations)), ErrorRatePct: pct(a.errors, a.calls)}
+		if n := len(a.durations); n > 0 {
+			slices.Sort(a.durations)
+			var sum int64
+			for _, d := range a.durations {
+				sum += d
+			}
+			t.AvgDurationMS = avg(sum, int64(n))
+			hi := a.durations[n-1]
+			t.MaxDurationMS = &hi
+			t.P50DurationMS, t.P95DurationMS = nearestRank(a.durations, 0.50), nearestRank(a.durations, 0.95)
+		}
+		total += t.Calls
+		st.Tools = append(st.Tools, t)
+	}
+	for i := range st.Tools {
+		st.Tools[i].Percentage = pct(st.Tools[i].Calls, total)
+	}
+	slices.SortFunc(st.Tools, func(a, b ToolStats) int {
+		if a.Calls != b.Calls {
+			return cmpDesc(a.Calls, b.Calls)
+		}
+		return compareNullable(a.ToolName, b.ToolName)
+	})
+}
+
+// nearestRank is the p-th percentile of sorted by nearest rank.
+func nearestRank(sorted []int64, p float64) *int64 {
+	n := float64(len(sorted))
+	for i, d := range sorted {
+		if float64(i+1) >= n*p {
+			v := d
+			return &v
+		}
+	}
+	return nil
+}
