@@ -35,6 +35,10 @@ func (a *acrossDB) wrap(err error) error {
 	return cloudsync.QueryError(err, *a.remote, a.timeout)
 }
 
+// Batches says whether several queries are best sent in one request: to a
+// server, where each request is a round trip (report.Batcher).
+func (a *acrossDB) Batches() bool { return a.remote != nil && !a.remote.IsFile() }
+
 // ctx bounds a query on a remote database by --timeout.
 func (a *acrossDB) ctx(parent context.Context) (context.Context, context.CancelFunc) {
 	if a.remote == nil {

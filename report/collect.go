@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +24,16 @@ import (
 // an older convlog, not since) has its tool calls read instead, the few
 // columns the figures need.
 
+// Batcher is a Querier that answers several queries in one request, as a
+// libSQL server over HTTP does (one batch, each step run if the one before
+// it succeeded): QueryContext with the queries joined by semicolons has one
+// result set per query. Where a request is a round trip, the statistics
+// then cost one.
+type Batcher interface {
+	Querier
+	Batches() bool
+}
+
 // CollectStats computes the statistics over the sessions in r.
 func CollectStats(ctx context.Context, db Querier, r StatsRange) (*Stats, error) {
 	st := &Stats{Prices: PriceInfo{AsOf: PricesAsOf, Source: PricesSource, UnpricedModels: []string{}, EstimateComment: estimateNote}}
@@ -32,22 +43,22 @@ func CollectStats(ctx context.Context, db Querier, r StatsRange) (*Stats, error)
 	if r.Until > 0 {
 		st.Until = isoPtr(&r.Until)
 	}
-	tables, err := tableNames(ctx, db)
+	in, err := read(ctx, db, r)
 	if err != nil {
 		return nil, err
 	}
-	all, err := readSessions(ctx, db, r)
-	if err != nil {
-		return nil, err
-	}
-	st.Copies = copiesOf(all)
+	// Sums of costs come out the same to the last bit wherever the rows
+	// are read: sessions in id order, each one's rows in model and tier
+	// order (see facts).
+	slices.SortFunc(in.sessions, func(a, b *sessionRow) int { return strings.Compare(a.id, b.id) })
+	st.Copies = copiesOf(in.sessions)
 	drop := make(map[string]bool, len(st.Copies))
 	for _, id := range st.Copies {
 		drop[id] = true
 	}
-	sessions := make([]*sessionRow, 0, len(all))
-	byID := make(map[string]*sessionRow, len(all))
-	for _, s := range all {
+	sessions := make([]*sessionRow, 0, len(in.sessions))
+	byID := make(map[string]*sessionRow, len(in.sessions))
+	for _, s := range in.sessions {
 		if !drop[s.id] {
 			sessions = append(sessions, s)
 			byID[s.id] = s
@@ -57,20 +68,172 @@ func CollectStats(ctx context.Context, db Querier, r StatsRange) (*Stats, error)
 	st.byDay(sessions)
 	st.results(sessions)
 	st.slowest(sessions)
-	if err := readUsage(ctx, db, r, tables[record.UsageTable], byID); err != nil {
-		return nil, err
+	for _, u := range in.usage {
+		if s := byID[u.session]; s != nil {
+			s.hasUsage = true
+			s.usage = append(s.usage, u.usageRow)
+		}
 	}
 	facts := make([]*sessionFacts, len(sessions))
 	for i, s := range sessions {
 		facts[i] = s.facts()
 	}
 	st.tally(facts)
-	tools, err := readTools(ctx, db, r, tables[record.ToolsTable], sessions, byID)
+	tools, err := in.toolFigures(ctx, db, r, sessions, byID)
 	if err != nil {
 		return nil, err
 	}
 	st.tools(tools)
 	return st, nil
+}
+
+// input is what the statistics read.
+type input struct {
+	tables   map[string]bool
+	sessions []*sessionRow
+	usage    []sessionUsage
+	// The tool figures by tool (session empty), and by session for the
+	// sessions whose agent session another session logs too (the copies
+	// among them are taken off).
+	tools    []toolRow
+	hasTools bool // the tool figures were read
+}
+
+type sessionUsage struct {
+	session string
+	usageRow
+}
+
+type toolRow struct {
+	session, name                     string
+	calls, successes, errors, pending int64
+	durations                         string
+}
+
+// query is one query of the statistics and what reads its rows.
+type query struct {
+	sql  string
+	scan func(*sql.Rows) error
+}
+
+// read runs the statistics' queries: all in one request where db batches
+// them, else one by one, each table's only if the database has it.
+func read(ctx context.Context, db Querier, r StatsRange) (*input, error) {
+	if b, ok := db.(Batcher); ok && b.Batches() {
+		in := &input{}
+		err := runBatch(ctx, db, in.queries(r, true, true))
+		if err == nil {
+			in.hasTools = true
+			return in, nil
+		}
+		// A table missing (a database synced by an older convlog) fails its
+		// step and skips the rest: read what there is one by one.
+		if in.tables == nil || (in.tables[record.UsageTable] && in.tables[record.ToolsTable]) {
+			return nil, err
+		}
+	}
+	in := &input{}
+	qs := in.queries(r, false, false)
+	if err := each(ctx, db, qs[0].sql, qs[0].scan); err != nil {
+		return nil, err
+	}
+	in.hasTools = in.tables[record.ToolsTable]
+	qs = in.queries(r, in.tables[record.UsageTable], in.hasTools)
+	for _, q := range qs[1:] {
+		if err := each(ctx, db, q.sql, q.scan); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
+// runBatch runs qs in one request, one result set each.
+func runBatch(ctx context.Context, db Querier, qs []query) error {
+	var b strings.Builder
+	for i, q := range qs {
+		if i > 0 {
+			b.WriteString(";\n")
+		}
+		b.WriteString(q.sql)
+	}
+	rows, err := db.QueryContext(ctx, b.String())
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for i, q := range qs {
+		if i > 0 && !rows.NextResultSet() {
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			return fmt.Errorf("query %d of the statistics has no result", i+1)
+		}
+		for rows.Next() {
+			if err := q.scan(rows); err != nil {
+				return err
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// queries are the statistics' queries: the tables there are, the
+// sessions, and their usage rows and tool figures where asked for.
+func (in *input) queries(r StatsRange, usage, tools bool) []query {
+	qs := []query{{"SELECT name FROM sqlite_master WHERE type = 'table'", func(rows *sql.Rows) error {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return err
+		}
+		if in.tables == nil {
+			in.tables = map[string]bool{}
+		}
+		in.tables[name] = true
+		return nil
+	}}, {`SELECT id, coalesce(agent_session_id, ''), started_at, ended_at, duration_ms, model, result_type, result_subtype,
+		total_messages, total_tool_calls, total_cost_usd, input_tokens, output_tokens, cache_creation_input_tokens,
+		cache_read_input_tokens, num_turns FROM sessions WHERE ` + r.where(), func(rows *sql.Rows) error {
+		s := &sessionRow{}
+		if err := rows.Scan(&s.id, &s.agent, &s.started, &s.ended, &s.duration, &s.model, &s.rtype, &s.rsub,
+			&s.messages, &s.toolCalls, &s.cost, &s.tokens[0], &s.tokens[1], &s.tokens[2], &s.tokens[3], &s.turns); err != nil {
+			return err
+		}
+		in.sessions = append(in.sessions, s)
+		return nil
+	}}}
+	if usage {
+		qs = append(qs, query{`SELECT x.session_id, x.model, x.tier, x.input_tokens, x.output_tokens, x.cache_creation_input_tokens,
+		x.cache_creation_1h_tokens, x.cache_read_input_tokens, x.cost_usd FROM ` + r.ofSessions(record.UsageTable), func(rows *sql.Rows) error {
+			var u sessionUsage
+			var model sql.NullString
+			var tokens [5]sql.NullInt64
+			var cost sql.NullFloat64
+			if err := rows.Scan(&u.session, &model, &u.tier, &tokens[0], &tokens[1], &tokens[2], &tokens[3], &tokens[4], &cost); err != nil {
+				return err
+			}
+			if model.Valid && model.String != "" {
+				u.model = &model.String
+			}
+			u.tokens = TokenCounts{Input: tokens[0].Int64, Output: tokens[1].Int64, CacheWrite: tokens[2].Int64,
+				CacheWrite1h: tokens[3].Int64, CacheRead: tokens[4].Int64}
+			u.cost = nullFloat(cost)
+			in.usage = append(in.usage, u)
+			return nil
+		}})
+	}
+	if tools {
+		// By tool, not by session: a twentieth of the rows (and of the
+		// bytes that a server sends and a client decodes).
+		qs = append(qs, query{`SELECT '', x.tool_name, sum(x.calls), sum(x.successes), sum(x.errors), sum(x.pending),
+		group_concat(substr(x.durations, 2, length(x.durations) - 2)) FROM ` + r.ofSessions(record.ToolsTable) + ` GROUP BY x.tool_name`, in.scanTool},
+			query{`SELECT x.session_id, x.tool_name, x.calls, x.successes, x.errors, x.pending, x.durations FROM ` + r.ofSessions(record.ToolsTable) +
+				andWhere(r.bounded()) + `x.session_id IN (SELECT id FROM sessions WHERE ` + r.where() + ` AND agent_session_id IN
+		(SELECT agent_session_id FROM sessions WHERE ` + r.where() + ` AND agent_session_id <> '' GROUP BY agent_session_id HAVING count(*) > 1))`, in.scanTool})
+	}
+	return qs
 }
 
 // where is the condition on sessions; the bounds are numbers of our own,
@@ -116,20 +279,6 @@ func each(ctx context.Context, db Querier, q string, scan func(*sql.Rows) error)
 	return rows.Err()
 }
 
-// tableNames says which tables db has.
-func tableNames(ctx context.Context, db Querier) (map[string]bool, error) {
-	have := map[string]bool{}
-	err := each(ctx, db, "SELECT name FROM sqlite_master WHERE type = 'table'", func(r *sql.Rows) error {
-		var name string
-		if err := r.Scan(&name); err != nil {
-			return err
-		}
-		have[name] = true
-		return nil
-	})
-	return have, err
-}
-
 // sessionRow is what the statistics read of a session.
 type sessionRow struct {
 	id, agent           string
@@ -142,26 +291,6 @@ type sessionRow struct {
 	turns               sql.NullInt64
 	usage               []usageRow
 	hasUsage            bool
-}
-
-func readSessions(ctx context.Context, db Querier, r StatsRange) ([]*sessionRow, error) {
-	var out []*sessionRow
-	err := each(ctx, db, `SELECT id, coalesce(agent_session_id, ''), started_at, ended_at, duration_ms, model, result_type, result_subtype,
-		total_messages, total_tool_calls, total_cost_usd, input_tokens, output_tokens, cache_creation_input_tokens,
-		cache_read_input_tokens, num_turns FROM sessions WHERE `+r.where(), func(rows *sql.Rows) error {
-		s := &sessionRow{}
-		if err := rows.Scan(&s.id, &s.agent, &s.started, &s.ended, &s.duration, &s.model, &s.rtype, &s.rsub,
-			&s.messages, &s.toolCalls, &s.cost, &s.tokens[0], &s.tokens[1], &s.tokens[2], &s.tokens[3], &s.turns); err != nil {
-			return err
-		}
-		out = append(out, s)
-		return nil
-	})
-	// Sums of costs come out the same to the last bit wherever the rows
-	// are read: sessions in id order, each one's rows in model and tier
-	// order.
-	slices.SortFunc(out, func(a, b *sessionRow) int { return strings.Compare(a.id, b.id) })
-	return out, err
 }
 
 // copiesOf finds the sessions that log an agent session which another
@@ -354,38 +483,6 @@ func (st *Stats) slowest(sessions []*sessionRow) {
 	}
 }
 
-// readUsage gives each session of byID its usage rows (record.UsageTable),
-// when the database has the table.
-func readUsage(ctx context.Context, db Querier, r StatsRange, hasTable bool, byID map[string]*sessionRow) error {
-	if !hasTable {
-		return nil
-	}
-	return each(ctx, db, `SELECT x.session_id, x.model, x.tier, x.input_tokens, x.output_tokens, x.cache_creation_input_tokens,
-		x.cache_creation_1h_tokens, x.cache_read_input_tokens, x.cost_usd FROM `+r.ofSessions(record.UsageTable), func(rows *sql.Rows) error {
-		var id string
-		var model sql.NullString
-		var tokens [5]sql.NullInt64
-		var cost sql.NullFloat64
-		var u usageRow
-		if err := rows.Scan(&id, &model, &u.tier, &tokens[0], &tokens[1], &tokens[2], &tokens[3], &tokens[4], &cost); err != nil {
-			return err
-		}
-		s := byID[id]
-		if s == nil {
-			return nil
-		}
-		s.hasUsage = true
-		if model.Valid && model.String != "" {
-			u.model = &model.String
-		}
-		u.tokens = TokenCounts{Input: tokens[0].Int64, Output: tokens[1].Int64, CacheWrite: tokens[2].Int64,
-			CacheWrite1h: tokens[3].Int64, CacheRead: tokens[4].Int64}
-		u.cost = nullFloat(cost)
-		s.usage = append(s.usage, u)
-		return nil
-	})
-}
-
 // facts is what the statistics by model and the costs need of s: its
 // usage rows in model and tier order, or for a session without any (a
 // database synced before the table, holding sessions whose files are gone)
@@ -419,10 +516,32 @@ type toolAcc struct {
 	durations                         []int64
 }
 
-// readTools reads the tool figures of the sessions: their rows of
+// andWhere continues a FROM clause of StatsRange.ofSessions with one more
+// condition.
+func andWhere(joined bool) string {
+	if joined {
+		return " AND "
+	}
+	return " WHERE "
+}
+
+func (in *input) scanTool(rows *sql.Rows) error {
+	var t toolRow
+	var name, durations sql.NullString
+	var n [4]sql.NullInt64
+	if err := rows.Scan(&t.session, &name, &n[0], &n[1], &n[2], &n[3], &durations); err != nil {
+		return err
+	}
+	t.name, t.durations = name.String, durations.String
+	t.calls, t.successes, t.errors, t.pending = n[0].Int64, n[1].Int64, n[2].Int64, n[3].Int64
+	in.tools = append(in.tools, t)
+	return nil
+}
+
+// toolFigures adds up the tool figures of the sessions: their rows of
 // record.ToolsTable, and for sessions with tool calls but no such rows (or
 // every session, when the database lacks the table) their tool calls.
-func readTools(ctx context.Context, db Querier, r StatsRange, hasTable bool, sessions []*sessionRow, byID map[string]*sessionRow) (map[string]*toolAcc, error) {
+func (in *input) toolFigures(ctx context.Context, db Querier, r StatsRange, sessions []*sessionRow, byID map[string]*sessionRow) (map[string]*toolAcc, error) {
 	tools := map[string]*toolAcc{}
 	acc := func(name string) *toolAcc {
 		t := tools[name]
@@ -436,44 +555,75 @@ func readTools(ctx context.Context, db Querier, r StatsRange, hasTable bool, ses
 		}
 		return t
 	}
-	covered := map[string]bool{}
-	if hasTable {
-		err := each(ctx, db, `SELECT x.session_id, x.tool_name, x.calls, x.successes, x.errors, x.pending, x.durations FROM `+
-			r.ofSessions(record.ToolsTable), func(rows *sql.Rows) error {
-			var id string
-			var name, durations sql.NullString
-			var calls, ok, bad, pending sql.NullInt64
-			if err := rows.Scan(&id, &name, &calls, &ok, &bad, &pending, &durations); err != nil {
-				return err
+	if in.hasTools {
+		// The figures by tool, less those of the copies; they must account
+		// for every tool call the sessions counted, or some sessions lack
+		// figures (synced by an older convlog) and are read one by one.
+		var want, got int64
+		for _, s := range sessions {
+			want += s.toolCalls.Int64
+		}
+		for _, x := range in.tools {
+			if x.session != "" {
+				continue
 			}
-			if byID[id] == nil {
-				return nil
+			t := acc(x.name)
+			t.calls, t.successes, t.errors, t.pending = x.calls, x.successes, x.errors, x.pending
+			t.durations = record.ParseDurations(x.durations, nil)
+			got += x.calls
+		}
+		for _, x := range in.tools {
+			if x.session == "" || byID[x.session] != nil {
+				continue
 			}
-			covered[id] = true
-			t := acc(name.String)
-			t.calls += calls.Int64
-			t.successes += ok.Int64
-			t.errors += bad.Int64
-			t.pending += pending.Int64
-			t.durations = record.ParseDurations(durations.String, t.durations)
-			return nil
-		})
-		if err != nil {
+			t := acc(x.name)
+			t.calls -= x.calls
+			t.successes -= x.successes
+			t.errors -= x.errors
+			t.pending -= x.pending
+			t.durations = without(t.durations, record.ParseDurations(x.durations, nil))
+			got -= x.calls
+		}
+		for k, t := range tools {
+			if t.calls == 0 {
+				delete(tools, k)
+			}
+		}
+		if got == want {
+			return tools, nil
+		}
+		clear(tools)
+		var err error
+		if in.tools, err = in.toolsBySession(ctx, db, r); err != nil {
 			return nil, err
 		}
 	}
+	covered := map[string]bool{}
+	for _, x := range in.tools {
+		if byID[x.session] == nil {
+			continue
+		}
+		covered[x.session] = true
+		t := acc(x.name)
+		t.calls += x.calls
+		t.successes += x.successes
+		t.errors += x.errors
+		t.pending += x.pending
+		t.durations = record.ParseDurations(x.durations, t.durations)
+	}
 	var missing []string
 	for _, s := range sessions {
-		if !covered[s.id] && (!hasTable || s.toolCalls.Int64 > 0) {
+		if !covered[s.id] && (!in.hasTools || s.toolCalls.Int64 > 0) {
 			missing = append(missing, s.id)
 		}
 	}
 	if len(missing) == 0 {
 		return tools, nil
 	}
-	// Read by session when they are few; else all of them, left out here.
+	// Read by session when they are few; else all of them, the others
+	// left out here.
 	q := `SELECT x.session_id, x.tool_name, x.status, x.duration_ms FROM ` + r.ofSessions("tool_calls")
-	if len(missing) <= 100 && (hasTable || len(missing) < len(sessions)) {
+	if len(missing) <= 100 && (in.hasTools || len(missing) < len(sessions)) {
 		lits := make([]string, len(missing))
 		for i, id := range missing {
 			lits[i] = quote(id)
@@ -510,6 +660,33 @@ func readTools(ctx context.Context, db Querier, r StatsRange, hasTable bool, ses
 		return nil
 	})
 	return tools, err
+}
+
+// toolsBySession reads the tool figures of every session in r.
+func (in *input) toolsBySession(ctx context.Context, db Querier, r StatsRange) ([]toolRow, error) {
+	in.tools = nil
+	err := each(ctx, db, `SELECT x.session_id, x.tool_name, x.calls, x.successes, x.errors, x.pending, x.durations FROM `+
+		r.ofSessions(record.ToolsTable), in.scanTool)
+	return in.tools, err
+}
+
+// without returns all less the durations of some, each taken once.
+func without(all, some []int64) []int64 {
+	slices.Sort(all)
+	slices.Sort(some)
+	out := all[:0]
+	j := 0
+	for _, d := range all {
+		for j < len(some) && some[j] < d {
+			j++
+		}
+		if j < len(some) && some[j] == d {
+			j++
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
