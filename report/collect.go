@@ -119,23 +119,24 @@ type query struct {
 // read runs the statistics' queries: all in one request where db batches
 // them, else one by one, each table's only if the database has it.
 func read(ctx context.Context, db Querier, r StatsRange) (*input, error) {
+	var batchErr error
 	if b, ok := db.(Batcher); ok && b.Batches() {
 		in := &input{}
-		err := runBatch(ctx, db, in.queries(r, true, true))
-		if err == nil {
+		batchErr = runBatch(ctx, db, in.queries(r, true, true))
+		if batchErr == nil {
 			in.hasTools = true
 			return in, nil
 		}
-		// A table missing (a database synced by an older convlog) fails its
-		// step and skips the rest: read what there is one by one.
-		if in.tables == nil || (in.tables[record.UsageTable] && in.tables[record.ToolsTable]) {
-			return nil, err
-		}
+		// A table missing (a database synced by an older convlog) fails
+		// the batch: read what there is one by one.
 	}
 	in := &input{}
 	qs := in.queries(r, false, false)
 	if err := each(ctx, db, qs[0].sql, qs[0].scan); err != nil {
 		return nil, err
+	}
+	if batchErr != nil && in.tables[record.UsageTable] && in.tables[record.ToolsTable] {
+		return nil, batchErr
 	}
 	in.hasTools = in.tables[record.ToolsTable]
 	qs = in.queries(r, in.tables[record.UsageTable], in.hasTools)
