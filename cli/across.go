@@ -50,7 +50,11 @@ func (a *acrossDB) ctx(parent context.Context) (context.Context, context.CancelF
 // open brings the archive up to date and opens it read-only, or with --url
 // opens that database. Files that could not be read are reported on stderr
 // and left out.
-func (f *AcrossFlags) open(env *Env) (*acrossDB, error) {
+func (f *AcrossFlags) open(env *Env) (*acrossDB, error) { return f.openFor(env, false) }
+
+// openFor is open; with summaries, only what the statistics read is brought
+// up to date (archive.UpdateSummaries).
+func (f *AcrossFlags) openFor(env *Env, summaries bool) (*acrossDB, error) {
 	if f.URL != "" {
 		t := cloudsync.Target{URL: f.URL, Token: env.Getenv("TURSO_AUTH_TOKEN")}
 		db, err := cloudsync.OpenQuery(env.Ctx, t)
@@ -59,7 +63,11 @@ func (f *AcrossFlags) open(env *Env) (*acrossDB, error) {
 		}
 		return &acrossDB{DB: db, remote: &t, timeout: f.Timeout}, nil
 	}
-	db, err := archive.Open(f.Dir, f.Archive, env.Schema).Query(env.Ctx, func(p error) {
+	query := archive.Open(f.Dir, f.Archive, env.Schema).Query
+	if summaries {
+		query = archive.Open(f.Dir, f.Archive, env.Schema).QuerySummaries
+	}
+	db, err := query(env.Ctx, func(p error) {
 		fmt.Fprintf(env.Stderr, "convlog: warning: %v (left out)\n", p)
 	})
 	if err != nil {

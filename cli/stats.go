@@ -69,7 +69,7 @@ func parseBound(s string, now time.Time, end bool) (int64, error) {
 
 // Run implements `convlog stats`.
 func (c *StatsCmd) Run(env *Env) error {
-	db, err := c.open(env)
+	db, err := c.openFor(env, true)
 	if err != nil {
 		return err
 	}
