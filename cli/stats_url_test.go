@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/convlog/convlog/internal/testkit"
 	"github.com/convlog/convlog/record"
@@ -158,5 +159,34 @@ func TestOlderTargetGetsToolFigures(t *testing.T) {
 	remote := runConvlog(t, f.work, nil, creds(srv.URL), "stats", "--json", "--url", srv.URL)
 	if remote.code != 0 || !bytes.Equal(remote.stdout, want) {
 		t.Errorf("stats --url after the sync (exit %d, %s):\n%s\nbefore:\n%s", remote.code, remote.stderr, remote.stdout, want)
+	}
+}
+
+// TestQueryTimeout: a query that the server does not answer within
+// --timeout fails with the timeout message, which says that the server may
+// still be running it, in time.
+func TestQueryTimeout(t *testing.T) {
+	t.Parallel()
+	srv := testkit.Start(t)
+	db := srv.DB()
+	for _, q := range []string{"CREATE TABLE n (x)", "INSERT INTO n VALUES (1), (2), (3), (4), (5), (6), (7), (8), (9), (10)"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		if _, err := db.Exec("INSERT INTO n SELECT a.x FROM n a, n b LIMIT 3000"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	// About 10^14 rows to count: far more than a second's work.
+	res := runConvlog(t, t.TempDir(), nil, creds(srv.URL), "sql", "--url", srv.URL, "--timeout", "500ms", "SELECT count(*) FROM n a, n b, n c, n d")
+	if res.code != 1 || !strings.Contains(string(res.stderr), "did not answer within 500ms") ||
+		!strings.Contains(string(res.stderr), "may still be running it") {
+		t.Errorf("exit %d: %s", res.code, res.stderr)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("gave up after %v", d)
 	}
 }
