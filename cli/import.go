@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -34,7 +33,6 @@ type ImportCmd struct {
 // Run implements `convlog import`.
 func (c *ImportCmd) Run(env *Env) error {
 	softMemoryLimit(env)
-	importGC(env)
 	redactor, err := c.redactor(env)
 	if err != nil {
 		return err
@@ -83,13 +81,14 @@ func (c *ImportCmd) Run(env *Env) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var reuse record.ImportBuffers
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(files) || ctx.Err() != nil {
 					return
 				}
 				res, err := record.Import(ctx, files[i].path, c.Dir, sch,
-					record.ImportOptions{Progress: prog.addBytes, Redactor: redactor})
+					record.ImportOptions{Progress: prog.addBytes, Redactor: redactor, Reuse: &reuse})
 				prog.fileDone()
 				mu.Lock()
 				if err != nil {
@@ -134,19 +133,6 @@ func (c *ImportCmd) Run(env *Env) error {
 		return &exitError{Code: 1}
 	}
 	return nil
-}
-
-// importGC lets the heap grow to five times what the last collection found
-// live (GOGC=400) rather than Go's twice. An import keeps little alive (its
-// read buffers, a line, a parser's cache: 2-3 MB) but allocates as it goes,
-// and at the default goal of 4-5 MB it collected 280 times in 500 MB of
-// transcripts, 7% of its time, each collection stopping the other files'
-// work too. The soft memory limit still bounds the heap; GOGC, when set,
-// wins.
-func importGC(env *Env) {
-	if env.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
 }
 
 func plural(n int, one, many string) string {

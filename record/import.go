@@ -48,6 +48,14 @@ func (e *ImportError) Unwrap() error { return e.Err }
 type ImportOptions struct {
 	Progress func(bytes int64) // told of bytes read, if set
 	Redactor *redact.Redactor  // replaces secrets in the stored copy, if set
+	// Reuse, when set, carries buffers from one import to the next: the
+	// imports that share it must run one at a time.
+	Reuse *ImportBuffers
+}
+
+// ImportBuffers are what one import leaves for the next (see ImportOptions).
+type ImportBuffers struct {
+	proc *stream.Processor
 }
 
 var tmpSeq atomic.Int64
@@ -136,7 +144,11 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 		w.Close()
 		os.Remove(tmp)
 	}
-	proc := stream.NewProcessor(w)
+	var prev *stream.Processor
+	if opts.Reuse != nil {
+		prev, opts.Reuse.proc = opts.Reuse.proc, nil
+	}
+	proc := stream.NewProcessorAfter(prev, w)
 	proc.LineTimes = true
 	proc.Redactor = opts.Redactor
 	line := func(l []byte) bool {
@@ -155,6 +167,9 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 		return fail("%w", err)
 	}
 	facts := proc.Totals()
+	if opts.Reuse != nil {
+		opts.Reuse.proc = proc
+	}
 	if err := w.Finish(facts, facts.LastTime); err != nil || w.Err != nil {
 		os.Remove(tmp)
 		return fail("write %s: %w", tmp, errors.Join(w.Err, err))
