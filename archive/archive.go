@@ -16,12 +16,13 @@
 // modification times keep meaning what their writers did. Sessions whose
 // files were removed (convlog prune) stay in the archive: it is the history.
 //
-// The archive also keeps what makes a repeated `convlog stats` cheap (see
-// record.CreateStatsExtras): an index that holds the tool figures apart
-// from the tools' large outputs, and each session's tokens by model worked
-// out once from the JSON of its messages. Both are the archive's own, not
-// in schema.sql: session files are written for speed, and a synced
-// database is read without them, the slower way.
+// The statistics read only each session's row, usage rows and tool figures
+// (record.ToolsTable, which the engine keeps), and `convlog stats` brings
+// only those up to date (see summaries.go). The archive also keeps an index
+// that holds the tool calls' figures apart from the tools' large outputs
+// (record.CreateStatsExtras), for the analytics scripts run through
+// `convlog sql`; it is the archive's own, not in schema.sql: session files
+// are written for speed.
 package archive
 
 import (
