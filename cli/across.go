@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/convlog/convlog/archive"
+	"github.com/convlog/convlog/report"
 	cloudsync "github.com/convlog/convlog/sync"
 )
 
@@ -35,9 +36,32 @@ func (a *acrossDB) wrap(err error) error {
 	return cloudsync.QueryError(err, *a.remote, a.timeout)
 }
 
-// Batches says whether several queries are best sent in one request: to a
-// server, where each request is a round trip (report.Batcher).
-func (a *acrossDB) Batches() bool { return a.remote != nil && !a.remote.IsFile() }
+// querier is what the statistics read: for a server, where each request
+// is a round trip, one that sends their queries in one (report.Batcher).
+func (a *acrossDB) querier() report.Querier {
+	if a.remote != nil && !a.remote.IsFile() {
+		return batcher{a}
+	}
+	return a.DB
+}
+
+// batcher is a server's database for the statistics.
+type batcher struct{ *acrossDB }
+
+func (b batcher) QueryBatch(ctx context.Context, queries []string, each func(int, report.Scanner) error) error {
+	res, err := cloudsync.QueryBatch(ctx, *b.remote, queries)
+	if err != nil {
+		return err
+	}
+	for i, r := range res {
+		for _, row := range r.Rows {
+			if err := each(i, row); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
 
 // ctx bounds a query on a remote database by --timeout.
 func (a *acrossDB) ctx(parent context.Context) (context.Context, context.CancelFunc) {

@@ -76,7 +76,7 @@ func (c *StatsCmd) Run(env *Env) error {
 	defer db.Close()
 	ctx, cancel := db.ctx(env.Ctx)
 	defer cancel()
-	st, err := report.CollectStats(ctx, db, report.StatsRange{Since: c.since, Until: c.until})
+	st, err := report.CollectStats(ctx, db.querier(), report.StatsRange{Since: c.since, Until: c.until})
 	if err != nil {
 		return db.wrap(err)
 	}

@@ -1,9 +1,9 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,12 +26,17 @@ import (
 
 // Batcher is a Querier that answers several queries in one request, as a
 // libSQL server over HTTP does (one batch, each step run if the one before
-// it succeeded): QueryContext with the queries joined by semicolons has one
-// result set per query. Where a request is a round trip, the statistics
+// it succeeded): QueryBatch hands each row of each query's answer to each,
+// with the query's index. Where a request is a round trip, the statistics
 // then cost one.
 type Batcher interface {
 	Querier
-	Batches() bool
+	QueryBatch(ctx context.Context, queries []string, each func(query int, row Scanner) error) error
+}
+
+// Scanner is a row being read: *sql.Rows, or a row of a batch.
+type Scanner interface {
+	Scan(dest ...any) error
 }
 
 // CollectStats computes the statistics over the sessions in r.
@@ -113,16 +118,16 @@ type toolRow struct {
 // query is one query of the statistics and what reads its rows.
 type query struct {
 	sql  string
-	scan func(*sql.Rows) error
+	scan func(Scanner) error
 }
 
 // read runs the statistics' queries: all in one request where db batches
 // them, else one by one, each table's only if the database has it.
 func read(ctx context.Context, db Querier, r StatsRange) (*input, error) {
 	var batchErr error
-	if b, ok := db.(Batcher); ok && b.Batches() {
+	if b, ok := db.(Batcher); ok {
 		in := &input{}
-		batchErr = runBatch(ctx, db, in.queries(r, true, true))
+		batchErr = runBatch(ctx, b, in.queries(r, true, true))
 		if batchErr == nil {
 			in.hasTools = true
 			return in, nil
@@ -133,7 +138,9 @@ func read(ctx context.Context, db Querier, r StatsRange) (*input, error) {
 	in := &input{}
 	qs := in.queries(r, false, false)
 	if err := each(ctx, db, qs[0].sql, qs[0].scan); err != nil {
-		return nil, err
+		// (A batch that failed otherwise, its connection or its time, has
+		// its own error to tell.)
+		return nil, cmp.Or(batchErr, err)
 	}
 	if batchErr != nil && in.tables[record.UsageTable] && in.tables[record.ToolsTable] {
 		return nil, batchErr
@@ -148,43 +155,19 @@ func read(ctx context.Context, db Querier, r StatsRange) (*input, error) {
 	return in, nil
 }
 
-// runBatch runs qs in one request, one result set each.
-func runBatch(ctx context.Context, db Querier, qs []query) error {
-	var b strings.Builder
+// runBatch runs qs in one request.
+func runBatch(ctx context.Context, b Batcher, qs []query) error {
+	sqls := make([]string, len(qs))
 	for i, q := range qs {
-		if i > 0 {
-			b.WriteString(";\n")
-		}
-		b.WriteString(q.sql)
+		sqls[i] = q.sql
 	}
-	rows, err := db.QueryContext(ctx, b.String())
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for i, q := range qs {
-		if i > 0 && !rows.NextResultSet() {
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			return fmt.Errorf("query %d of the statistics has no result", i+1)
-		}
-		for rows.Next() {
-			if err := q.scan(rows); err != nil {
-				return err
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-	}
-	return nil
+	return b.QueryBatch(ctx, sqls, func(i int, row Scanner) error { return qs[i].scan(row) })
 }
 
 // queries are the statistics' queries: the tables there are, the
 // sessions, and their usage rows and tool figures where asked for.
 func (in *input) queries(r StatsRange, usage, tools bool) []query {
-	qs := []query{{"SELECT name FROM sqlite_master WHERE type = 'table'", func(rows *sql.Rows) error {
+	qs := []query{{"SELECT name FROM sqlite_master WHERE type = 'table'", func(rows Scanner) error {
 		var name string
 		if err := rows.Scan(&name); err != nil {
 			return err
@@ -196,7 +179,7 @@ func (in *input) queries(r StatsRange, usage, tools bool) []query {
 		return nil
 	}}, {`SELECT id, coalesce(agent_session_id, ''), started_at, ended_at, duration_ms, model, result_type, result_subtype,
 		total_messages, total_tool_calls, total_cost_usd, input_tokens, output_tokens, cache_creation_input_tokens,
-		cache_read_input_tokens, num_turns FROM sessions WHERE ` + r.where(), func(rows *sql.Rows) error {
+		cache_read_input_tokens, num_turns FROM sessions WHERE ` + r.where(), func(rows Scanner) error {
 		s := &sessionRow{}
 		if err := rows.Scan(&s.id, &s.agent, &s.started, &s.ended, &s.duration, &s.model, &s.rtype, &s.rsub,
 			&s.messages, &s.toolCalls, &s.cost, &s.tokens[0], &s.tokens[1], &s.tokens[2], &s.tokens[3], &s.turns); err != nil {
@@ -207,7 +190,7 @@ func (in *input) queries(r StatsRange, usage, tools bool) []query {
 	}}}
 	if usage {
 		qs = append(qs, query{`SELECT x.session_id, x.model, x.tier, x.input_tokens, x.output_tokens, x.cache_creation_input_tokens,
-		x.cache_creation_1h_tokens, x.cache_read_input_tokens, x.cost_usd FROM ` + r.ofSessions(record.UsageTable), func(rows *sql.Rows) error {
+		x.cache_creation_1h_tokens, x.cache_read_input_tokens, x.cost_usd FROM ` + r.ofSessions(record.UsageTable), func(rows Scanner) error {
 			var u sessionUsage
 			var model sql.NullString
 			var tokens [5]sql.NullInt64
@@ -266,7 +249,7 @@ func (r StatsRange) ofSessions(table string) string {
 }
 
 // each runs q and calls scan for every row.
-func each(ctx context.Context, db Querier, q string, scan func(*sql.Rows) error) error {
+func each(ctx context.Context, db Querier, q string, scan func(Scanner) error) error {
 	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
 		return err
@@ -526,7 +509,7 @@ func andWhere(joined bool) string {
 	return " WHERE "
 }
 
-func (in *input) scanTool(rows *sql.Rows) error {
+func (in *input) scanTool(rows Scanner) error {
 	var t toolRow
 	var name, durations sql.NullString
 	var n [4]sql.NullInt64
@@ -635,7 +618,7 @@ func (in *input) toolFigures(ctx context.Context, db Querier, r StatsRange, sess
 	for _, id := range missing {
 		want[id] = true
 	}
-	err := each(ctx, db, q, func(rows *sql.Rows) error {
+	err := each(ctx, db, q, func(rows Scanner) error {
 		var id string
 		var name, status sql.NullString
 		var dur sql.NullInt64

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/convlog/convlog/record"
@@ -40,25 +39,6 @@ func schemaDB(t *testing.T, extras bool) *sql.DB {
 		}
 	}
 	return db
-}
-
-// queryPlan is the EXPLAIN QUERY PLAN of q, one step a line.
-func queryPlan(t *testing.T, db *sql.DB, q string) string {
-	t.Helper()
-	var steps []string
-	err := each(t.Context(), db, "EXPLAIN QUERY PLAN "+q, func(r *sql.Rows) error {
-		var id, parent, unused int64
-		var detail string
-		if err := r.Scan(&id, &parent, &unused, &detail); err != nil {
-			return err
-		}
-		steps = append(steps, detail)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(steps, "\n")
 }
 
 // recorder passes queries on to a database and keeps their text.
