@@ -1,11 +1,16 @@
 package sync
 
 import (
+	"bytes"
 	"database/sql"
+	"encoding/base64"
+	"encoding/json"
 	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/convlog/convlog/internal/testkit"
 )
@@ -105,6 +110,58 @@ func FuzzReadBatch(f *testing.F) {
 					default:
 						t.Fatalf("a value of type %T", v)
 					}
+				}
+			}
+		}
+	})
+}
+
+// FuzzHranaValue: text and blobs written into a request read back, with
+// encoding/json, as the same value.
+func FuzzHranaValue(f *testing.F) {
+	f.Add("plain", []byte{0, 255})
+	f.Add("quotes \" and \\ and \n\r\t\x00\x1f, 😀, \u2028", []byte{})
+	f.Fuzz(func(t *testing.T, s string, blob []byte) {
+		if !utf8.ValidString(s) {
+			return
+		}
+		for _, v := range []any{s, blob, int64(len(s)) - 7, float64(len(blob)) / 3, nil} {
+			b, err := appendHranaValue(nil, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got struct {
+				Type   string          `json:"type"`
+				Value  json.RawMessage `json:"value"`
+				Base64 string          `json:"base64"`
+			}
+			if err := json.Unmarshal(b, &got); err != nil {
+				t.Fatalf("%q: %v", b, err)
+			}
+			switch v := v.(type) {
+			case string:
+				var back string
+				if json.Unmarshal(got.Value, &back) != nil || back != v || got.Type != "text" {
+					t.Fatalf("%q came back as %q (%s)", v, back, got.Type)
+				}
+			case []byte:
+				back, err := base64.RawStdEncoding.DecodeString(got.Base64)
+				if err != nil || !bytes.Equal(back, v) || got.Type != "blob" {
+					t.Fatalf("%x came back as %x (%v)", v, back, err)
+				}
+			case int64:
+				var back string
+				if json.Unmarshal(got.Value, &back) != nil || back != strconv.FormatInt(v, 10) {
+					t.Fatalf("%d came back as %s", v, got.Value)
+				}
+			case float64:
+				var back float64
+				if json.Unmarshal(got.Value, &back) != nil || back != v {
+					t.Fatalf("%v came back as %s", v, got.Value)
+				}
+			case nil:
+				if got.Type != "null" {
+					t.Fatalf("nil came back as %s", b)
 				}
 			}
 		}
