@@ -16,12 +16,13 @@
 // modification times keep meaning what their writers did. Sessions whose
 // files were removed (convlog prune) stay in the archive: it is the history.
 //
-// The archive also keeps what makes a repeated `convlog stats` cheap (see
-// record.CreateStatsExtras): an index that holds the tool figures apart
-// from the tools' large outputs, and each session's tokens by model worked
-// out once from the JSON of its messages. Both are the archive's own, not
-// in schema.sql: session files are written for speed, and a synced
-// database is read without them, the slower way.
+// The statistics read only each session's row, usage rows and tool figures
+// (record.ToolsTable, which the engine keeps), and `convlog stats` brings
+// only those up to date (see summaries.go). The archive also keeps an index
+// that holds the tool calls' figures apart from the tools' large outputs
+// (record.CreateStatsExtras), for the analytics scripts run through
+// `convlog sql`; it is the archive's own, not in schema.sql: session files
+// are written for speed.
 package archive
 
 import (
@@ -227,7 +228,13 @@ type Updated struct {
 // it: then the archive holds all of it. A file that changed meanwhile (a
 // running `convlog tee` writes it) gets a second pass at once; if it keeps
 // changing, it is read again, from where the archive stopped, next time.
-func (a *Archive) Update(ctx context.Context) (_ *Updated, err error) {
+func (a *Archive) Update(ctx context.Context) (*Updated, error) {
+	return a.update(ctx, false)
+}
+
+// update brings the archive up to date: whole, or with summaries set only
+// what the statistics read (see UpdateSummaries).
+func (a *Archive) update(ctx context.Context, summaries bool) (_ *Updated, err error) {
 	dir, schema := a.Dir, a.schema
 	abs, err := filepath.Abs(a.Path)
 	if err != nil {
@@ -276,7 +283,7 @@ func (a *Archive) Update(ctx context.Context) (_ *Updated, err error) {
 			db.Close()
 		}
 	}()
-	for _, ddl := range []string{sourcesDDL, marksDDL} {
+	for _, ddl := range []string{sourcesDDL, marksDDL, summariesDDL} {
 		if _, err := db.ExecContext(ctx, ddl); err != nil {
 			return nil, fmt.Errorf("archive %s: %w", abs, err)
 		}
@@ -291,14 +298,24 @@ func (a *Archive) Update(ctx context.Context) (_ *Updated, err error) {
 	if err := mendSearch(ctx, db); err != nil { // search.go
 		return nil, fmt.Errorf("archive %s: %w", abs, err)
 	}
+	var summarized map[string]Key
+	if summaries {
+		if summarized, err = summarizedFiles(ctx, db); err != nil {
+			return nil, fmt.Errorf("archive %s: %w", abs, err)
+		}
+	}
 
 	var todo []SessionFile
 	seen := make(map[string]bool, len(files))
 	for _, f := range files {
 		seen[f.Path] = true
-		if k, ok := known[f.Path]; !ok || k != f.Key {
-			todo = append(todo, f)
+		if k, ok := known[f.Path]; ok && k == f.Key {
+			continue
 		}
+		if k, ok := summarized[f.Path]; ok && k == f.Key {
+			continue
+		}
+		todo = append(todo, f)
 	}
 	// Files of this folder that are gone: their sessions stay, their
 	// figures go, so that a file made again under the same name is read.
@@ -312,6 +329,11 @@ func (a *Archive) Update(ctx context.Context) (_ *Updated, err error) {
 			gone = append(gone, p)
 		}
 	}
+	for p := range summarized {
+		if _, ok := known[p]; !ok && filepath.Dir(p) == absDir && !seen[p] {
+			gone = append(gone, p)
+		}
+	}
 	// An archive made by an older convlog (or one that never took a file
 	// in) gets the schema from the engine even when no file changed.
 	var version int64
@@ -320,21 +342,26 @@ func (a *Archive) Update(ctx context.Context) (_ *Updated, err error) {
 	}
 	stale := version < record.SchemaVersion
 	// So does one without the stats extras (see finishUpdate).
-	st := &updateState{taken: map[string]takenFile{}, gone: gone, read: map[string]bool{}, stale: stale}
+	st := &updateState{taken: map[string]takenFile{}, gone: gone, read: map[string]bool{}, stale: stale, summaries: summaries}
 	if st.folder, err = a.Folder(); err != nil {
 		return nil, err
 	}
 	if st.extras, err = record.HasStatsExtras(ctx, db); err != nil {
 		return nil, fmt.Errorf("archive %s: %w", abs, err)
 	}
-	if len(todo) == 0 && len(gone) == 0 && !stale && st.extras {
+	// And one without the tool figures, which the engine makes.
+	tools, err := hasTable(ctx, db, record.ToolsTable)
+	if err != nil {
+		return nil, fmt.Errorf("archive %s: %w", abs, err)
+	}
+	if len(todo) == 0 && len(gone) == 0 && !stale && st.extras && tools {
 		if err := keepSearch(ctx, db); err != nil {
 			return nil, fmt.Errorf("archive %s: %w", abs, err)
 		}
 		return up, nil
 	}
 	up.Read = len(todo)
-	if len(todo) == 0 && stale {
+	if len(todo) == 0 && (stale || !tools) {
 		if _, err := cloudsync.Sync(ctx, target, nil, cloudsync.Options{Schema: schema, Marks: newMarks(db)}); err != nil {
 			return nil, fmt.Errorf("update the archive %s: %w", abs, err)
 		}
@@ -342,7 +369,7 @@ func (a *Archive) Update(ctx context.Context) (_ *Updated, err error) {
 
 	marks := newMarks(db)
 	for round := 0; round < 2 && len(todo) > 0; round++ {
-		again, problems, err := pass(ctx, abs, target, schema, marks, todo, st)
+		again, problems, err := pass(ctx, abs, target, schema, marks, todo, st, summaries)
 		if err != nil {
 			return nil, err
 		}
@@ -491,18 +518,23 @@ type updateState struct {
 	extras bool                 // the archive had its stats extras
 	stale  bool                 // the archive was made by an older convlog
 	folder string               // the folder the sessions read are placed in (Archive.Folder)
+	// summaries: the files in taken are summarized, not taken in whole.
+	summaries bool
 }
 
 // pass syncs files into the archive and notes in st the sessions it
 // read and the files it holds whole. It returns the files to try again:
 // those that changed while they were read, with their keys as they are now.
-func pass(ctx context.Context, archive string, target cloudsync.Target, schema *record.Schema, marks *markStore, files []SessionFile, st *updateState) (again []SessionFile, problems []error, err error) {
+func pass(ctx context.Context, archive string, target cloudsync.Target, schema *record.Schema, marks *markStore, files []SessionFile, st *updateState, summaries bool) (again []SessionFile, problems []error, err error) {
 	paths := make([]string, len(files))
 	for i, f := range files {
 		paths[i] = f.Path
 	}
 	reps := make(map[string]*cloudsync.SessionReport, len(files))
 	opts := cloudsync.Options{Schema: schema, Marks: marks, OnSession: func(r *cloudsync.SessionReport) { reps[r.Path] = r }}
+	if summaries {
+		opts.Tables = summaryTables
+	}
 	_, err = cloudsync.Sync(ctx, target, paths, opts)
 	// What was copied before a failure is kept, with its marks.
 	if serr := marks.save(context.WithoutCancel(ctx)); err == nil && serr != nil {
@@ -577,6 +609,13 @@ func escapeDSNPath(p string) string {
 	return strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(p)
 }
 
+// hasTable says whether db has a table of that name.
+func hasTable(ctx context.Context, db *sql.DB, name string) (bool, error) {
+	var n int
+	err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", name).Scan(&n)
+	return n > 0, err
+}
+
 func sources(ctx context.Context, db *sql.DB) (map[string]Key, error) {
 	rows, err := db.QueryContext(ctx, "SELECT path, size, mtime, wal_size, wal_mtime FROM archive_sources")
 	if err != nil {
@@ -626,18 +665,28 @@ func finishUpdate(ctx context.Context, db *sql.DB, st *updateState) (err error) 
 		return err
 	}
 	now := time.Now().UnixMilli()
+	table := "archive_sources"
+	if st.summaries {
+		table = "archive_summaries"
+	}
 	for p, t := range st.taken {
-		if _, err := conn.ExecContext(ctx, `INSERT OR REPLACE INTO archive_sources (path, size, mtime, wal_size, wal_mtime, session_id, taken_at)
+		if _, err := conn.ExecContext(ctx, `INSERT OR REPLACE INTO `+table+` (path, size, mtime, wal_size, wal_mtime, session_id, taken_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, p, t.key.Size, t.key.Mtime, t.key.WalSize, t.key.WalMtime, t.id, now); err != nil {
 			return err
 		}
+		if !st.summaries {
+			// Held whole, it needs no summary of its own.
+			if _, err := conn.ExecContext(ctx, "DELETE FROM archive_summaries WHERE path = ?", p); err != nil {
+				return err
+			}
+		}
 	}
 	for _, p := range st.gone {
-		if _, err := conn.ExecContext(ctx, "DELETE FROM archive_sources WHERE path = ?", p); err != nil {
-			return err
-		}
-		if _, err := conn.ExecContext(ctx, "DELETE FROM archive_marks WHERE path = ?", p); err != nil {
-			return err
+		for _, q := range []string{"DELETE FROM archive_sources WHERE path = ?", "DELETE FROM archive_summaries WHERE path = ?",
+			"DELETE FROM archive_marks WHERE path = ?"} {
+			if _, err := conn.ExecContext(ctx, q, p); err != nil {
+				return err
+			}
 		}
 	}
 	_, err = conn.ExecContext(ctx, "COMMIT")
@@ -692,7 +741,11 @@ func openRead(ctx context.Context, path string) (*sql.DB, error) {
 // and no session files, the result is an empty database on the schema, so
 // that every query has an empty answer.
 func (a *Archive) Query(ctx context.Context, problem func(error)) (*sql.DB, error) {
-	up, err := a.Update(ctx)
+	return a.query(ctx, problem, false)
+}
+
+func (a *Archive) query(ctx context.Context, problem func(error), summaries bool) (*sql.DB, error) {
+	up, err := a.update(ctx, summaries)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/convlog/convlog/archive"
+	"github.com/convlog/convlog/report"
 	cloudsync "github.com/convlog/convlog/sync"
 )
 
@@ -35,6 +36,33 @@ func (a *acrossDB) wrap(err error) error {
 	return cloudsync.QueryError(err, *a.remote, a.timeout)
 }
 
+// querier is what the statistics read: for a server, where each request
+// is a round trip, one that sends their queries in one (report.Batcher).
+func (a *acrossDB) querier() report.Querier {
+	if a.remote != nil && !a.remote.IsFile() {
+		return batcher{a}
+	}
+	return a.DB
+}
+
+// batcher is a server's database for the statistics.
+type batcher struct{ *acrossDB }
+
+func (b batcher) QueryBatch(ctx context.Context, queries []string, each func(int, report.Scanner) error) error {
+	res, err := cloudsync.QueryBatch(ctx, *b.remote, queries)
+	if err != nil {
+		return err
+	}
+	for i, r := range res {
+		for _, row := range r.Rows {
+			if err := each(i, row); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // ctx bounds a query on a remote database by --timeout.
 func (a *acrossDB) ctx(parent context.Context) (context.Context, context.CancelFunc) {
 	if a.remote == nil {
@@ -44,9 +72,13 @@ func (a *acrossDB) ctx(parent context.Context) (context.Context, context.CancelF
 }
 
 // open brings the archive up to date and opens it read-only, seeing the
-// sessions of --dir only, or with --url opens that database. Files that could not be read are reported on stderr
-// and left out.
-func (f *AcrossFlags) open(env *Env) (*acrossDB, error) {
+// sessions of --dir only, or with --url opens that database. Files that
+// could not be read are reported on stderr and left out.
+func (f *AcrossFlags) open(env *Env) (*acrossDB, error) { return f.openFor(env, false) }
+
+// openFor is open; with summaries, only what the statistics read is brought
+// up to date (archive.UpdateSummaries).
+func (f *AcrossFlags) openFor(env *Env, summaries bool) (*acrossDB, error) {
 	if f.URL != "" {
 		t := cloudsync.Target{URL: f.URL, Token: env.Getenv("TURSO_AUTH_TOKEN")}
 		db, err := cloudsync.OpenQuery(env.Ctx, t)
@@ -58,7 +90,11 @@ func (f *AcrossFlags) open(env *Env) (*acrossDB, error) {
 	if err := checkDir(f.Dir); err != nil {
 		return nil, err
 	}
-	db, err := archive.Open(f.Dir, f.Archive, env.Schema).Query(env.Ctx, func(p error) {
+	query := archive.Open(f.Dir, f.Archive, env.Schema).Query
+	if summaries {
+		query = archive.Open(f.Dir, f.Archive, env.Schema).QuerySummaries
+	}
+	db, err := query(env.Ctx, func(p error) {
 		fmt.Fprintf(env.Stderr, "convlog: warning: %v (left out)\n", p)
 	})
 	if err != nil {

@@ -82,6 +82,10 @@ func TestAgentSessionSeenTwice(t *testing.T) {
 			t.Errorf("%s: %d rows of toolu_i1 in %d sessions under %d ids (%v), want one in each session", where, rows, sessions, ids, err)
 		}
 	}
+	// stats takes in only what it reads; sql brings in the tool calls.
+	if res := runConvlog(t, work, nil, nil, "sql", "SELECT 1"); res.code != 0 {
+		t.Fatalf("sql: exit %d: %s", res.code, res.stderr)
+	}
 	archive, err := record.OpenReadOnly(t.Context(), archiveOf(work))
 	if err != nil {
 		t.Fatal(err)

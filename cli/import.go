@@ -84,13 +84,14 @@ func (c *ImportCmd) Run(env *Env) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var reuse record.ImportBuffers
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(files) || ctx.Err() != nil {
 					return
 				}
 				res, err := record.Import(ctx, files[i].path, c.Dir, sch,
-					record.ImportOptions{Progress: prog.addBytes, Redactor: redactor, Format: format})
+					record.ImportOptions{Progress: prog.addBytes, Redactor: redactor, Format: format, Reuse: &reuse})
 				prog.fileDone()
 				mu.Lock()
 				if err != nil {

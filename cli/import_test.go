@@ -240,3 +240,47 @@ func TestImportClaudeFolder(t *testing.T) {
 		t.Fatalf("missing folder: exit %d: %s", res.code, res.stderr)
 	}
 }
+
+// TestImportLargeFile: a file several times larger than an import writes
+// between commits is imported whole, every line stored as it was, and its
+// session ends as one imported in one piece would.
+func TestImportLargeFile(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	var b strings.Builder
+	var lines []string
+	add := func(l string) { lines = append(lines, l); b.WriteString(l + "\n") }
+	add(testkit.InitLine)
+	filler := strings.Repeat("lorem ipsum ", 800)
+	for i := 1; b.Len() < 30<<20; i++ {
+		add(testkit.AssistantText(i, fmt.Sprintf("%d %s", i, filler)))
+	}
+	add(testkit.ResultLine)
+	if err := os.WriteFile(filepath.Join(work, "big.jsonl"), []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := runConvlog(t, work, nil, nil, "import", "--dir", "s", "big.jsonl")
+	if res.code != 0 {
+		t.Fatalf("import: exit %d: %s", res.code, res.stderr)
+	}
+	files := sessionFiles(t, filepath.Join(work, "s"))
+	if len(files) != 1 {
+		t.Fatalf("%d session files", len(files))
+	}
+	db := testkit.OpenDB(t, files[0])
+	stored := testkit.StoredLines(t, db)
+	if len(stored) != len(lines) {
+		t.Fatalf("%d lines stored, %d imported", len(stored), len(lines))
+	}
+	for i, l := range stored {
+		if string(l) != lines[i] {
+			t.Fatalf("line %d stored as %.80q, was %.80q", i, l, lines[i])
+		}
+	}
+	var total int64
+	var result sql.NullString
+	testkit.QueryRow(t, db, "SELECT total_messages, result_type FROM sessions", &total, &result)
+	if total != int64(len(lines)) || result.String != "result" {
+		t.Errorf("session row: %d messages, result %v", total, result)
+	}
+}

@@ -69,14 +69,14 @@ func parseBound(s string, now time.Time, end bool) (int64, error) {
 
 // Run implements `convlog stats`.
 func (c *StatsCmd) Run(env *Env) error {
-	db, err := c.open(env)
+	db, err := c.openFor(env, true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	ctx, cancel := db.ctx(env.Ctx)
 	defer cancel()
-	st, err := report.CollectStats(ctx, db, report.StatsRange{Since: c.since, Until: c.until})
+	st, err := report.CollectStats(ctx, db.querier(), report.StatsRange{Since: c.since, Until: c.until})
 	if err != nil {
 		return db.wrap(err)
 	}

@@ -145,7 +145,7 @@ func TestTeeSyncsAtTheEnd(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(string(r.stderr)), "\n")
 	last := lines[len(lines)-2:]
 	if !strings.HasPrefix(last[0], "Syncing session "+id+" to "+srv.URL) ||
-		!strings.HasPrefix(last[1], fmt.Sprintf("Synced %d records of session %s to %s", 1+(2+2*4)+4, id, srv.URL)) {
+		!strings.HasPrefix(last[1], fmt.Sprintf("Synced %d records of session %s to %s", 1+(2+2*4)+4+1, id, srv.URL)) {
 		t.Errorf("sync lines:\n%s", r.stderr)
 	}
 	if bytes.Contains(r.stderr, []byte("credentials not found")) {

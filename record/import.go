@@ -1,13 +1,11 @@
 package record
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -54,6 +52,14 @@ type ImportOptions struct {
 	// Format forces the agent whose stream every file is (--format);
 	// unknown, each file's lines tell.
 	Format stream.Agent
+	// Reuse, when set, carries buffers from one import to the next: the
+	// imports that share it must run one at a time.
+	Reuse *ImportBuffers
+}
+
+// ImportBuffers are what one import leaves for the next (see ImportOptions).
+type ImportBuffers struct {
+	proc *stream.Processor
 }
 
 var tmpSeq atomic.Int64
@@ -86,28 +92,22 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 	}
 	res.Bytes = st.Size()
 
+	// The file is read through a memory map: lines are handed on where they
+	// lie, with no read buffer, no copy and no line assembled from pieces.
+	// It is the file as it was at its size here: lines added meanwhile are
+	// the next import's, as its recorded size says.
+	src, err := mapFile(f, st.Size())
+	if err != nil {
+		return fail("%w", err)
+	}
+	defer src.close()
+
 	// First pass over the start of the file: format and agent session.
 	var det stream.Detector
-	var head []byte // the first 64 KiB, for files that name no session
-	{
-		var fr stream.Framer
-		buf := make([]byte, 256<<10)
-		read := 0
-		for !det.Enough() && read < 16<<20 {
-			n, err := f.Read(buf)
-			if len(head) < 64<<10 {
-				head = append(head, buf[:min(n, 64<<10-len(head))]...)
-			}
-			read += n
-			fr.Feed(buf[:n], det.Line)
-			if err == io.EOF {
-				fr.Flush(det.Line)
-				break
-			}
-			if err != nil {
-				return fail("%w", err)
-			}
-		}
+	head := src.data[:min(len(src.data), 64<<10)] // for files that name no session
+	// (A cut last line is the second pass's to report.)
+	if err := src.lines(ctx, 16<<20, func(l []byte) bool { det.Line(l); return !det.Enough() }, nil); err != nil && !errors.Is(err, errCutLine) {
+		return fail("%w", err)
 	}
 	res.Format = det.Format()
 	if res.Format == "" {
@@ -150,55 +150,33 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 		w.Close()
 		os.Remove(tmp)
 	}
-	proc := stream.NewProcessor(w)
+	var prev *stream.Processor
+	if opts.Reuse != nil {
+		prev, opts.Reuse.proc = opts.Reuse.proc, nil
+	}
+	proc := stream.NewProcessorAfter(prev, w)
 	proc.LineTimes = true
 	proc.Redactor = opts.Redactor
 	proc.Format = opts.Format
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	line := func(l []byte) bool {
+		proc.Line(l, 0)
+		if w.txBytes >= BulkCommitBytes {
+			// The file has no journal: a failure later throws it away.
+			w.Commit(proc.Totals())
+		}
+		return true
+	}
+	if err := src.lines(ctx, len(src.data), line, progress); err != nil {
 		cleanup()
-		return fail("%w", err)
-	}
-	var (
-		fr   stream.Framer
-		buf  = make([]byte, 1<<20)
-		last byte
-		line = func(l []byte) { proc.Line(l, 0) }
-	)
-	for {
-		if err := ctx.Err(); err != nil {
-			cleanup()
-			return fail("%w", err)
-		}
-		n, err := f.Read(buf)
-		if n > 0 {
-			last = buf[n-1]
-			fr.Feed(buf[:n], line)
-			if progress != nil {
-				progress(int64(n))
-			}
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			cleanup()
-			return fail("%w", err)
-		}
-	}
-	if last != '\n' && fr.Pending() > 0 {
-		// A last line without a newline is fine if it is whole; a line cut
-		// off mid-way means the file is truncated or still being written.
-		var tail []byte
-		fr.Flush(func(l []byte) { tail = bytes.Clone(l) })
-		var d stream.Detector
-		d.Line(tail)
-		if d.Objects == 0 {
-			cleanup()
+		if errors.Is(err, errCutLine) {
 			return fail("ends in the middle of a line (truncated, or still being written); import it again once it is complete")
 		}
-		line(tail)
+		return fail("%w", err)
 	}
 	facts := proc.Totals()
+	if opts.Reuse != nil {
+		opts.Reuse.proc = proc
+	}
 	if err := w.Finish(facts, facts.LastTime); err != nil || w.Err != nil {
 		os.Remove(tmp)
 		return fail("write %s: %w", tmp, errors.Join(w.Err, err))

@@ -25,6 +25,12 @@ import (
 // Setting the buffer up touches every slot once, about 15 µs each here,
 // which is why it is sized per command rather than made large for all.
 // Pages beyond the slots are allocated as before.
+//
+// SQLite takes the buffer only before it is initialized, which the first
+// connection does: parsing schema.sql, at the start of every command, did
+// it, so the buffer was refused and every page allocated on its own. It is
+// shut down first then, which needs every connection closed: call this
+// while none is open.
 func SetupPageCache(slots int) {
 	setupOnce.Do(func() { setupPageCache(slots) })
 }
@@ -43,7 +49,11 @@ func setupPageCache(slots int) {
 	if buf == 0 {
 		return
 	}
-	if !config(tls, sqlite3.SQLITE_CONFIG_PAGECACHE, buf, int32(slot), int32(slots)) {
+	ok := config(tls, sqlite3.SQLITE_CONFIG_PAGECACHE, buf, int32(slot), int32(slots))
+	if !ok && sqlite3.Xsqlite3_shutdown(tls) == sqlite3.SQLITE_OK {
+		ok = config(tls, sqlite3.SQLITE_CONFIG_PAGECACHE, buf, int32(slot), int32(slots))
+	}
+	if !ok {
 		libc.Xfree(tls, buf)
 	}
 }

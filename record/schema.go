@@ -174,8 +174,14 @@ func (s *Schema) Ensure(ctx context.Context, db DB) error {
 	if version == SchemaVersion {
 		return nil
 	}
-	stmts, err := s.Plan(ctx, db)
-	if err != nil {
+	var stmts []string
+	var err error
+	if version == 0 && isEmpty(ctx, db) {
+		// A new file: the script as it is, without the five queries that
+		// comparing it with the file would take (a tenth of importing a
+		// small transcript).
+		stmts = []string{s.SQL}
+	} else if stmts, err = s.Plan(ctx, db); err != nil {
 		return err
 	}
 	for _, q := range stmts {
@@ -189,6 +195,12 @@ func (s *Schema) Ensure(ctx context.Context, db DB) error {
 		}
 	}
 	return nil
+}
+
+// isEmpty says whether db has no schema at all.
+func isEmpty(ctx context.Context, db DB) bool {
+	var n int64 = -1
+	return queryInt(ctx, db, "SELECT count(*) FROM sqlite_master", &n) == nil && n == 0
 }
 
 func queryInt(ctx context.Context, db DB, q string, dst *int64) error {

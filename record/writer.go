@@ -307,6 +307,9 @@ func (w *Writer) init(ctx context.Context, schema *Schema, bulk bool) error {
 		pages = writePageSize
 	}
 	pragmas := []string{"PRAGMA page_size=" + strconv.Itoa(pages)}
+	if bulk && pages == compactPageSize {
+		pragmas = append(pragmas, "PRAGMA cache_size="+strconv.Itoa(smallBulkCache))
+	}
 	if !bulk {
 		pragmas = append(pragmas, "PRAGMA journal_mode=WAL")
 	}

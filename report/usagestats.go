@@ -1,36 +1,11 @@
 package report
 
 import (
-	"context"
 	"database/sql"
 	"sort"
-	"strings"
 
-	"github.com/convlog/convlog/record"
 	"github.com/convlog/convlog/stream"
 )
-
-// hasTable says whether db has a table of that name.
-func hasTable(ctx context.Context, db Querier, name string) (bool, error) {
-	var n int64
-	err := each(ctx, db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "+quote(name),
-		func(r *sql.Rows) error { return r.Scan(&n) })
-	return n > 0, err
-}
-
-func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
-// notIn is the condition that leaves out the sessions ids.
-func notIn(ids []string) string {
-	if len(ids) == 0 {
-		return ""
-	}
-	q := make([]string, len(ids))
-	for i, id := range ids {
-		q[i] = quote(id)
-	}
-	return " AND id NOT IN (" + strings.Join(q, ", ") + ")"
-}
 
 // copyInfo is what choosing among the sessions of one agent session needs.
 type copyInfo struct {
@@ -41,50 +16,8 @@ type copyInfo struct {
 	messages  int64
 }
 
-// copies finds the sessions in r that log an agent session which another
-// session in r logs too (the agent session id is the same: convlog tee of
-// its stream and convlog import of its transcript, or the same file
-// imported twice), and returns those not to count, so that every agent
-// session counts once. Of the sessions of one agent session:
-//   - those with a reported cost (result lines) count: they are its runs,
-//     one each (a resumed session is run again under the same id), except
-//     that a run seen twice, with the same cost, tokens and turns, counts
-//     once (the one with the most messages);
-//   - when none reports a cost, the one with the most tokens counts (the
-//     transcript, which holds every run), then the most messages.
-func (st *Stats) copies(ctx context.Context, db Querier, r StatsRange) ([]string, error) {
-	st.Copies = []string{}
-	groups := map[string][]copyInfo{}
-	err := each(ctx, db, `SELECT id, agent_session_id, total_cost_usd, coalesce(input_tokens, 0), coalesce(output_tokens, 0),
-		coalesce(cache_creation_input_tokens, 0), coalesce(cache_read_input_tokens, 0), num_turns, coalesce(total_messages, 0)
-		FROM sessions WHERE `+r.where()+` AND agent_session_id IS NOT NULL AND agent_session_id <> ''
-		AND agent_session_id IN (SELECT agent_session_id FROM sessions WHERE `+r.where()+` GROUP BY agent_session_id HAVING count(*) > 1)`,
-		func(rows *sql.Rows) error {
-			var c copyInfo
-			var cost amount
-			var in, out, cw, cr, turns, msgs figure // read leniently, as everywhere in the statistics
-			if err := rows.Scan(&c.id, &c.agent, &cost, &in, &out, &cw, &cr, &turns, &msgs); err != nil {
-				return err
-			}
-			c.cost = sql.NullFloat64{Float64: cost.f, Valid: cost.ok}
-			c.tokens = [4]int64{in.n, out.n, cw.n, cr.n}
-			c.turns = sql.NullInt64{Int64: turns.n, Valid: turns.ok}
-			c.messages = msgs.n
-			groups[c.agent] = append(groups[c.agent], c)
-			return nil
-		})
-	if err != nil {
-		return nil, err
-	}
-	for _, g := range groups {
-		st.Copies = append(st.Copies, Copies(g)...)
-	}
-	sort.Strings(st.Copies)
-	return st.Copies, nil
-}
-
 // Copies returns, of the sessions of one agent session, those not to count
-// (see Stats.copies).
+// (see copiesOf).
 func Copies(g []copyInfo) []string {
 	more := func(a, b copyInfo) bool { // a is the better copy
 		ta, tb := a.tokens[0]+a.tokens[1]+a.tokens[2]+a.tokens[3], b.tokens[0]+b.tokens[1]+b.tokens[2]+b.tokens[3]
@@ -137,26 +70,6 @@ func Copies(g []copyInfo) []string {
 	return drop
 }
 
-// usageSQL is u: the usage rows of the sessions in s (table
-// record.UsageTable), and for a session without any (a database synced
-// before the table, holding sessions whose files are gone) its totals
-// under its model. Ordered so that sums of costs come out the same to the
-// last bit wherever the rows are read.
-func usageSQL(hasTable bool) string {
-	totals := `SELECT id AS session_id, model, '` + stream.TierStandard + `' AS tier, coalesce(input_tokens, 0), coalesce(output_tokens, 0),
-    coalesce(cache_creation_input_tokens, 0), 0, coalesce(cache_read_input_tokens, 0), total_cost_usd
-  FROM s`
-	if !hasTable {
-		return totals + "\nORDER BY 1, 2, 3"
-	}
-	return `SELECT session_id, nullif(model, ''), tier, coalesce(input_tokens, 0), coalesce(output_tokens, 0),
-    coalesce(cache_creation_input_tokens, 0), coalesce(cache_creation_1h_tokens, 0), coalesce(cache_read_input_tokens, 0), cost_usd
-  FROM ` + record.UsageTable + ` WHERE session_id IN (SELECT id FROM s)
-UNION ALL
-` + totals + ` WHERE NOT EXISTS (SELECT 1 FROM ` + record.UsageTable + ` x WHERE x.session_id = s.id)
-ORDER BY 1, 2, 3`
-}
-
 // usageRow is one session's use of one model in one tier.
 type usageRow struct {
 	model  *string
@@ -177,58 +90,6 @@ type sessionFacts struct {
 	toolCalls int64
 	cost      *float64 // total_cost_usd
 	rows      []usageRow
-}
-
-// usage computes the sessions by model and the cost and tokens by day, by
-// model and in all, from the usage rows of the sessions in s.
-func (st *Stats) usage(ctx context.Context, db Querier, with string, hasUsage bool) error {
-	var sessions []*sessionFacts
-	byID := map[string]*sessionFacts{}
-	agentCol := st.agentCol
-	if agentCol == "" {
-		agentCol = "NULL"
-	}
-	err := each(ctx, db, with+`SELECT id, model, date(started_at/1000, 'unixepoch'), duration_ms,
-		coalesce(total_messages, 0), coalesce(total_tool_calls, 0), total_cost_usd, `+agentCol+` FROM s ORDER BY id`, func(r *sql.Rows) error {
-		var f sessionFacts
-		var model, day, agent sql.NullString
-		var dur, msgs, tools figure
-		var cost amount
-		if err := r.Scan(&f.id, &model, &day, &dur, &msgs, &tools, &cost, &agent); err != nil {
-			return err
-		}
-		f.messages, f.toolCalls = msgs.n, tools.n
-		f.model, f.day, f.duration, f.cost, f.agent = nullStr(model), nullStr(day), nullInt(dur), nullFloat(cost), nullStr(agent)
-		sessions = append(sessions, &f)
-		byID[f.id] = &f
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	err = each(ctx, db, with+usageSQL(hasUsage), func(r *sql.Rows) error {
-		var id string
-		var u usageRow
-		var model sql.NullString
-		var cost amount
-		// Read leniently: a file of an older convlog may hold a token
-		// count that is no integer (1e19 as a REAL); it counts as unknown.
-		var in, out, cw, cw1h, cr figure
-		if err := r.Scan(&id, &model, &u.tier, &in, &out, &cw, &cw1h, &cr, &cost); err != nil {
-			return err
-		}
-		u.tokens = TokenCounts{Input: in.n, Output: out.n, CacheWrite: cw.n, CacheWrite1h: cw1h.n, CacheRead: cr.n}
-		u.model, u.cost = nullStr(model), nullFloat(cost)
-		if f := byID[id]; f != nil && (u.tokens.Any() || (u.cost != nil && *u.cost != 0)) {
-			f.rows = append(f.rows, u)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	st.tally(sessions)
-	return nil
 }
 
 // group is the figures of one day, one model, or all.

@@ -102,8 +102,8 @@ func TestAttachedCopyIsTheRowByRowCopy(t *testing.T) {
 	live.Line(testkit.ToolResult("toolu_slow", "done", false)).Line(testkit.AssistantText(9, "finished")).Line(testkit.ResultLine)
 	livePath := live.Finish()
 	second := step("second run", opts, h, b, livePath)
-	if second.Rows != 1+3+1+1 {
-		t.Errorf("second run sent %d rows, want the session, three messages, the completed call and the usage row", second.Rows)
+	if second.Rows != 1+3+1+1+1 {
+		t.Errorf("second run sent %d rows, want the session, three messages, the completed call, the usage row and the tool figures", second.Rows)
 	}
 	assertSame(t, adb, livePath)
 	if third := step("third run", opts, h, b, livePath); third.Rows != 0 {

@@ -3,6 +3,8 @@ package sync
 import (
 	"strconv"
 	"strings"
+
+	"github.com/convlog/convlog/record"
 )
 
 const (
@@ -91,6 +93,10 @@ func guard(table string, cols []string) string {
 		return `excluded."status" IS NOT 'pending' OR "tool_calls"."status" IS NULL OR "tool_calls"."status" = 'pending'`
 	case table == "sessions" && has("ended_at"):
 		return `excluded."ended_at" IS NOT NULL OR "sessions"."ended_at" IS NULL`
+	case table == record.ToolsTable && has("calls") && has("pending"):
+		// A tool's calls only grow, and its pending calls only complete.
+		return `excluded."calls" > "` + record.ToolsTable + `"."calls" OR (excluded."calls" = "` + record.ToolsTable +
+			`"."calls" AND excluded."pending" <= "` + record.ToolsTable + `"."pending")`
 	}
 	return ""
 }

@@ -101,6 +101,22 @@ func assertSame(t testing.TB, db *sql.DB, path string) {
 			}
 		}
 	}
+	// The tool figures are the file's tool calls, summed up.
+	tools, err := record.ToolRows(context.Background(), local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := readAll(t, db, "SELECT "+strings.Join(record.ToolsCols, ", ")+" FROM "+record.ToolsTable+" WHERE session_id = ? ORDER BY tool_name", id)
+	if len(got) != len(tools) {
+		t.Fatalf("%s of %s: target has %d rows, the file's tool calls make %d", record.ToolsTable, id, len(got), len(tools))
+	}
+	for i := range tools {
+		for j, v := range tools[i].Values() {
+			if !sameValue(v, got[i][j]) {
+				t.Fatalf("%s of %s, row %d, column %s: target has %s, the file's tool calls make %s", record.ToolsTable, id, i, record.ToolsCols[j], show(got[i][j]), show(v))
+			}
+		}
+	}
 }
 
 func sameValue(want, got any) bool {

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -53,5 +54,14 @@ func QueryError(err error, t Target, timeout time.Duration) error {
 	if t.IsFile() {
 		return err
 	}
-	return classify(err, t.Display(), t.Token, timeout.String())
+	e := classify(err, t.Display(), t.Token, timeout.String())
+	if e.Kind == KindTimeout && errors.Is(err, context.DeadlineExceeded) {
+		// The request is given up, and its connection closed: that is all
+		// a client can do, as the protocol over HTTP has no way to cancel a
+		// statement (the local libSQL server keeps running it, and answers
+		// nothing else meanwhile).
+		e.Msg = fmt.Sprintf("%s did not answer within %s; the query may need more time (--timeout), or the network is slow. "+
+			"The server may still be running it: a query cannot be cancelled over its HTTP protocol", t.Display(), timeout)
+	}
+	return e
 }

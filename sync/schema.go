@@ -54,7 +54,7 @@ func raceLike(e *Error) bool {
 
 func (s *syncer) prepareOnce(ctx context.Context) (*targetInfo, error) {
 	schema := s.opts.Schema
-	tables := append(append([]string(nil), schema.Order...), metaTable)
+	tables := append(append([]string(nil), schema.Order...), metaTable, record.ToolsTable)
 	have, err := s.tableColumns(ctx, tables)
 	if err != nil {
 		return nil, err
@@ -94,13 +94,17 @@ func (s *syncer) prepareOnce(ctx context.Context) (*targetInfo, error) {
 			return nil, err
 		}
 	}
-	if len(plan) > 0 || id == "" {
+	needTools := len(have[record.ToolsTable]) == 0
+	if len(plan) > 0 || id == "" || needTools {
 		var stmts []stmt
 		for _, q := range plan {
 			stmts = append(stmts, stmt{sql: q})
 		}
 		if tc := have["tool_calls"]; len(tc) > 0 && !hasColumn(tc, "tool_use_id") {
 			stmts = append(stmts, stmt{sql: migrateToolKeys})
+		}
+		if needTools {
+			stmts = append(stmts, toolsMigration()...)
 		}
 		stmts = append(stmts,
 			stmt{sql: "CREATE TABLE IF NOT EXISTS " + metaTable + " (key TEXT PRIMARY KEY, value TEXT)"},
@@ -117,7 +121,7 @@ func (s *syncer) prepareOnce(ctx context.Context) (*targetInfo, error) {
 		if id == "" {
 			return nil, &Error{Kind: KindServer, Msg: fmt.Sprintf("%s: could not record the target's id in table %s", s.display, metaTable)}
 		}
-		s.report.Migrated = len(plan) > 0
+		s.report.Migrated = len(plan) > 0 || needTools
 	}
 	info := &targetInfo{id: id, cols: map[string]map[string]bool{}, pk: map[string][]string{}}
 	for _, table := range schema.Order {
@@ -133,6 +137,7 @@ func (s *syncer) prepareOnce(ctx context.Context) (*targetInfo, error) {
 		}
 		info.cols[table] = set
 	}
+	toolsInfo(info, have[record.ToolsTable])
 	return info, nil
 }
 

@@ -83,6 +83,9 @@ type table struct {
 	// replay: the file lacks the table (record.UsageTable, before it
 	// existed); its rows are worked out from the messages.
 	replay bool
+	// derived: a table of the target only (record.ToolsTable), its rows
+	// worked out from the file's tool calls (see summary.go).
+	derived bool
 }
 
 // selectList is what reads the columns of t from the session file.
@@ -155,6 +158,9 @@ func (src *source) init(ctx context.Context, s *syncer) error {
 	}
 	src.db = db
 	for _, name := range s.opts.Schema.Order {
+		if !s.wants(name) {
+			continue
+		}
 		local, err := record.TableColumns(ctx, db, name)
 		if err != nil {
 			return err
@@ -192,6 +198,9 @@ func (src *source) init(ctx context.Context, s *syncer) error {
 			return &Error{Kind: KindLocal, Msg: fmt.Sprintf("%s: table %s has no column %s", src.path, name, strings.Join(pk, ", "))}
 		}
 		t.shape = shapeKey{table: name, cols: strings.Join(t.cols, ",")}
+		src.tables = append(src.tables, t)
+	}
+	if t := s.toolsTable(); t != nil {
 		src.tables = append(src.tables, t)
 	}
 	var id sql.NullString
@@ -273,7 +282,7 @@ func (src *source) count(ctx context.Context) error {
 			}
 			if h := digest(rows); h != m.Hash && len(rows) > 0 {
 				rows[len(rows)-1].hash = h
-				if t.name == record.UsageTable {
+				if replacedWhole(t.name) {
 					rows[0].first = src.rep.ID
 				}
 				src.whole[t.name] = rows
@@ -379,6 +388,9 @@ func (src *source) nextTable() {
 func (src *source) readRows(ctx context.Context, t *table, q string, args []any, seq bool) ([]*row, error) {
 	if t.replay {
 		return src.replayRows(ctx, t)
+	}
+	if t.derived {
+		return src.toolRows(ctx, t)
 	}
 	if q == "" {
 		q = "SELECT rowid, " + t.selectList() + " FROM " + quoteIdent(t.name) + " ORDER BY rowid"

@@ -54,6 +54,10 @@ type Options struct {
 	// Marks, when set, keeps this run's marks instead of the session files,
 	// which are then only read (see MarkStore).
 	Marks MarkStore
+	// Tables, when set, limits the run to these tables: the others are
+	// neither read nor sent, and their marks stay as they were, for a
+	// later run to send. record.ToolsTable counts as a table here.
+	Tables []string
 }
 
 // Progress is the state of a run after a committed chunk.

@@ -56,7 +56,7 @@ func TestFreshTarget(t *testing.T) {
 	// The seed's queries run unchanged against the target.
 	tg.count("SELECT count(*) FROM (SELECT tool_name, COUNT(*) AS call_count, ROUND(COUNT(*) * 100.0 / SUM(COUNT(*)) OVER(), 2) AS percentage FROM tool_calls GROUP BY tool_name)")
 	s := rep.Sessions[0]
-	if !rep.Migrated || !s.Done || s.ID != "fresh" || s.Rows != s.Todo || s.Rows != 1+11+2+1 { // and its usage row
+	if !rep.Migrated || !s.Done || s.ID != "fresh" || s.Rows != s.Todo || s.Rows != 1+11+2+1+1 { // and its usage and tool figures
 		t.Errorf("report: migrated %v, session %+v", rep.Migrated, s)
 	}
 	if rep.Requests > 5 || s.Chunks != 1 {
@@ -121,7 +121,7 @@ func TestPendingToolCallCompletedLater(t *testing.T) {
 
 	// The session file is still open for writing (WAL, as during `tee`).
 	rep := mustSync(t, Target{URL: srv.URL, Token: testToken}, syncOpts(t), s.Path)
-	if rep.Rows != 1+3+2 {
+	if rep.Rows != 1+3+2+1 { // and the tool figures
 		t.Errorf("first sync: %d rows", rep.Rows)
 	}
 	if n := tg.count("SELECT count(*) FROM tool_calls WHERE status = 'pending'"); n != 2 {
@@ -134,11 +134,11 @@ func TestPendingToolCallCompletedLater(t *testing.T) {
 	s.Line(testkit.ToolResult("toolu_slow", "done", false)).Line(testkit.AssistantText(9, "finished")).Line(testkit.ResultLine)
 	path := s.Finish()
 	rep = mustSync(t, Target{URL: srv.URL, Token: testToken}, syncOpts(t), path)
-	// The session row, three new messages, the completed call and the
-	// usage of the result line; not the call that is still pending, nor
-	// the messages sent before.
-	if rep.Rows != 1+3+1+1 {
-		t.Errorf("second sync: %d rows, want 6", rep.Rows)
+	// The session row, three new messages, the completed call, the usage
+	// of the result line and the tool figures; not the call that is still
+	// pending, nor the messages sent before.
+	if rep.Rows != 1+3+1+1+1 {
+		t.Errorf("second sync: %d rows, want 7", rep.Rows)
 	}
 	assertSame(t, db, path)
 	if n := tg.count("SELECT count(*) FROM tool_calls WHERE tool_use_id = 'toolu_slow' AND status = 'success' AND tool_output = 'done' AND duration_ms IS NOT NULL"); n != 1 {

@@ -99,6 +99,7 @@ type conn interface {
 // batch request, atomic on the server, one round trip.
 type remote struct {
 	db *sql.DB
+	t  Target
 }
 
 func openRemote(t Target) (*remote, error) {
@@ -132,7 +133,7 @@ func openRemote(t Target) (*remote, error) {
 	// Requests are sent one at a time; a second connection would only hold
 	// a second stream open on servers that keep them.
 	db.SetMaxOpenConns(1)
-	return &remote{db: db}, nil
+	return &remote{db: db, t: t}, nil
 }
 
 func (r *remote) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
@@ -140,6 +141,16 @@ func (r *remote) query(ctx context.Context, q string, args ...any) (*sql.Rows, e
 }
 
 func (r *remote) apply(ctx context.Context, stmts []stmt) error {
+	// Rows (statements with values) go in a request written directly (see
+	// execBatch); scripts of several statements (the schema) through the
+	// client, which splits them.
+	rows := true
+	for _, s := range stmts {
+		rows = rows && len(s.args) > 0
+	}
+	if rows {
+		return execBatch(ctx, r.t, stmts)
+	}
 	var b strings.Builder
 	n := 0
 	for _, s := range stmts {

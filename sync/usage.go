@@ -56,10 +56,17 @@ func sourceExpr(table, col string) string {
 // convlog (which lacks tool_use_id) their session-scoped ids.
 const migrateToolKeys = `UPDATE tool_calls SET tool_use_id = id, id = session_id || '-tool-' || id WHERE tool_use_id IS NULL`
 
+// replacedWhole says whether a session's rows of table are replaced as a
+// whole on the target: those that a session file no longer has must go.
+// (Tool figures only ever grow: they are upserted, see guard.)
+func replacedWhole(table string) bool {
+	return table == record.UsageTable
+}
+
 // clearFirst is the statement that goes before the rows of table of
 // session id, if any.
 func clearFirst(table string, r *row) *stmt {
-	if table != record.UsageTable || r.first == "" {
+	if !replacedWhole(table) || r.first == "" {
 		return nil
 	}
 	return &stmt{sql: "DELETE FROM " + quoteIdent(table) + " WHERE session_id = ?", args: []any{r.first}}

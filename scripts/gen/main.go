@@ -48,6 +48,9 @@ commands:
   measure      reads lines from stdin, prints p50/p99/max latency in µs as JSON
   peak         runs a command and writes the peak RSS of its process tree in KiB
                -o FILE CMD [ARGS...]
+  usage        compares tokens by model of ccusage daily --json and convlog stats
+               --json on the same transcripts; fails if any model's differ
+               CCUSAGE.json CONVLOG.json
 
 Sizes are bytes, or take a suffix: KB, MB, GB (powers of 1000) or KiB, MiB,
 GiB (powers of 1024).
@@ -71,6 +74,8 @@ func main() {
 		err = runLatency(args, os.Stdout)
 	case "measure":
 		err = runMeasure(args, os.Stdin, os.Stdout)
+	case "usage":
+		err = runUsage(args, os.Stdout)
 	case "peak":
 		var code int
 		code, err = runPeak(args)
