@@ -125,29 +125,32 @@ func killOnce(t *testing.T, dir string, run, lines, pieces int) (o killOutcome) 
 		return o
 	}
 	path := filepath.Join(dir, id+".db")
-	fileSize := func() int64 {
-		n := int64(0)
-		for _, sfx := range []string{"", "-wal"} {
+	// What the file and its WAL look like: a commit changes the size or,
+	// once a checkpoint has restarted the WAL, which is then overwritten
+	// from its start, at least the time it was written.
+	fileState := func() [4]int64 {
+		var s [4]int64
+		for i, sfx := range []string{"", "-wal"} {
 			if st, err := os.Stat(path + sfx); err == nil {
-				n += st.Size()
+				s[2*i], s[2*i+1] = st.Size(), st.ModTime().UnixNano()
 			}
 		}
-		return n
+		return s
 	}
 	// The producer keeps tee's logging in step with the stream: after each
-	// piece, it waits (for 5 s at most) until the session file has grown,
+	// piece, it waits (for 5 s at most) until the session file has been written,
 	// so that the logging is at most a piece behind what came out, on a
 	// slow machine (or with -race) too. Then a kill after a seeded share
 	// of the output is a moment in the logging's progress, not on a clock.
 	go func() {
 		per := len(all)/pieces + 1
 		for i := 0; i < len(all); i += per {
-			before := fileSize()
+			before := fileState()
 			piece := bytes.Join(all[i:min(i+per, len(all))], []byte("\n"))
 			if _, err := stdin.Write(append(piece, '\n')); err != nil {
 				return // killed
 			}
-			for deadline := time.Now().Add(5 * time.Second); fileSize() == before && time.Now().Before(deadline); {
+			for deadline := time.Now().Add(5 * time.Second); fileState() == before && time.Now().Before(deadline); {
 				time.Sleep(2 * time.Millisecond)
 			}
 			pause := 12 * time.Millisecond

@@ -36,7 +36,19 @@ func handOver(rt *testkit.Tee) int {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	rt.T.Fatalf("the pass-through process never took over (stderr: %s)", rt.Stderr)
+	// What each thread of tee and of its pass-through process was doing,
+	// for the failure's reader.
+	pid := relayOf(rt.Cmd.Process.Pid)
+	var threads []string
+	for _, p := range []int{rt.Cmd.Process.Pid, pid} {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", p))
+		for _, task := range tasks {
+			call, _ := os.ReadFile(task + "/syscall")
+			stat, _ := os.ReadFile(task + "/stat")
+			threads = append(threads, fmt.Sprintf("%s: syscall %s; stat %s", task, bytes.TrimSpace(call), bytes.TrimSpace(stat)))
+		}
+	}
+	rt.T.Fatalf("the pass-through process (pid %d) never took over (stderr: %s); threads:\n%s", pid, rt.Stderr, strings.Join(threads, "\n"))
 	return 0
 }
 
