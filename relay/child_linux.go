@@ -118,7 +118,13 @@ func startChild(p Process, mu *sync.Mutex, stopped *bool) (*child, error) {
 	cmd.ExtraFiles = []*os.File{relayW, controlR, c.mem}
 	// The runtime rechecks its cgroup's CPU limit every second otherwise,
 	// with reads that would count as the process's own (see ownIOOnly).
-	cmd.Env = append(os.Environ(), "GODEBUG="+joinDebug(os.Getenv("GODEBUG"), "updatemaxprocs=0"))
+	// And no garbage collection: one wakes the runtime's scavenger, whose
+	// timer starts the poller, and the poller's eventfd is I/O of the
+	// process's own too. A race build collected twice parsing its command
+	// line, and then could not be taken over in one start of five; the
+	// process allocates next to nothing once started (not one collection
+	// in a 200 MB stream at Go's default).
+	cmd.Env = append(os.Environ(), "GODEBUG="+joinDebug(os.Getenv("GODEBUG"), "updatemaxprocs=0"), "GOGC=off")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	mu.Lock()
 	err = errStopped

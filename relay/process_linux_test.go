@@ -332,6 +332,25 @@ func TestTeeRelayStoppedAtOnce(t *testing.T) {
 	}
 }
 
+// A pass-through process that collected garbage would start the runtime's
+// poller (its scavenger sleeps on a timer), whose eventfd is I/O of the
+// process's own: it could not be taken over exactly, and tee would not hand
+// over to it. With GOGC=1 in tee's environment, the race build's process
+// (whose start alone collects twice) was never handed over to; tee now
+// turns collection off for it.
+func TestTeeRelayTakesOverWhateverTheGOGC(t *testing.T) {
+	started := time.Now()
+	rt := testkit.StartTee(t, []string{"CONVLOG_HANDOVER=0s", "GOGC=1"})
+	handOver(rt)
+	for i := range 100 {
+		rt.Send(rt.Line(1000 + i))
+	}
+	if code := rt.Finish(); code != 0 || rt.Stderr.Len() > 0 {
+		t.Fatalf("exit %d; stderr: %s", code, rt.Stderr)
+	}
+	rt.CheckLogged(started)
+}
+
 // The pass-through process reads nothing but its input (and tee's words,
 // none here) and writes nothing but stdout and the relay stream: the
 // kernel's count of its reads is then how far it got, which is what tee
