@@ -20,11 +20,7 @@ go vet -tags race ./record
 # not hide the others; the script fails at the end if any stage did.
 failed=()
 
-# The relay's tests run on their own: they watch a pass-through process
-# take over on a machine they keep busy themselves, and the load of another
-# package's tests beside them (two CPUs) once starved it past their 20 s.
-go test -race -count=1 -timeout 20m $(go list ./... | grep -v '/relay$') || failed+=("the tests with -race")
-go test -race -count=1 -timeout 10m ./relay || failed+=("the relay's tests with -race")
+go test -race -count=1 -timeout 20m ./... || failed+=("the tests with -race")
 
 # Without the race detector, the session writer binds a line's bytes in
 # place rather than copying them first (record/rawstmt.go): this run is what
