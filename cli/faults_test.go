@@ -52,11 +52,16 @@ func faultStream(seed uint64, lines int) []byte {
 // phases: the test fails if too few runs are killed after them.
 func TestKillAtRandomPoints(t *testing.T) {
 	const (
-		runs    = 36
 		workers = 3
 		lines   = 1500 // about 3.7 MB
 		pieces  = 40
 	)
+	// Half as many with the race detector, whose runs take five times as
+	// long; the run without it covers them all.
+	runs := 36
+	if testkit.Race {
+		runs = 18
+	}
 	dir := t.TempDir()
 	outcomes := make([]killOutcome, runs)
 	var wg sync.WaitGroup
