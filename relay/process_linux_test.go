@@ -306,12 +306,13 @@ func TestTeeRelayStoppedAtOnce(t *testing.T) {
 	}()
 	testkit.WaitForMessages(t, rt.Path, 1000)
 	// Two signals of different kinds: two of a kind sent at once may
-	// arrive as one.
+	// arrive as one. Sent at once, either may be taken first (two threads
+	// can take one each), and the exit status is the first one's.
 	rt.Cmd.Process.Signal(syscall.SIGINT)
 	rt.Cmd.Process.Signal(syscall.SIGTERM)
 	passed := append(rt.Sent, testkit.SplitLines(<-out)...)
-	if code := testkit.ExitCode(rt.Cmd.Wait()); code != 130 {
-		t.Fatalf("exit %d, want 130; stderr: %s", code, rt.Stderr)
+	if code := testkit.ExitCode(rt.Cmd.Wait()); code != 130 && code != 143 {
+		t.Fatalf("exit %d, want 130 or 143; stderr: %s", code, rt.Stderr)
 	}
 	if !exited() {
 		t.Fatalf("the pass-through process %d is still running", relay)

@@ -58,7 +58,7 @@ if ((quick)); then
 	mode=quick
 	stream_size=50MB stream_label="50 MB"
 	stream_runs=3
-	big_base=5MB big_line=16MiB big_label="16 MiB"
+	big_base=5MB big_sizes=(16MiB) big_labels=("16 MiB")
 	big_runs=1
 	lat_lines=200 lat_rounds=1
 	tr_size=10MB tr_files=10 tr_label="10 MB"
@@ -72,7 +72,7 @@ else
 	mode=full
 	stream_size=1GB stream_label="1 GB"
 	stream_runs=5
-	big_base=20MB big_line=64MiB big_label="64 MiB"
+	big_base=20MB big_sizes=(64MiB 100MB 200MB) big_labels=("64 MiB" "100 MB" "200 MB")
 	big_runs=2
 	# A round's p99 is its 20th slowest line, so one stray event of the
 	# machine moves it: 50 rounds of one build, 10 KB lines, ranged from
@@ -290,12 +290,6 @@ stream_lines=$(wc -l <"$stream")
 if grep -q $'\x1f' "$stream"; then
 	bad "the generated stream holds a \\x1f byte: the sqlite3 .import baseline would split lines"
 fi
-
-big=$in/bigline.jsonl
-say "generating a stream with one $big_label line"
-"$gen" stream -size "$big_base" -seed 2 -big-line "$big_line" >"$big"
-big_lines=$(wc -l <"$big")
-big_longest=$(awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }' "$big")
 
 ten=$in/ten.jsonl
 head -n 10 "$stream" >"$ten"
@@ -642,22 +636,9 @@ for size in 200 10000; do
 done
 
 # ---------------------------------------------------------------------------
-# Peak RSS: the stream runs above, and a stream with one very long line
-# (each run's output compared with its input).
-
-rss_big=() rss_big_upper=()
-for ((r = 1; r <= big_runs; r++)); do
-	say "one $big_label line, run $r/$big_runs: peak RSS, output compared with the input"
-	dir=$work/sessions/big-$r
-	if cat "$big" | measured "$work/rss" "$convlog" tee --quiet --dir "$dir" 2>"$work/tee.err" | cmp -s - "$big"; then
-		rss_big+=("$(rss_of "$work/rss")") rss_big_upper+=("$(rss_of "$work/rss" 2)")
-		check_session "$dir" "$big_lines" "$big_label line run $r"
-	else
-		bad "convlog tee's output differs from its input on the stream with one $big_label line"
-	fi
-	warn_stderr "$work/tee.err" "$big_label line run $r"
-	rm -rf "$dir"
-done
+# Peak RSS: the stream runs above, and streams with one very long line
+# each, of 64 MiB, 100 MB and 200 MB (16 MiB with --quick), each run's
+# output compared with its input.
 
 if ((${#rss_stream[@]} > 0)); then
 	k=$(maximum "${rss_stream[@]}")
@@ -665,14 +646,38 @@ if ((${#rss_stream[@]} > 0)); then
 else
 	row "peak RSS, $stream_label stream" "error" "-" "-" "<= 100 MiB" "error"
 fi
-limit_kib=$(((3 * big_longest + 64 * 1024 * 1024) / 1024))
-if ((${#rss_big[@]} > 0)); then
-	k=$(maximum "${rss_big[@]}")
-	row "peak RSS, one $big_label line" "$(fmt_mib "$k") (at most $(fmt_mib "$(maximum "${rss_big_upper[@]}")"))" "-" "$(fmt_ratio "$k" "$((big_longest / 1024))") line" \
-		"<= $(fmt_mib "$limit_kib") (3x line + 64 MiB)" "$(judge "$k" "$limit_kib")"
-else
-	row "peak RSS, one $big_label line" "error" "-" "-" "<= $(fmt_mib "$limit_kib")" "error"
-fi
+
+# One stream per size of line, each made, run and removed in turn.
+big=$in/bigline.jsonl
+for i in "${!big_sizes[@]}"; do
+	big_label=${big_labels[i]}
+	say "generating a stream with one $big_label line"
+	"$gen" stream -size "$big_base" -seed 2 -big-line "${big_sizes[i]}" >"$big"
+	big_lines=$(wc -l <"$big")
+	big_longest=$(awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }' "$big")
+	rss_big=() rss_big_upper=()
+	for ((r = 1; r <= big_runs; r++)); do
+		say "one $big_label line, run $r/$big_runs: peak RSS, output compared with the input"
+		dir=$work/sessions/big-$r
+		if cat "$big" | measured "$work/rss" "$convlog" tee --quiet --dir "$dir" 2>"$work/tee.err" | cmp -s - "$big"; then
+			rss_big+=("$(rss_of "$work/rss")") rss_big_upper+=("$(rss_of "$work/rss" 2)")
+			check_session "$dir" "$big_lines" "$big_label line run $r"
+		else
+			bad "convlog tee's output differs from its input on the stream with one $big_label line"
+		fi
+		warn_stderr "$work/tee.err" "$big_label line run $r"
+		rm -rf "$dir"
+	done
+	rm -f "$big"
+	limit_kib=$(((3 * big_longest + 64 * 1024 * 1024) / 1024))
+	if ((${#rss_big[@]} > 0)); then
+		k=$(maximum "${rss_big[@]}")
+		row "peak RSS, one $big_label line" "$(fmt_mib "$k") (at most $(fmt_mib "$(maximum "${rss_big_upper[@]}")"))" "-" "$(fmt_ratio "$k" "$((big_longest / 1024))") line" \
+			"<= $(fmt_mib "$limit_kib") (3x line + 64 MiB)" "$(judge "$k" "$limit_kib")"
+	else
+		row "peak RSS, one $big_label line" "error" "-" "-" "<= $(fmt_mib "$limit_kib")" "error"
+	fi
+done
 
 # ---------------------------------------------------------------------------
 # "What did I spend?" over a folder of Claude Code transcripts. ccusage
