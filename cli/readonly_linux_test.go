@@ -54,8 +54,9 @@ func newOtherUser(t *testing.T) *otherUser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(bin, exe, 0o755); err != nil {
-		t.Fatal(err)
+	// Chmod too: the mode WriteFile gives is cut by the umask (077, say).
+	if err := os.WriteFile(bin, exe, 0o755); err != nil || os.Chmod(bin, 0o755) != nil {
+		t.Fatalf("copying convlog for another user: %v", err)
 	}
 	return &otherUser{bin: bin, base: base, uid: uid, gid: gid,
 		cred: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}

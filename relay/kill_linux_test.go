@@ -63,13 +63,20 @@ func killRun(t *testing.T, rng *rand.Rand, moment int, stall bool) {
 	}
 	input := mixedLines(rng, len(rt.Sent), size)
 
-	// stdout, read as it comes; the reader can be paused.
+	// stdout, read as it comes; the reader can be paused. For a kill in a
+	// write to stdout, it pauses itself as soon as it has read pauseAt
+	// bytes: paused later, by another goroutine, it could have read all
+	// the process had, which then waits for input, not in a write.
 	var (
-		mu     sync.Mutex
-		paused bool
-		cond   = sync.NewCond(&mu)
-		got    []byte
+		mu      sync.Mutex
+		paused  bool
+		pauseAt = -1
+		cond    = sync.NewCond(&mu)
+		got     []byte
 	)
+	if moment == 2 {
+		pauseAt = max(skipFrom, 1)
+	}
 	readDone := make(chan error, 1)
 	go func() {
 		buf := make([]byte, 64<<10)
@@ -82,6 +89,9 @@ func killRun(t *testing.T, rng *rand.Rand, moment int, stall bool) {
 			n, err := rt.Stdout.Read(buf)
 			mu.Lock()
 			got = append(got, buf[:n]...)
+			if pauseAt >= 0 && len(got) >= pauseAt {
+				paused, pauseAt = true, -1
+			}
 			cond.Broadcast()
 			mu.Unlock()
 			if err != nil {
@@ -134,7 +144,9 @@ func killRun(t *testing.T, rng *rand.Rand, moment int, stall bool) {
 		mu.Unlock()
 	case 2:
 		mu.Lock()
-		paused = true
+		for !paused {
+			cond.Wait()
+		}
 		mu.Unlock()
 		deadline := time.Now().Add(20 * time.Second)
 		for !inSyscall(relay, syscall.SYS_WRITE, 1) {
