@@ -170,6 +170,27 @@ func (tb *tab) waitJS(expr string) {
 	}
 }
 
+// clickUntil clicks the element sel until the expression cond is true in
+// the page, three times at most. A real click lands where the element was
+// when it was measured: on a loaded machine, the page can redraw its
+// timeline, or show a tooltip there, in between, and the click then meets
+// something else.
+func (tb *tab) clickUntil(sel, cond string) {
+	tb.t.Helper()
+	for try := 1; ; try++ {
+		tb.do(chromedp.Click(chromedp.CSS(sel)))
+		_, err := chromedp.Run(tb.ctx, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(10*time.Millisecond),
+			chromedp.WithPollingTimeout(10*time.Second)))
+		if err == nil {
+			return
+		}
+		if try == 3 {
+			tb.t.Fatalf("clicked %s %d times, and still not %s: %v; problems so far: %q", sel, try, cond, err, tb.seen())
+		}
+		tb.t.Logf("clicked %s, and not yet %s; again", sel, cond)
+	}
+}
+
 // js evaluates an expression in the page.
 func js[T any](tb *tab, expr string) T {
 	tb.t.Helper()

@@ -67,8 +67,7 @@ func checkTimeline(t *testing.T, tb *tab, path string) {
 	if js[bool](tb, `document.querySelector('details.call[data-id="`+id+`"]').open`) {
 		t.Fatal("a tool call is open before any click")
 	}
-	tb.do(chromedp.Click(chromedp.CSS(`rect.bar[data-id="` + id + `"]`)))
-	tb.waitJS(`(() => { const d = document.querySelector('details.call[data-id="` + id + `"]');
+	tb.clickUntil(`rect.bar[data-id="`+id+`"]`, `(() => { const d = document.querySelector('details.call[data-id="`+id+`"]');
 		if (!d || !d.open || !d.querySelector('.body')) return false; const r = d.getBoundingClientRect();
 		return r.top >= 0 && r.top < innerHeight; })()`)
 	out := js[string](tb, `document.querySelector('details.call[data-id="`+id+`"] .body').textContent`)
@@ -189,8 +188,8 @@ func TestServe(t *testing.T) {
 			}
 		}
 		// The secret that tee redacted shows as its marker.
-		tb.do(chromedp.Click(chromedp.CSS(`rect.bar[data-id="toolu_02Bash"]`)))
-		tb.waitJS(`document.querySelector('details.call[data-id="toolu_02Bash"] .redacted, details.call[data-id="toolu_02Bash"] pre') !== null`)
+		tb.clickUntil(`rect.bar[data-id="toolu_02Bash"]`,
+			`document.querySelector('details.call[data-id="toolu_02Bash"] .redacted, details.call[data-id="toolu_02Bash"] pre') !== null`)
 		if out := js[string](tb, `document.querySelector('details.call[data-id="toolu_02Bash"] .body').textContent`); !strings.Contains(out, "[REDACTED:github]") {
 			t.Errorf("the redacted output shows %q", out)
 		}
