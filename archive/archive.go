@@ -291,7 +291,7 @@ func (a *Archive) update(ctx context.Context, summaries bool) (_ *Updated, err e
 	if err := a.placeSessions(ctx, db, build != ""); err != nil {
 		return nil, fmt.Errorf("archive %s: %w", abs, err)
 	}
-	known, err := sources(ctx, db)
+	known, err := filesIn(ctx, db, "archive_sources")
 	if err != nil {
 		return nil, fmt.Errorf("archive %s: %w", abs, err)
 	}
@@ -300,7 +300,7 @@ func (a *Archive) update(ctx context.Context, summaries bool) (_ *Updated, err e
 	}
 	var summarized map[string]Key
 	if summaries {
-		if summarized, err = summarizedFiles(ctx, db); err != nil {
+		if summarized, err = filesIn(ctx, db, "archive_summaries"); err != nil {
 			return nil, fmt.Errorf("archive %s: %w", abs, err)
 		}
 	}
@@ -616,8 +616,10 @@ func hasTable(ctx context.Context, db *sql.DB, name string) (bool, error) {
 	return n > 0, err
 }
 
-func sources(ctx context.Context, db *sql.DB) (map[string]Key, error) {
-	rows, err := db.QueryContext(ctx, "SELECT path, size, mtime, wal_size, wal_mtime FROM archive_sources")
+// filesIn reads the files an archive table records (archive_sources,
+// archive_summaries) with the keys they had when it recorded them.
+func filesIn(ctx context.Context, db *sql.DB, table string) (map[string]Key, error) {
+	rows, err := db.QueryContext(ctx, "SELECT path, size, mtime, wal_size, wal_mtime FROM "+table)
 	if err != nil {
 		return nil, err
 	}
@@ -706,7 +708,7 @@ func (a *Archive) Holds(ctx context.Context, files []SessionFile) (map[string]bo
 		return nil, err
 	}
 	defer db.Close()
-	known, err := sources(ctx, db)
+	known, err := filesIn(ctx, db, "archive_sources")
 	if err != nil {
 		return nil, err
 	}

@@ -43,22 +43,3 @@ func (a *Archive) UpdateSummaries(ctx context.Context) (*Updated, error) {
 func (a *Archive) QuerySummaries(ctx context.Context, problem func(error)) (*sql.DB, error) {
 	return a.query(ctx, problem, true)
 }
-
-// summarizedFiles reads archive_summaries.
-func summarizedFiles(ctx context.Context, db *sql.DB) (map[string]Key, error) {
-	rows, err := db.QueryContext(ctx, "SELECT path, size, mtime, wal_size, wal_mtime FROM archive_summaries")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	known := map[string]Key{}
-	for rows.Next() {
-		var p string
-		var k Key
-		if err := rows.Scan(&p, &k.Size, &k.Mtime, &k.WalSize, &k.WalMtime); err != nil {
-			return nil, err
-		}
-		known[p] = k
-	}
-	return known, rows.Err()
-}
