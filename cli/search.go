@@ -365,30 +365,38 @@ func (c *SearchCmd) writeSessions(ctx context.Context, rd archive.Reader, q *arc
 	return len(found), nil
 }
 
-// hitJSON is a hit as --json prints it, one object a line.
-type hitJSON struct {
+// sessionJSON is what every --json object says of its session.
+type sessionJSON struct {
 	SessionID      string  `json:"session_id"`
 	ShortID        string  `json:"short_id"`
 	AgentSessionID *string `json:"agent_session_id"`
 	Agent          string  `json:"agent"`
 	Model          *string `json:"model"`
 	CWD            *string `json:"cwd"`
-	Sequence       *int64  `json:"sequence"`
-	Timestamp      *int64  `json:"timestamp"`
-	Time           *string `json:"time"`
-	Where          string  `json:"where"`
-	In             string  `json:"in"`
-	Tool           *string `json:"tool"`
-	Status         *string `json:"status"`
-	Snippet        string  `json:"snippet"`
-	Score          float64 `json:"score"`
+}
+
+func sessionJSONOf(s *archive.SessionInfo, short func(string) string) sessionJSON {
+	return sessionJSON{SessionID: s.ID, ShortID: short(s.ID), AgentSessionID: s.AgentSessionID, Agent: s.Agent, Model: s.Model, CWD: s.CWD}
+}
+
+// hitJSON is a hit as --json prints it, one object a line.
+type hitJSON struct {
+	sessionJSON
+	Sequence  *int64  `json:"sequence"`
+	Timestamp *int64  `json:"timestamp"`
+	Time      *string `json:"time"`
+	Where     string  `json:"where"`
+	In        string  `json:"in"`
+	Tool      *string `json:"tool"`
+	Status    *string `json:"status"`
+	Snippet   string  `json:"snippet"`
+	Score     float64 `json:"score"`
 }
 
 func hitJSONOf(h *archive.Hit, spans []archive.Span, short func(string) string) *hitJSON {
-	s := h.Session
 	j := &hitJSON{
-		SessionID: s.ID, ShortID: short(s.ID), AgentSessionID: s.AgentSessionID, Agent: s.Agent, Model: s.Model, CWD: s.CWD,
-		Sequence: h.Sequence, Timestamp: h.Time, Time: isoOf(h.Time), Where: where(h.Doc), In: h.Doc.Kind,
+		sessionJSON: sessionJSONOf(h.Session, short),
+		Sequence:    h.Sequence, Timestamp: h.Time, Time: isoOf(h.Time), Where: where(h.Doc), In: h.Doc.Kind,
 		Snippet: renderSnippet(spans, false), Score: h.Score,
 	}
 	if h.Doc.Tool != "" {
@@ -402,24 +410,19 @@ func hitJSONOf(h *archive.Hit, spans []archive.Span, short func(string) string) 
 
 // sessionHitsJSON is a session as --sessions --json prints it.
 type sessionHitsJSON struct {
-	SessionID      string  `json:"session_id"`
-	ShortID        string  `json:"short_id"`
-	AgentSessionID *string `json:"agent_session_id"`
-	Agent          string  `json:"agent"`
-	Model          *string `json:"model"`
-	CWD            *string `json:"cwd"`
-	StartedAt      *int64  `json:"started_at"`
-	Started        *string `json:"started"`
-	Hits           int64   `json:"hits"`
-	LastHitAt      *int64  `json:"last_hit_at"`
-	BestScore      float64 `json:"best_score"`
+	sessionJSON
+	StartedAt *int64  `json:"started_at"`
+	Started   *string `json:"started"`
+	Hits      int64   `json:"hits"`
+	LastHitAt *int64  `json:"last_hit_at"`
+	BestScore float64 `json:"best_score"`
 }
 
 func sessionHitsJSONOf(sh *archive.SessionHits, short func(string) string) *sessionHitsJSON {
 	s := sh.Session
 	return &sessionHitsJSON{
-		SessionID: s.ID, ShortID: short(s.ID), AgentSessionID: s.AgentSessionID, Agent: s.Agent, Model: s.Model, CWD: s.CWD,
-		StartedAt: s.StartedAt, Started: isoOf(s.StartedAt), Hits: sh.Hits, LastHitAt: sh.Last, BestScore: sh.Best,
+		sessionJSON: sessionJSONOf(s, short),
+		StartedAt:   s.StartedAt, Started: isoOf(s.StartedAt), Hits: sh.Hits, LastHitAt: sh.Last, BestScore: sh.Best,
 	}
 }
 
