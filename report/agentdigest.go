@@ -6,33 +6,38 @@ import (
 	"strings"
 )
 
+// agentError is the error object in another agent's lines: a message, or
+// opencode's name and data.message. The digests and the Markdown summary
+// read it, each preferring its own of the three.
+type agentError struct {
+	Message string `json:"message"`
+	Name    string `json:"name"`
+	Data    struct {
+		Message string `json:"message"`
+	} `json:"data"`
+}
+
 // agentLine is the few fields of another agent's lines that digests use.
 type agentLine struct {
-	Type      string          `json:"type"`
-	Subtype   string          `json:"subtype"`
-	Role      string          `json:"role"`
-	Content   *string         `json:"content"`
-	Model     string          `json:"model"`
-	SessionID string          `json:"session_id"`
-	ToolName  string          `json:"tool_name"`
-	ToolID    string          `json:"tool_id"`
-	Params    json.RawMessage `json:"parameters"`
-	Status    string          `json:"status"`
-	Output    *string         `json:"output"`
-	Severity  string          `json:"severity"`
-	Message   *string         `json:"message"`
-	ThreadID  string          `json:"thread_id"`
-	Text      *string         `json:"text"`
-	Error     *struct {
-		Message string `json:"message"`
-		Name    string `json:"name"`
-		Data    struct {
-			Message string `json:"message"`
-		} `json:"data"`
-	} `json:"error"`
-	Usage map[string]json.Number `json:"usage"`
-	Stats map[string]any         `json:"stats"`
-	Item  *struct {
+	Type      string                 `json:"type"`
+	Subtype   string                 `json:"subtype"`
+	Role      string                 `json:"role"`
+	Content   *string                `json:"content"`
+	Model     string                 `json:"model"`
+	SessionID string                 `json:"session_id"`
+	ToolName  string                 `json:"tool_name"`
+	ToolID    string                 `json:"tool_id"`
+	Params    json.RawMessage        `json:"parameters"`
+	Status    string                 `json:"status"`
+	Output    *string                `json:"output"`
+	Severity  string                 `json:"severity"`
+	Message   *string                `json:"message"`
+	ThreadID  string                 `json:"thread_id"`
+	Text      *string                `json:"text"`
+	Error     *agentError            `json:"error"`
+	Usage     map[string]json.Number `json:"usage"`
+	Stats     map[string]any         `json:"stats"`
+	Item      *struct {
 		ID       string          `json:"id"`
 		Type     string          `json:"type"`
 		Text     string          `json:"text"`

@@ -286,17 +286,11 @@ func (m *Markdown) agentFinal() (answer, failure string) {
 	for _, msg := range m.final {
 		raw, _ := validUTF8(msg.Raw)
 		var l struct {
-			Type    string `json:"type"`
-			Content string `json:"content"`
-			Status  string `json:"status"`
-			Error   *struct {
-				Message string `json:"message"`
-				Name    string `json:"name"`
-				Data    struct {
-					Message string `json:"message"`
-				} `json:"data"`
-			} `json:"error"`
-			Item struct {
+			Type    string      `json:"type"`
+			Content string      `json:"content"`
+			Status  string      `json:"status"`
+			Error   *agentError `json:"error"`
+			Item    struct {
 				Text string `json:"text"`
 			} `json:"item"`
 			Part struct {
