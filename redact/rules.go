@@ -994,18 +994,7 @@ func runOf(n *syntax.Regexp) (it guardItem, fixed, ok bool) {
 				return guardItem{}, false, false
 			}
 			fixed = fixed && ok
-			bmin, bmax := 0, 0
-			for _, it := range items {
-				for c, in := range it.set {
-					t[c] = t[c] || in
-				}
-				bmin += it.min
-				if it.max < 0 || bmax < 0 {
-					bmax = -1
-				} else {
-					bmax += it.max
-				}
-			}
+			bmin, bmax := joinRuns(&t, items)
 			lo = min(lo, bmin)
 			if bmax < 0 || hi < 0 {
 				hi = -1
@@ -1048,11 +1037,7 @@ func runOf(n *syntax.Regexp) (it guardItem, fixed, ok bool) {
 			return guardItem{}, false, false
 		}
 		var t [256]bool
-		for _, it := range items {
-			for c, in := range it.set {
-				t[c] = t[c] || in
-			}
-		}
+		joinRuns(&t, items)
 		return guardItem{&t, len(items), len(items)}, true, true
 	case syntax.OpConcat:
 		items, ok := guardOf(n.Sub)
@@ -1060,24 +1045,30 @@ func runOf(n *syntax.Regexp) (it guardItem, fixed, ok bool) {
 			return guardItem{}, false, false
 		}
 		var t [256]bool
-		lo, hi := 0, 0
-		for _, it := range items {
-			for c, in := range it.set {
-				t[c] = t[c] || in
-			}
-			lo += it.min
-			if it.max < 0 || hi < 0 {
-				hi = -1
-			} else {
-				hi += it.max
-			}
-		}
+		lo, hi := joinRuns(&t, items)
 		if !ok {
 			hi = -1
 		}
 		return guardItem{&t, lo, hi}, ok, true
 	}
 	return guardItem{}, false, false
+}
+
+// joinRuns adds to t every byte that items, one after another, take, and
+// returns the least and the most bytes they take together (-1: no most).
+func joinRuns(t *[256]bool, items []guardItem) (lo, hi int) {
+	for _, it := range items {
+		for c, in := range it.set {
+			t[c] = t[c] || in
+		}
+		lo += it.min
+		if it.max < 0 || hi < 0 {
+			hi = -1
+		} else {
+			hi += it.max
+		}
+	}
+	return lo, hi
 }
 
 // byteSet returns the bytes a class's characters may begin with; wide
