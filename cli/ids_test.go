@@ -426,6 +426,7 @@ func TestMissingDir(t *testing.T) {
 	for _, args := range [][]string{
 		{"list"}, {"list", "--json"}, {"query", "last"}, {"query", "abc"}, {"sync", "abc"}, {"sync", "--all"},
 		{"sql", "SELECT 1"}, {"stats"}, {"stats", "--json"}, {"prune", "--older-than", "30d"}, {"prune", "--older-than", "30d", "--dry-run"},
+		{"search", "flaky"}, {"search", "flaky", "--json"}, {"html", "last"}, {"serve"},
 	} {
 		for _, how := range []string{"flag", "env"} {
 			a, env := append(args, "--dir", missing), target

@@ -123,6 +123,9 @@ func (c *SearchCmd) Run(env *Env) error {
 		defer cancel()
 		rd, wrap = remote, remote.wrap
 	} else {
+		if err := checkDir(c.Dir); err != nil {
+			return err
+		}
 		arch := archive.Open(c.Dir, c.Archive, env.Schema)
 		if c.Reindex {
 			if _, err := arch.Reindex(ctx); err != nil {

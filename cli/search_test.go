@@ -196,10 +196,19 @@ func TestSearchNoHits(t *testing.T) {
 	if res.code != 1 || string(res.stderr) != want || len(res.stdout) != 0 {
 		t.Errorf("exit %d, stdout %q, stderr %q", res.code, res.stdout, res.stderr)
 	}
-	// An empty folder has nothing to find, and no index to complain about.
+	// A folder with no sessions: the error of every command that reads
+	// them (TestMissingDir), not a search that found nothing.
 	res = runConvlog(t, t.TempDir(), nil, nil, "search", "flaky")
-	if res.code != 1 || string(res.stderr) != "convlog: no hits for flaky\n" {
+	if want := "convlog: no session folder .turso/sessions: it does not exist (convlog tee makes it; --dir or CONVLOG_DIR names another)\n"; res.code != 1 || string(res.stderr) != want {
 		t.Errorf("empty folder: exit %d, %q", res.code, res.stderr)
+	}
+	// An empty session folder has nothing to find, and no index to
+	// complain about.
+	empty := t.TempDir()
+	os.MkdirAll(filepath.Join(empty, ".turso", "sessions"), 0o755)
+	res = runConvlog(t, empty, nil, nil, "search", "flaky")
+	if res.code != 1 || string(res.stderr) != "convlog: no hits for flaky\n" {
+		t.Errorf("empty session folder: exit %d, %q", res.code, res.stderr)
 	}
 }
 

@@ -104,7 +104,10 @@ func (c *ServeCmd) store(ctx context.Context, env *Env) (web.Store, error) {
 		}
 		return web.NewDBStore(db, t.Display(), wrap), nil
 	}
-	if a := archive.Open(c.Dir, c.Archive, env.Schema); !fileExists(a.Path) && isDir(c.Dir) {
+	if err := checkDir(c.Dir); err != nil {
+		return nil, err
+	}
+	if a := archive.Open(c.Dir, c.Archive, env.Schema); !fileExists(a.Path) {
 		// The first run over many sessions reads them all before it serves.
 		fmt.Fprintf(env.Stderr, "Reading the sessions of %s into the archive %s (the first time only)...\n", c.Dir, a.Path)
 	}

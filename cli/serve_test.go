@@ -177,7 +177,7 @@ func TestServeErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"--addr", busy.Addr().String()}, 1, "convlog: cannot listen on " + busy.Addr().String() + ": the port is in use; choose another with --addr\n"},
-		{[]string{"--dir", "missing"}, 1, "convlog: no session folder missing (set --dir or CONVLOG_DIR, or run convlog tee there first)\n"},
+		{[]string{"--dir", "missing"}, 1, "convlog: no session folder missing: it does not exist (convlog tee makes it; --dir or CONVLOG_DIR names another)\n"},
 		{[]string{"--archive", "junk.db"}, 1, "convlog: "},
 		{[]string{"--archive", "adir"}, 1, "convlog: "},
 		{[]string{"--url", "file:" + filepath.Join(dir, "nothing.db")}, 1, "convlog: "},
