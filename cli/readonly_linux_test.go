@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -123,7 +122,7 @@ func TestTeeFolderTurnsReadOnly(t *testing.T) {
 			cmd := u.command("tee", "--dir", dir, "--session-id", "ro")
 			stdin, _ := cmd.StdinPipe()
 			var out bytes.Buffer
-			var stderr syncBuffer
+			var stderr testkit.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &stderr
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -140,7 +139,7 @@ func TestTeeFolderTurnsReadOnly(t *testing.T) {
 			// Polled as root only once the writer has its WAL: a root
 			// reader that comes first makes the companion files as root
 			// for a moment, and the writer cannot open them.
-			stderr.waitFor(t, "Database created at: ")
+			waitFor(t, &stderr, "Database created at: ")
 			testkit.WaitForMessages(t, path, c.before)
 			if err := os.Chmod(dir, 0o500); err != nil {
 				t.Fatal(err)
@@ -166,27 +165,8 @@ func TestTeeFolderTurnsReadOnly(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer that a test may read while a process writes
-// it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-// waitFor polls until the buffer holds s.
-func (b *syncBuffer) waitFor(t *testing.T, s string) {
+// waitFor polls until b holds s.
+func waitFor(t *testing.T, b *testkit.Buffer, s string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(b.String(), s) {

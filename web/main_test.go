@@ -142,7 +142,7 @@ type liveTee struct {
 	stdin  io.WriteCloser
 	stdout *os.File
 	r      *bufio.Reader
-	stderr *lockedBuffer
+	stderr *testkit.Buffer
 	Path   string
 }
 
@@ -158,7 +158,7 @@ func startLiveTee(t testing.TB, dir, id string) *liveTee {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lt := &liveTee{t: t, cmd: cmd, stdin: stdin, stdout: pr, r: bufio.NewReader(pr), stderr: &lockedBuffer{},
+	lt := &liveTee{t: t, cmd: cmd, stdin: stdin, stdout: pr, r: bufio.NewReader(pr), stderr: &testkit.Buffer{},
 		Path: filepath.Join(dir, id+".db")}
 	cmd.Stdout, cmd.Stderr = pw, lt.stderr
 	if err := cmd.Start(); err != nil {
@@ -211,24 +211,7 @@ func lineTime(line string) time.Time {
 type served struct {
 	URL    string // http://127.0.0.1:port/
 	Cmd    *exec.Cmd
-	stderr *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	stderr *testkit.Buffer
 }
 
 var servingRe = regexp.MustCompile(`at (http://\S+/) \(read-only`)
@@ -239,7 +222,7 @@ func startServe(t testing.TB, args ...string) *served {
 	t.Helper()
 	cmd := exec.Command(convlog(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = testkit.CleanEnv()
-	s := &served{Cmd: cmd, stderr: &lockedBuffer{}}
+	s := &served{Cmd: cmd, stderr: &testkit.Buffer{}}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
