@@ -137,12 +137,11 @@ func prepareProcess(env *Env) chan os.Signal {
 // teeLog is one run of `convlog tee` with logging, from its session
 // file to the end of its input.
 type teeLog struct {
-	warn   *warner
-	w      *record.Writer // nil when the session file could not be made
-	plain  *plainTextCheck
-	proc   *stream.Processor
-	tuneGC func()
-	live   *live.Narrator // --progress; nil without
+	warn  *warner
+	w     *record.Writer // nil when the session file could not be made
+	plain *plainTextCheck
+	proc  *stream.Processor
+	live  *live.Narrator // --progress; nil without
 
 	out       *os.File // stdout, when it is a file: closed at the end of the input
 	gate      *passGate
@@ -150,6 +149,7 @@ type teeLog struct {
 	handover  *relay.Handover // nil: tee passes the input through itself
 	stopRelay func()
 	logger    *stream.Logger
+	store     *stream.Async // in front of w, when there is one
 	abort     chan struct{} // closed: the logger stops at once
 	abortOnce func()
 	copyDone  chan error
@@ -171,7 +171,7 @@ func (c *TeeCmd) openSession(env *Env, started time.Time, tuneGC func()) (*teeLo
 	if err != nil {
 		return nil, err
 	}
-	t := &teeLog{warn: &warner{w: env.Stderr}, tuneGC: tuneGC}
+	t := &teeLog{warn: &warner{w: env.Stderr}}
 	id := c.SessionID
 	if id == "" {
 		id = record.NewSessionID()
@@ -200,7 +200,14 @@ func (c *TeeCmd) openSession(env *Env, started time.Time, tuneGC func()) (*teeLo
 		w.Warn = func(err error) {
 			t.warn.Once("write", "cannot write to session file %s: %v; %s. The input is still passed through; lines that cannot be logged are counted.", w.Path, err, hint(err, c.Dir))
 		}
-		t.w, sink = w, w
+		t.w = w
+		// The session file is written on a goroutine of its own, while the
+		// next lines are parsed (stream.Async says what that gains).
+		t.store = stream.NewAsync(w, func(f *stream.Facts) {
+			w.Commit(f)
+			tuneGC()
+		}, w.Pause)
+		sink = t.store
 		if !c.Quiet {
 			fmt.Fprintf(env.Stderr, "Database created at: %s\n", w.Path)
 		}
@@ -288,12 +295,8 @@ func (t *teeLog) start(env *Env) {
 	t.abort = make(chan struct{})
 	t.abortOnce = sync.OnceFunc(t.stopAtOnce)
 	t.logger = &stream.Logger{Proc: t.proc, Abort: t.abort, Commit: func(*stream.Facts) {}}
-	if t.w != nil {
-		t.logger.Commit = func(f *stream.Facts) {
-			t.w.Commit(f)
-			t.tuneGC()
-		}
-		t.logger.Pause = t.w.Pause
+	if t.store != nil {
+		t.logger.Commit, t.logger.Pause = t.store.Commit, t.store.Pause
 	}
 	t.logDone = t.logger.Start(chunks)
 	if t.handover != nil {
@@ -401,6 +404,7 @@ func (t *teeLog) finish() {
 	}
 	dropped := facts.DroppedByInput
 	if t.w != nil {
+		t.store.Close()
 		if err := t.w.Finish(facts, time.Now().UnixMilli()); err != nil {
 			t.warn.Printf("closing session file %s: %v", t.w.Path, err)
 		} else {

@@ -129,6 +129,9 @@ func (l *Logger) batchRoom(s LimitedSink) int {
 	return n
 }
 
+// defaultMaxDelay is Logger.MaxDelay unless set.
+const defaultMaxDelay = 100 * time.Millisecond
+
 func (l *Logger) defaults() {
 	if l.MaxRows <= 0 {
 		l.MaxRows = 2000
@@ -137,7 +140,7 @@ func (l *Logger) defaults() {
 		l.MaxBytes = 16 << 20
 	}
 	if l.MaxDelay <= 0 {
-		l.MaxDelay = 100 * time.Millisecond
+		l.MaxDelay = defaultMaxDelay
 	}
 	if l.Linger <= 0 {
 		l.Linger = 25 * time.Millisecond
