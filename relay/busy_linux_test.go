@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/convlog/convlog/internal/testkit"
+	"github.com/convlog/convlog/stream"
 )
 
 // On a machine with no CPU to spare, tee hands the pass-through over by
@@ -277,37 +278,44 @@ func busyBy(samples []threadSample) string {
 	return ""
 }
 
-// idleThread is the thread of idle priority of process pid, or 0.
+// idleThread is the logger's thread of idle priority in process pid, or 0.
+// (The thread that writes the session file is of idle priority too.)
 func idleThread(pid int) int {
 	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	for _, task := range tasks {
 		tid, _ := strconv.Atoi(task.Name())
-		if attr, err := unix.SchedGetAttr(tid, 0); err == nil && attr.Policy == unix.SCHED_IDLE {
+		if isLogger(pid, tid) {
 			return tid
 		}
 	}
 	return 0
 }
 
-// idleWait is how long the thread of idle priority of process pid has
-// waited for a CPU in all.
-func idleWait(pid int) (time.Duration, bool) {
-	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	for _, task := range tasks {
-		tid, _ := strconv.Atoi(task.Name())
-		attr, err := unix.SchedGetAttr(tid, 0)
-		if err != nil || attr.Policy != unix.SCHED_IDLE {
-			continue
-		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/schedstat", pid, tid))
-		f := strings.Fields(string(b))
-		if err != nil || len(f) < 2 {
-			return 0, false
-		}
-		ns, err := strconv.ParseInt(f[1], 10, 64)
-		return time.Duration(ns), err == nil
+// isLogger says whether thread tid of process pid is the logger's thread
+// of idle priority.
+func isLogger(pid, tid int) bool {
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/comm", pid, tid))
+	if err != nil || strings.TrimSpace(string(comm)) != stream.LoggerThread {
+		return false
 	}
-	return 0, false
+	attr, err := unix.SchedGetAttr(tid, 0)
+	return err == nil && attr.Policy == unix.SCHED_IDLE
+}
+
+// idleWait is how long the logger's thread of idle priority in process pid
+// has waited for a CPU in all; false once there is none.
+func idleWait(pid int) (time.Duration, bool) {
+	tid := idleThread(pid)
+	if tid == 0 {
+		return 0, false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/schedstat", pid, tid))
+	f := strings.Fields(string(b))
+	if err != nil || len(f) < 2 {
+		return 0, false
+	}
+	ns, err := strconv.ParseInt(f[1], 10, 64)
+	return time.Duration(ns), err == nil
 }
 
 // oneCPU is a CPU this test may run on.

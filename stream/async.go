@@ -93,7 +93,7 @@ func NewAsync(sink Sink, commit func(*Facts), pause func()) *Async {
 // thread if that one is kept waiting (Logger.Start says why).
 func (a *Async) start() {
 	runtime.LockOSThread() // never unlocked: see idle.Thread
-	starved := idle.Thread(a.starvedAfter)
+	starved := idle.Thread(StoreThread, a.starvedAfter)
 	if a.store(starved) {
 		go a.store(nil)
 	}

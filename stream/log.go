@@ -80,7 +80,7 @@ func (l *Logger) Start(chunks <-chan *Chunk) <-chan struct{} {
 		// this goroutine.
 		runtime.LockOSThread()
 		l.defaults()
-		starved := idle.Thread(l.MaxDelay / 2)
+		starved := idle.Thread(LoggerThread, l.MaxDelay/2)
 		if starved != nil {
 			l.idleThread.Store(int64(idle.ThreadID()))
 		}
@@ -128,6 +128,13 @@ func (l *Logger) batchRoom(s LimitedSink) int {
 	}
 	return n
 }
+
+// Names of the threads of idle priority: the logger's, and the one that
+// writes what it finds (Async).
+const (
+	LoggerThread = "convlog-log"
+	StoreThread  = "convlog-store"
+)
 
 // defaultMaxDelay is Logger.MaxDelay unless set.
 const defaultMaxDelay = 100 * time.Millisecond

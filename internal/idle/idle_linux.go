@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -28,7 +29,11 @@ import (
 //
 // It also raises GOMAXPROCS by one: a thread that the kernel keeps waiting
 // still holds its P, and other goroutines must not wait for a P behind it.
-func Thread(limit time.Duration) (starved func() bool) {
+//
+// The thread is named name (at most 15 bytes, as top -H and
+// /proc/<pid>/task/<tid>/comm show it), so that it can be told apart from
+// the process's other threads of idle priority.
+func Thread(name string, limit time.Duration) (starved func() bool) {
 	// The kernel's own count of the time this thread spent runnable but
 	// not running; /proc/thread-self names the thread that opens it.
 	f, err := os.Open("/proc/thread-self/schedstat")
@@ -55,6 +60,10 @@ func Thread(limit time.Duration) (starved func() bool) {
 		return nil
 	}
 	runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+	if p, err := unix.BytePtrFromString(name); err == nil {
+		unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(p)), 0, 0, 0)
+		runtime.KeepAlive(p)
+	}
 	last := time.Now()
 	return func() bool {
 		if f == nil {

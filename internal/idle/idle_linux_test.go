@@ -1,6 +1,8 @@
 package idle
 
 import (
+	"fmt"
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -15,8 +17,9 @@ func TestThread(t *testing.T) {
 	done := make(chan string)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-		starved := Thread(time.Hour)
+		starved := Thread("idle-test", time.Hour)
 		attr, err := unix.SchedGetAttr(0, 0)
+		comm, _ := os.ReadFile("/proc/thread-self/comm")
 		switch {
 		case starved == nil:
 			done <- "Thread failed"
@@ -26,6 +29,8 @@ func TestThread(t *testing.T) {
 			done <- "the thread is not SCHED_IDLE"
 		case starved():
 			done <- "starved before any waiting"
+		case string(comm) != "idle-test\n":
+			done <- fmt.Sprintf("the thread is named %q, want idle-test", comm)
 		default:
 			done <- ""
 		}

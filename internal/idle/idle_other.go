@@ -5,7 +5,7 @@ package idle
 import "time"
 
 // Thread is only done on Linux; elsewhere work runs on ordinary threads.
-func Thread(limit time.Duration) func() bool { return nil }
+func Thread(name string, limit time.Duration) func() bool { return nil }
 
 // ThreadID is 0 here: there are no threads of idle priority to ask about.
 func ThreadID() int { return 0 }
