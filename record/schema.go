@@ -33,49 +33,84 @@ type Column struct {
 	PK      bool
 }
 
-// Schema is schema.sql together with the tables and columns it defines.
+// Schema is schema.sql together with the tables and columns it defines,
+// learnt when first asked for: running the script in an in-memory database
+// takes about 2 ms, which a command that never looks at them (convlog
+// --version, a search of an archive that is up to date) should not wait.
 type Schema struct {
-	SQL    string
-	Tables map[string][]Column // in declaration order
-	Order  []string            // table names in declaration order
+	SQL string
+
+	once   sync.Once
+	tables map[string][]Column
+	order  []string
+	err    error
 }
 
-var (
-	schemaMu    sync.Mutex
-	schemaCache = map[string]*Schema{}
-)
+// Tables are the schema's tables and their columns, in declaration order.
+func (s *Schema) Tables() map[string][]Column {
+	s.mustLearn()
+	return s.tables
+}
 
-// ParseSchema learns the tables and columns of a schema script by running it
-// in an in-memory database, so that the script stays the one source of truth.
-func ParseSchema(script string) (*Schema, error) {
-	schemaMu.Lock()
-	defer schemaMu.Unlock()
-	if s, ok := schemaCache[script]; ok {
-		return s, nil
+// Order is the schema's table names, in declaration order.
+func (s *Schema) Order() []string {
+	s.mustLearn()
+	return s.order
+}
+
+// NewSchema is the schema of script, which is learnt when first asked for
+// and must be right: a script that does not run panics then. (ParseSchema
+// reports the error instead; the tests read the embedded schema with it.)
+func NewSchema(script string) *Schema {
+	return &Schema{SQL: script}
+}
+
+func (s *Schema) mustLearn() {
+	if err := s.learn(); err != nil {
+		panic(err)
 	}
-	db, err := sql.Open("sqlite", ":memory:")
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	ctx := context.Background()
-	if _, err := db.ExecContext(ctx, script); err != nil {
-		return nil, fmt.Errorf("schema.sql: %w", err)
-	}
-	s := &Schema{SQL: script, Tables: map[string][]Column{}}
-	names, err := tableNames(ctx, db)
-	if err != nil {
-		return nil, err
-	}
-	for _, name := range names {
-		cols, err := TableColumns(ctx, db, name)
+}
+
+// learn learns the tables and columns of the script by running it in an
+// in-memory database, so that the script stays the one source of truth.
+func (s *Schema) learn() error {
+	s.once.Do(func() {
+		db, err := sql.Open("sqlite", ":memory:")
 		if err != nil {
-			return nil, err
+			s.err = err
+			return
 		}
-		s.Tables[name] = cols
-		s.Order = append(s.Order, name)
+		defer db.Close()
+		ctx := context.Background()
+		if _, err := db.ExecContext(ctx, s.SQL); err != nil {
+			s.err = fmt.Errorf("schema.sql: %w", err)
+			return
+		}
+		names, err := tableNames(ctx, db)
+		if err != nil {
+			s.err = err
+			return
+		}
+		tables := map[string][]Column{}
+		for _, name := range names {
+			cols, err := TableColumns(ctx, db, name)
+			if err != nil {
+				s.err = err
+				return
+			}
+			tables[name] = cols
+		}
+		s.tables, s.order = tables, names
+	})
+	return s.err
+}
+
+// ParseSchema is the schema of script, learnt now.
+func ParseSchema(script string) (*Schema, error) {
+	s := NewSchema(script)
+	if err := s.learn(); err != nil {
+		return nil, err
 	}
-	schemaCache[script] = s
 	return s, nil
 }
 
@@ -125,7 +160,7 @@ func TableColumns(ctx context.Context, db DB, table string) ([]Column, error) {
 func (s *Schema) Plan(ctx context.Context, db DB) ([]string, error) {
 	var stmts []string
 	create := false
-	for _, table := range s.Order {
+	for _, table := range s.Order() {
 		have, err := TableColumns(ctx, db, table)
 		if err != nil {
 			return nil, fmt.Errorf("read columns of %s: %w", table, err)
@@ -138,7 +173,7 @@ func (s *Schema) Plan(ctx context.Context, db DB) ([]string, error) {
 		for _, c := range have {
 			byName[strings.ToLower(c.Name)] = c
 		}
-		for _, want := range s.Tables[table] {
+		for _, want := range s.Tables()[table] {
 			got, ok := byName[strings.ToLower(want.Name)]
 			if !ok {
 				if want.PK || (want.NotNull && !want.Default.Valid) {

@@ -79,7 +79,7 @@ func TestAgentSessionsSyncToAnOlderTarget(t *testing.T) {
 }
 
 func columnOf(s *record.Schema, name string) (record.Column, bool) {
-	for _, c := range s.Tables["sessions"] {
+	for _, c := range s.Tables()["sessions"] {
 		if c.Name == name {
 			return c, true
 		}

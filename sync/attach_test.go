@@ -153,7 +153,7 @@ func archiveDump(t testing.TB, path string) string {
 	}
 	defer db.Close()
 	var b strings.Builder
-	for _, table := range testkit.Schema(t).Order {
+	for _, table := range testkit.Schema(t).Order() {
 		for _, row := range readAll(t, db, "SELECT rowid, * FROM "+quoteIdent(table)+" ORDER BY rowid") {
 			fmt.Fprintf(&b, "%s %q\n", table, fmt.Sprint(row...))
 		}

@@ -73,9 +73,9 @@ func assertSame(t testing.TB, db *sql.DB, path string) {
 		t.Fatal(err)
 	}
 	schema := testkit.Schema(t)
-	for _, table := range schema.Order {
+	for _, table := range schema.Order() {
 		var cols, exprs []string
-		for _, c := range schema.Tables[table] {
+		for _, c := range schema.Tables()[table] {
 			cols = append(cols, quoteIdent(c.Name))
 			// The target keeps tool calls under session-scoped ids.
 			exprs = append(exprs, sourceExpr(table, c.Name))

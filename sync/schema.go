@@ -54,7 +54,7 @@ func raceLike(e *Error) bool {
 
 func (s *syncer) prepareOnce(ctx context.Context) (*targetInfo, error) {
 	schema := s.opts.Schema
-	tables := append(append([]string(nil), schema.Order...), metaTable, record.ToolsTable)
+	tables := append(append([]string(nil), schema.Order()...), metaTable, record.ToolsTable)
 	have, err := s.tableColumns(ctx, tables)
 	if err != nil {
 		return nil, err
@@ -71,7 +71,7 @@ func (s *syncer) prepareOnce(ctx context.Context) (*targetInfo, error) {
 	}
 	// Rows are upserted by their primary key, so the target must have the
 	// same one, or ON CONFLICT has nothing to match.
-	for _, table := range schema.Order {
+	for _, table := range schema.Order() {
 		cols := have[table]
 		if len(cols) == 0 {
 			continue
@@ -80,7 +80,7 @@ func (s *syncer) prepareOnce(ctx context.Context) (*targetInfo, error) {
 		for _, c := range cols {
 			byName[strings.ToLower(c.Name)] = c
 		}
-		for _, want := range schema.Tables[table] {
+		for _, want := range schema.Tables()[table] {
 			if got, ok := byName[strings.ToLower(want.Name)]; ok && want.PK && !got.PK {
 				return nil, &Error{Kind: KindSchema,
 					Msg: fmt.Sprintf("the tables of %s do not fit convlog's schema: table %s column %s is not its primary key, so rows could not be updated in place; nothing was written. Sync to a new database, or fix that table", s.display, table, want.Name)}
@@ -124,12 +124,12 @@ func (s *syncer) prepareOnce(ctx context.Context) (*targetInfo, error) {
 		s.report.Migrated = len(plan) > 0 || needTools
 	}
 	info := &targetInfo{id: id, cols: map[string]map[string]bool{}, pk: map[string][]string{}}
-	for _, table := range schema.Order {
+	for _, table := range schema.Order() {
 		set := map[string]bool{}
 		for _, c := range have[table] {
 			set[c.Name] = true
 		}
-		for _, c := range schema.Tables[table] {
+		for _, c := range schema.Tables()[table] {
 			set[c.Name] = true // added by the plan if it was missing
 			if c.PK {
 				info.pk[table] = append(info.pk[table], c.Name)

@@ -157,7 +157,7 @@ func (src *source) init(ctx context.Context, s *syncer) error {
 		return err
 	}
 	src.db = db
-	for _, name := range s.opts.Schema.Order {
+	for _, name := range s.opts.Schema.Order() {
 		if !s.wants(name) {
 			continue
 		}
@@ -174,7 +174,7 @@ func (src *source) init(ctx context.Context, s *syncer) error {
 				continue // an older file without a newer table
 			}
 			replay = true
-			local = s.opts.Schema.Tables[name]
+			local = s.opts.Schema.Tables()[name]
 		}
 		local = withTargetColumns(name, local)
 		t := &table{name: name, pendingIdx: -1, keyIdx: -1, replay: replay}

@@ -39,9 +39,9 @@ func Synced(ctx context.Context, path string, t Target, schema *record.Schema) (
 	// What the target has, as far as the marks need to know: a target that
 	// convlog synced to has every column of the schema it knows.
 	info := &targetInfo{id: id, cols: map[string]map[string]bool{}, pk: map[string][]string{}}
-	for _, table := range schema.Order {
+	for _, table := range schema.Order() {
 		set := map[string]bool{}
-		for _, c := range schema.Tables[table] {
+		for _, c := range schema.Tables()[table] {
 			set[c.Name] = true
 			if c.PK {
 				info.pk[table] = append(info.pk[table], c.Name)

@@ -6,29 +6,35 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/convlog/convlog/record"
 	"github.com/convlog/convlog/stream"
 )
 
-// Schema is the repository's schema.sql, as the root package embeds it.
+// Schema is the repository's schema.sql, as the root package embeds it,
+// learnt once.
 func Schema(t testing.TB) *record.Schema {
 	t.Helper()
-	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(root, "schema.sql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := record.ParseSchema(string(b))
+	s, err := schemaOnce()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
+
+var schemaOnce = sync.OnceValues(func() (*record.Schema, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(root, "schema.sql"))
+	if err != nil {
+		return nil, err
+	}
+	return record.ParseSchema(string(b))
+})
 
 // Session writes a real session file through record.Writer and the stream
 // processor, as `convlog tee` does, with times that advance 7 ms a line.
