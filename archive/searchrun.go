@@ -192,10 +192,16 @@ func deref64(p *int64) int64 {
 
 // topDocs is the n best documents, by score.
 func topDocs(ctx context.Context, db Reader, q *SearchQuery, cond string, args []any, n int) ([]scored, error) {
+	// Without conditions, ORDER BY +rank, not rank: the plus hides the
+	// order from FTS5, which would otherwise sort every match itself, limit
+	// or not; SQLite's own sorter keeps only the best n. A word in 36,000
+	// documents of 1 GB of sessions: 61 ms against 92 ms. With them, FTS5's
+	// order is the faster: the join then stops at the nth row that passes,
+	// where the plus would join every match first.
 	var query string
 	qargs := []any{q.Match}
-	if cond == "1" && !scopedTo(ctx, db) {
-		query = "SELECT rowid, rank FROM " + SearchTable + " WHERE " + SearchTable + " MATCH ? ORDER BY rank LIMIT ?"
+	if cond == "1" && !narrowed(ctx, db) {
+		query = "SELECT rowid, rank FROM " + SearchTable + " WHERE " + SearchTable + " MATCH ? ORDER BY +rank LIMIT ?"
 	} else {
 		query = "SELECT h.rowid, h.rank FROM (SELECT rowid, rank FROM " + SearchTable + " WHERE " + SearchTable + " MATCH ?) h" +
 			docJoin + " WHERE " + cond + " ORDER BY h.rank LIMIT ?"
@@ -319,7 +325,11 @@ func (d *details) session(ctx context.Context, id string) (*SessionInfo, error) 
 	var agent sql.NullString
 	var aid, cwd, model sql.NullString
 	var started sql.NullInt64
-	row, err := d.row(ctx, "SELECT agent_session_id, cwd, model, started_at, "+d.agent+" FROM sessions WHERE id = ?", id)
+	// main.sessions, not the folder's view of it (as main.messages above):
+	// the id came from a hit already in scope, and the view's IN (SELECT …)
+	// is built afresh on every run, a third of a warm search's time over
+	// 600 sessions.
+	row, err := d.row(ctx, "SELECT agent_session_id, cwd, model, started_at, "+d.agent+" FROM main.sessions WHERE id = ?", id)
 	if err == nil {
 		err = row.Scan(&aid, &cwd, &model, &started, &agent)
 	}
@@ -399,7 +409,7 @@ func (d *details) hit(ctx context.Context, f scored) (*Hit, error) {
 		}
 		if msg.Valid {
 			var seq int64
-			row, err := d.row(ctx, "SELECT sequence FROM messages WHERE id = ?", msg.String)
+			row, err := d.row(ctx, "SELECT sequence FROM main.messages WHERE id = ?", msg.String)
 			if err == nil {
 				err = row.Scan(&seq)
 			}
@@ -423,10 +433,19 @@ func (d *details) hit(ctx context.Context, f scored) (*Hit, error) {
 	return h, nil
 }
 
-// scopedTo says whether sessions is the archive's view of one folder's rows
-// (a temporary view), which every search must join to keep to the folder.
-func scopedTo(ctx context.Context, db Reader) bool {
+// narrowed says whether sessions is the archive's view of one folder's
+// rows (a temporary view) that leaves some of the archive's sessions out,
+// so that every search must join it to keep to the folder. An archive of
+// one folder, the usual one, needs no join.
+func narrowed(ctx context.Context, db Reader) bool {
 	var n int
 	db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_temp_master WHERE type = 'view' AND name = 'sessions'").Scan(&n)
-	return n > 0
+	if n == 0 {
+		return false
+	}
+	var whole bool
+	if err := db.QueryRowContext(ctx, "SELECT (SELECT count(*) FROM main.sessions) = (SELECT count(*) FROM sessions)").Scan(&whole); err != nil {
+		return true
+	}
+	return !whole
 }

@@ -212,6 +212,49 @@ func TestSearchNoHits(t *testing.T) {
 	}
 }
 
+// One archive for two session folders: a search from either finds only its
+// own folder's sessions, both while the archive holds one folder (the
+// search then needs no join with the folder's sessions) and after it holds
+// both (it does).
+func TestSearchKeepsToItsFolder(t *testing.T) {
+	t.Parallel()
+	work := searchDir(t)
+	if err := os.MkdirAll(filepath.Join(work, "other"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	shop := searchShop + ".db"
+	if err := os.Rename(filepath.Join(work, "sessions", shop), filepath.Join(work, "other", shop)); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct{ dir, want string }{
+		{"sessions", searchFix}, // the archive holds this folder only
+		{"other", searchShop},   // now both
+		{"sessions", searchFix},
+	} {
+		res := runConvlog(t, work, nil, nil, "search", "--dir", step.dir, "--archive", "shared.db", "--json", "migration")
+		if res.code != 0 {
+			t.Fatalf("--dir %s: exit %d: %s", step.dir, res.code, res.stderr)
+		}
+		n := 0
+		dec := json.NewDecoder(bytes.NewReader(res.stdout))
+		for dec.More() {
+			var h struct {
+				SessionID string `json:"session_id"`
+			}
+			if err := dec.Decode(&h); err != nil {
+				t.Fatal(err)
+			}
+			if h.SessionID != step.want {
+				t.Errorf("--dir %s: a hit of session %s", step.dir, h.SessionID)
+			}
+			n++
+		}
+		if n == 0 {
+			t.Errorf("--dir %s: no hits", step.dir)
+		}
+	}
+}
+
 // A secret that redaction replaced in the stored copy cannot be found: the
 // index holds only what was stored.
 func TestSearchRedactedSecrets(t *testing.T) {
