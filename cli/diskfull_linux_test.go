@@ -94,11 +94,13 @@ func TestTeeDiskFull(t *testing.T) {
 			testkit.QueryRow(t, db, `SELECT coalesce(sum(length(raw_message)), 0) FROM messages`, &stored)
 			// The lines take about half the disk: each is stored with its
 			// index entries and the session's usage rows, and the WAL holds
-			// a copy of what it has not yet handed to the file. Where the
-			// disk fills within a batch decides how much: 0.26-1.16 MB were
-			// stored here. Less than a tenth would be batches too large
-			// for what is left (with 16 MiB batches, nothing was).
-			if stored < disk/10 {
+			// a copy of what it has not yet handed to the file: 0.99-1.16
+			// MB were stored here, 0.7 under -race and load. Less than a fifth
+			// would be batches too large for what is left: when the sinks
+			// between the logger and the writer hid the room left, a burst
+			// stored 0.07-1.05 MB, depending on when time cut its batches,
+			// and sometimes nothing (with 16 MiB batches, always nothing).
+			if stored < disk/5 {
 				t.Fatalf("%d bytes of lines stored on a disk of %d", stored, disk)
 			}
 			t.Logf("%d bytes of lines stored on a disk of %d", stored, disk)

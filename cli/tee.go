@@ -297,6 +297,13 @@ func (t *teeLog) start(env *Env) {
 	t.logger = &stream.Logger{Proc: t.proc, Abort: t.abort, Commit: func(*stream.Facts) {}}
 	if t.store != nil {
 		t.logger.Commit, t.logger.Pause = t.store.Commit, t.store.Pause
+		// Asked of the file, not of the writer, which another goroutine
+		// uses: the sinks in between (Async, the plain-text check, the
+		// narrator) would hide the writer's Room, and without it a burst
+		// on a nearly full disk came as batches too large to fit, and
+		// sometimes nothing was stored.
+		path := t.w.Path
+		t.logger.Room = func() int64 { return record.RoomFor(path) }
 	}
 	t.logDone = t.logger.Start(chunks)
 	if t.handover != nil {

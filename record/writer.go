@@ -884,22 +884,28 @@ func (w *Writer) repage(size int) {
 	}
 }
 
-// Room implements stream.LimitedSink: roughly how many more bytes the
-// session file may grow by, the free space of its disk or what a limit on
-// the size of files (ulimit -f) leaves to the larger of the file and its
-// WAL; math.MaxInt64 when neither is known.
+// Room implements stream.LimitedSink: RoomFor the session file, kept for
+// the writer's own decisions.
 func (w *Writer) Room() int64 {
-	room := freeSpace(filepath.Dir(w.Path))
+	w.room = RoomFor(w.Path)
+	return w.room
+}
+
+// RoomFor is roughly how many more bytes the session file at path may grow
+// by: the free space of its disk or what a limit on the size of files
+// (ulimit -f) leaves to the larger of the file and its WAL; math.MaxInt64
+// when neither is known. Unlike Writer.Room, any goroutine may ask.
+func RoomFor(path string) int64 {
+	room := freeSpace(filepath.Dir(path))
 	if limit := fileSizeLimit(); limit < math.MaxInt64 {
 		var largest int64
-		for _, p := range []string{w.Path, w.Path + "-wal"} {
+		for _, p := range []string{path, path + "-wal"} {
 			if st, err := os.Stat(p); err == nil {
 				largest = max(largest, st.Size())
 			}
 		}
 		room = min(room, max(limit-largest, 0))
 	}
-	w.room = room
 	return room
 }
 

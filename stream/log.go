@@ -33,6 +33,11 @@ type Logger struct {
 	// waiting for the rest of the input.
 	Abort <-chan struct{}
 
+	// Room, if set, is roughly how many more bytes the sink's storage can
+	// take (see batchRoom); it is asked from the logger's goroutine. Unset,
+	// a Proc.Sink that is a LimitedSink is asked.
+	Room func() int64
+
 	framer  Framer
 	curTime int64
 	// The thread of idle priority Start runs on: 0 if none, -1 once left.
@@ -41,7 +46,7 @@ type Logger struct {
 	// thread is carried on by the next.
 	rows, size int
 	since      time.Time
-	room       int  // the most bytes of lines the batch may hold (LimitedSink)
+	room       int  // the most bytes of lines the batch may hold (Room)
 	paused     bool // Pause was called, and no input has come since
 }
 
@@ -119,10 +124,10 @@ type LimitedSink interface {
 // nothing after), so near the end batches get small and as much of the
 // stream is stored as fits: with 16 MiB batches, a 5.7 MB burst stored
 // nothing on a disk with 1.9 MB free.
-func (l *Logger) batchRoom(s LimitedSink) int {
+func (l *Logger) batchRoom(room func() int64) int {
 	n := l.MaxBytes
-	if s != nil {
-		if r := s.Room() / 4; r < int64(n) {
+	if room != nil {
+		if r := room() / 4; r < int64(n) {
 			n = int(max(r, 0))
 		}
 	}
@@ -164,7 +169,10 @@ func (l *Logger) run(chunks <-chan *Chunk, leave func() bool) (left bool) {
 	l.defaults()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	limited, _ := l.Proc.Sink.(LimitedSink)
+	room := l.Room
+	if s, ok := l.Proc.Sink.(LimitedSink); ok && room == nil {
+		room = s.Room
+	}
 	line := func(b []byte) {
 		if l.rows > 0 && l.size+len(b) > l.room {
 			l.Commit(l.Proc.Totals())
@@ -172,7 +180,7 @@ func (l *Logger) run(chunks <-chan *Chunk, leave func() bool) (left bool) {
 		}
 		if l.rows == 0 {
 			l.since = time.Now()
-			l.room = l.batchRoom(limited)
+			l.room = l.batchRoom(room)
 		}
 		l.rows++
 		l.size += len(b)

@@ -53,3 +53,32 @@ func TestLoggerBatchesShrinkWithTheRoom(t *testing.T) {
 		t.Logf("room %d: %d batches", room, len(batches))
 	}
 }
+
+// hidingSink passes everything on, as the sinks between tee's logger and
+// its writer do, and has no Room of its own.
+type hidingSink struct{ Sink }
+
+// Logger.Room reaches the logger whatever sinks stand between it and the
+// storage: with the room asked of them (a wrapper hides it), batches shrink
+// as it runs out; without, they would all be MaxBytes.
+func TestLoggerRoomThroughWrappers(t *testing.T) {
+	var in strings.Builder
+	for i := range 200 {
+		fmt.Fprintf(&in, `{"type":"assistant","seq":%03d,"pad":"%s"}`+"\n", i, strings.Repeat("p", 70))
+	}
+	s := &roomySink{room: 8000}
+	var batches []int64
+	l := &Logger{Proc: NewProcessor(hidingSink{s}), MaxBytes: 4000, Room: s.Room}
+	l.Commit = func(*Facts) {
+		batches = append(batches, s.pending)
+		s.room -= s.pending
+		s.pending = 0
+	}
+	l.Run(chunked(in.String(), 1<<20))
+	if len(s.msgs) != 200 {
+		t.Fatalf("%d lines logged", len(s.msgs))
+	}
+	if len(batches) < 2 || batches[0] > 2000 {
+		t.Fatalf("batches %v: the first over a quarter of the 8000 bytes of room", batches)
+	}
+}
