@@ -117,6 +117,7 @@ func TestListUsageErrors(t *testing.T) {
 }
 
 func TestListLockedFile(t *testing.T) {
+	t.Parallel() // mostly waiting for the lock
 	dir := goldenDir(t)
 	// Another process holds the full session's file locked for writing; a
 	// finished session is in rollback-journal mode, where that keeps

@@ -588,6 +588,7 @@ func TestTeeFileSizeLimit(t *testing.T) {
 // while. Lines keep passing through at once; those that could not be written
 // are counted in the session once the lock is gone.
 func TestTeeLockedFile(t *testing.T) {
+	t.Parallel() // mostly waiting for the lock
 	dir := t.TempDir()
 	cmd := exec.Command(testkit.Bin, "tee", "--dir", dir, "--session-id", "live")
 	cmd.Env = testkit.CleanEnv()
