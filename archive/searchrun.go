@@ -437,12 +437,8 @@ func (d *details) hit(ctx context.Context, f scored) (*Hit, error) {
 // rows (a temporary view) that leaves some of the archive's sessions out,
 // so that every search must join it to keep to the folder. An archive of
 // one folder, the usual one, needs no join.
+// Without the view, sessions is main.sessions and the counts are equal.
 func narrowed(ctx context.Context, db Reader) bool {
-	var n int
-	db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_temp_master WHERE type = 'view' AND name = 'sessions'").Scan(&n)
-	if n == 0 {
-		return false
-	}
 	var whole bool
 	if err := db.QueryRowContext(ctx, "SELECT (SELECT count(*) FROM main.sessions) = (SELECT count(*) FROM sessions)").Scan(&whole); err != nil {
 		return true

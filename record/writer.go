@@ -638,7 +638,7 @@ func (w *Writer) grow() {
 		// 445 MiB, against 237 MiB without.
 		return
 	}
-	if w.Room() < growRoom {
+	if w.measureRoom() < growRoom {
 		// Rewriting the file takes room for it and its journal, and each
 		// commit then writes at least a few 64 KiB pages: on a nearly
 		// full disk, small pages store more of the stream.
@@ -884,9 +884,9 @@ func (w *Writer) repage(size int) {
 	}
 }
 
-// Room implements stream.LimitedSink: RoomFor the session file, kept for
-// the writer's own decisions.
-func (w *Writer) Room() int64 {
+// measureRoom is RoomFor the session file, kept in w.room for the writer's
+// own decisions.
+func (w *Writer) measureRoom() int64 {
 	w.room = RoomFor(w.Path)
 	return w.room
 }
@@ -894,7 +894,7 @@ func (w *Writer) Room() int64 {
 // RoomFor is roughly how many more bytes the session file at path may grow
 // by: the free space of its disk or what a limit on the size of files
 // (ulimit -f) leaves to the larger of the file and its WAL; math.MaxInt64
-// when neither is known. Unlike Writer.Room, any goroutine may ask.
+// when neither is known. Any goroutine may ask.
 func RoomFor(path string) int64 {
 	room := freeSpace(filepath.Dir(path))
 	if limit := fileSizeLimit(); limit < math.MaxInt64 {

@@ -34,8 +34,9 @@ type Logger struct {
 	Abort <-chan struct{}
 
 	// Room, if set, is roughly how many more bytes the sink's storage can
-	// take (see batchRoom); it is asked from the logger's goroutine. Unset,
-	// a Proc.Sink that is a LimitedSink is asked.
+	// take (a full disk; see batchRoom); it is asked from the logger's
+	// goroutine. It is a function, not a method of the sink, because the
+	// sinks between the logger and the storage would hide it.
 	Room func() int64
 
 	framer  Framer
@@ -111,23 +112,16 @@ func (l *Logger) IdleThread() (tid int, left bool) {
 	return int(max(n, 0)), n < 0
 }
 
-// LimitedSink is a Sink whose storage may run out of room (a full disk).
-// Room is roughly how many more bytes it can take.
-type LimitedSink interface {
-	Sink
-	Room() int64
-}
-
-// batchRoom is the most bytes of lines a batch may hold: MaxBytes, and on a
-// sink that is running out of room, a quarter of what is left. A batch that
-// does not fit is lost whole (a sink stores what came before it and
-// nothing after), so near the end batches get small and as much of the
+// batchRoom is the most bytes of lines a batch may hold: MaxBytes, and when
+// the storage is running out of room (Room), a quarter of what is left. A
+// batch that does not fit is lost whole (a sink stores what came before it
+// and nothing after), so near the end batches get small and as much of the
 // stream is stored as fits: with 16 MiB batches, a 5.7 MB burst stored
 // nothing on a disk with 1.9 MB free.
-func (l *Logger) batchRoom(room func() int64) int {
+func (l *Logger) batchRoom() int {
 	n := l.MaxBytes
-	if room != nil {
-		if r := room() / 4; r < int64(n) {
+	if l.Room != nil {
+		if r := l.Room() / 4; r < int64(n) {
 			n = int(max(r, 0))
 		}
 	}
@@ -169,10 +163,6 @@ func (l *Logger) run(chunks <-chan *Chunk, leave func() bool) (left bool) {
 	l.defaults()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	room := l.Room
-	if s, ok := l.Proc.Sink.(LimitedSink); ok && room == nil {
-		room = s.Room
-	}
 	line := func(b []byte) {
 		if l.rows > 0 && l.size+len(b) > l.room {
 			l.Commit(l.Proc.Totals())
@@ -180,7 +170,7 @@ func (l *Logger) run(chunks <-chan *Chunk, leave func() bool) (left bool) {
 		}
 		if l.rows == 0 {
 			l.since = time.Now()
-			l.room = l.batchRoom(room)
+			l.room = l.batchRoom()
 		}
 		l.rows++
 		l.size += len(b)

@@ -32,7 +32,7 @@ func TestLoggerBatchesShrinkWithTheRoom(t *testing.T) {
 	for _, room := range []int64{1 << 40, 8000} {
 		s := &roomySink{room: room}
 		var batches []int64
-		l := &Logger{Proc: NewProcessor(s), MaxBytes: 4000}
+		l := &Logger{Proc: NewProcessor(s), MaxBytes: 4000, Room: s.Room}
 		l.Commit = func(*Facts) {
 			batches = append(batches, s.pending)
 			s.room -= s.pending
