@@ -288,7 +288,7 @@ const (
 	compactPageSize = 4096
 	compactBelow    = 8 << 20
 	growAt          = 256 << 10
-	// growRoom is the least room (Writer.Room) in which a stream's file
+	// growRoom is the least room (measureRoom) in which a stream's file
 	// switches to large pages, and growMax the most it may hold by then.
 	growRoom = 64 << 20
 	growMax  = 32 << 20
