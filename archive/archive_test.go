@@ -3,6 +3,7 @@ package archive
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -317,5 +318,59 @@ func TestHint(t *testing.T) {
 	}
 	if got := hint(nil, abs); got != "" {
 		t.Errorf("a hint with no error: %q", got)
+	}
+}
+
+// A finished session whose WAL outlived its writer (another connection
+// held the file open) and then grew, the main file unchanged: the archive
+// reads it again.
+func TestUpdateReadsAGrowingWAL(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "sessions")
+	s := testkit.NewSession(t, dir, "walled").Line(testkit.InitLine)
+	for i := 1; i <= 5; i++ {
+		s.Line(testkit.AssistantText(i, "first"))
+	}
+	s.Commit()
+	// Held open, this connection keeps the writer's close from folding
+	// the WAL into the file and removing it.
+	held, err := sql.Open("sqlite", "file:"+s.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	held.SetMaxOpenConns(1)
+	var n int64
+	testkit.QueryRow(t, held, "SELECT count(*) FROM messages", &n)
+	s.Line(testkit.ResultLine).Finish()
+	a := Open(dir, "", testkit.Schema(t))
+	model := func() string {
+		db, err := a.Query(t.Context(), func(err error) { t.Error(err) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var m string
+		testkit.QueryRow(t, db, "SELECT model FROM sessions", &m)
+		return m
+	}
+	if m := model(); m != "claude-test" {
+		t.Fatalf("model %q, want claude-test", m)
+	}
+	main, err := os.Stat(s.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := held.Exec("UPDATE sessions SET model = 'changed'"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(s.Path); err != nil || st.Size() != main.Size() || !st.ModTime().Equal(main.ModTime()) {
+		t.Fatalf("the main file changed (%v): the test needs the change in the WAL only", err)
+	}
+	if _, err := os.Stat(s.Path + "-wal"); err != nil {
+		t.Fatal(err)
+	}
+	if m := model(); m != "changed" {
+		t.Errorf("model %q after the WAL grew, want changed", m)
 	}
 }
