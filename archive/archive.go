@@ -130,7 +130,21 @@ type Archive struct {
 	Path   string // the archive's file
 	Dir    string // the session folder
 	schema *record.Schema
+	// Progress, when set, is told how an update is getting on, so that a
+	// long first one (20 s for 1 GB of sessions) can be shown:
+	// the session files read of those to read (StageFiles), then the rows
+	// indexed for search of those queued (StageIndex). Calls come from the
+	// updating goroutine, done rising to total.
+	Progress func(stage Stage, done, total int)
 }
+
+// Stage is a part of an archive update that Archive.Progress follows.
+type Stage int
+
+const (
+	StageFiles Stage = iota // session files read into the archive
+	StageIndex              // rows indexed for search
+)
 
 // Open names the archive of the session folder dir: the file given, else
 // convlog.db in dir's parent folder (.turso/convlog.db for the default
@@ -147,6 +161,14 @@ func Open(dir, given string, schema *record.Schema) *Archive {
 // without reading it.
 type Key struct {
 	Size, Mtime, WalSize, WalMtime int64
+}
+
+// indexProgress is what the search index's drain tells of its progress.
+func (a *Archive) indexProgress() func(done, total int) {
+	if a.Progress == nil {
+		return nil
+	}
+	return func(done, total int) { a.Progress(StageIndex, done, total) }
 }
 
 // statKey stats path and its -wal companion.
@@ -371,7 +393,7 @@ func (a *Archive) update(ctx context.Context, summaries bool) (_ *Updated, err e
 		return nil, fmt.Errorf("archive %s: %w", abs, err)
 	}
 	if len(todo) == 0 && len(gone) == 0 && !stale && st.extras && tools {
-		if err := keepSearch(ctx, db); err != nil {
+		if err := keepSearch(ctx, db, a.indexProgress()); err != nil {
 			return nil, fmt.Errorf("archive %s: %w", abs, err)
 		}
 		return up, nil
@@ -385,7 +407,7 @@ func (a *Archive) update(ctx context.Context, summaries bool) (_ *Updated, err e
 
 	marks := newMarks(db)
 	for round := 0; round < 2 && len(todo) > 0; round++ {
-		again, problems, err := pass(ctx, abs, target, schema, marks, todo, st, summaries)
+		again, problems, err := pass(ctx, abs, target, schema, marks, todo, st, summaries, a.Progress)
 		if err != nil {
 			return nil, err
 		}
@@ -397,7 +419,7 @@ func (a *Archive) update(ctx context.Context, summaries bool) (_ *Updated, err e
 	if err := finishUpdate(ctx, db, st); err != nil {
 		return nil, fmt.Errorf("archive %s: %w", abs, err)
 	}
-	if err := keepSearch(ctx, db); err != nil {
+	if err := keepSearch(ctx, db, a.indexProgress()); err != nil {
 		return nil, fmt.Errorf("archive %s: %w", abs, err)
 	}
 	if build != "" {
@@ -541,13 +563,18 @@ type updateState struct {
 // pass syncs files into the archive and notes in st the sessions it
 // read and the files it holds whole. It returns the files to try again:
 // those that changed while they were read, with their keys as they are now.
-func pass(ctx context.Context, archive string, target cloudsync.Target, schema *record.Schema, marks *markStore, files []SessionFile, st *updateState, summaries bool) (again []SessionFile, problems []error, err error) {
+func pass(ctx context.Context, archive string, target cloudsync.Target, schema *record.Schema, marks *markStore, files []SessionFile, st *updateState, summaries bool, progress func(Stage, int, int)) (again []SessionFile, problems []error, err error) {
 	paths := make([]string, len(files))
 	for i, f := range files {
 		paths[i] = f.Path
 	}
 	reps := make(map[string]*cloudsync.SessionReport, len(files))
-	opts := cloudsync.Options{Schema: schema, Marks: marks, OnSession: func(r *cloudsync.SessionReport) { reps[r.Path] = r }}
+	opts := cloudsync.Options{Schema: schema, Marks: marks, OnSession: func(r *cloudsync.SessionReport) {
+		reps[r.Path] = r
+		if progress != nil {
+			progress(StageFiles, len(reps), len(files))
+		}
+	}}
 	if summaries {
 		opts.Tables = summaryTables
 	}

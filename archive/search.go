@@ -174,8 +174,9 @@ func mendSearch(ctx context.Context, db *sql.DB) error {
 }
 
 // keepSearch makes the search index if the archive lacks it, and indexes
-// the rows in the queue.
-func keepSearch(ctx context.Context, db *sql.DB) error {
+// the rows in the queue, telling progress (when not nil) how many of them
+// are done.
+func keepSearch(ctx context.Context, db *sql.DB, progress func(done, total int)) error {
 	if withoutSearch != "" {
 		return nil
 	}
@@ -196,7 +197,7 @@ func keepSearch(ctx context.Context, db *sql.DB) error {
 			return fmt.Errorf("make the search index: %w", err)
 		}
 	}
-	if err := drainSearch(ctx, conn); err != nil {
+	if err := drainSearch(ctx, conn, progress); err != nil {
 		return fmt.Errorf("search index: %w", err)
 	}
 	return nil
@@ -239,21 +240,42 @@ var testHookBatch func()
 var batchBytes = 16 << 20
 
 // drainSearch indexes the rows in the queue, a batch a transaction, until
-// it is empty.
-func drainSearch(ctx context.Context, conn *sql.Conn) error {
+// it is empty, telling progress (when not nil) how many rows are done.
+func drainSearch(ctx context.Context, conn *sql.Conn, progress func(done, total int)) error {
 	var queued int
 	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+QueueTable+")").Scan(&queued); err != nil || queued == 0 {
 		return err
+	}
+	total := 0
+	if progress != nil {
+		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+QueueTable).Scan(&total); err != nil {
+			return err
+		}
 	}
 	d, err := newDrainer(ctx, conn)
 	if err != nil {
 		return err
 	}
 	defer d.close()
+	done := 0
+	if progress != nil {
+		// Told as rows are read, not as batches commit: a batch of 16 MB
+		// of text takes a second or two.
+		d.onRows = func(n int) {
+			done += n
+			progress(min(done, total), total)
+		}
+	}
 	for {
 		more, err := d.batch(ctx)
-		if err != nil || !more {
+		if err != nil {
 			return err
+		}
+		if !more {
+			if progress != nil && done < total {
+				progress(total, total) // rows removed meanwhile
+			}
+			return nil
 		}
 	}
 }
@@ -262,6 +284,7 @@ type drainer struct {
 	conn      *sql.Conn
 	next, ins *sql.Stmt
 	del       *sql.Stmt
+	onRows    func(n int) // when set, told of the rows each read takes in
 }
 
 // queuedRows reads the rows of the next keys of the queue, whichever
@@ -320,6 +343,9 @@ func (d *drainer) batch(ctx context.Context) (more bool, err error) {
 		}
 		if last == after {
 			break
+		}
+		if d.onRows != nil {
+			d.onRows(len(docs))
 		}
 		for _, kd := range docs {
 			for _, doc := range kd.docs {

@@ -59,7 +59,7 @@ func KeepFileSearch(ctx context.Context, path string, rebuild bool) error {
 	} else if st != searchReady {
 		return ErrNoIndex
 	}
-	return drainSearch(ctx, conn)
+	return drainSearch(ctx, conn, nil)
 }
 
 // remoteBatch is how much text one request of a server's drain sends.

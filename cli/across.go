@@ -90,13 +90,17 @@ func (f *AcrossFlags) openFor(env *Env, summaries bool) (*acrossDB, error) {
 	if err := checkDir(f.Dir); err != nil {
 		return nil, err
 	}
-	query := archive.Open(f.Dir, f.Archive, env.Schema).Query
+	arch := archive.Open(f.Dir, f.Archive, env.Schema)
+	query := arch.Query
 	if summaries {
-		query = archive.Open(f.Dir, f.Archive, env.Schema).QuerySummaries
+		query = arch.QuerySummaries
 	}
+	shown := followUpdate(env, arch)
 	db, err := query(env.Ctx, func(p error) {
+		shown()
 		fmt.Fprintf(env.Stderr, "convlog: warning: %v (left out)\n", p)
 	})
+	shown()
 	if err != nil {
 		return nil, err
 	}

@@ -78,7 +78,9 @@ func (c *PruneCmd) Run(env *Env) error {
 	// The history outlives the files: take every session into the archive
 	// before any file goes.
 	arch := archive.Open(c.Dir, c.Archive, env.Schema)
+	shown := followUpdate(env, arch)
 	up, err := arch.Update(ctx)
+	shown()
 	if err != nil {
 		return fmt.Errorf("%w; nothing was removed", err)
 	}

@@ -132,14 +132,19 @@ func (c *SearchCmd) Run(env *Env) error {
 			return err
 		}
 		arch := archive.Open(c.Dir, c.Archive, env.Schema)
+		shown := followUpdate(env, arch)
 		if c.Reindex {
-			if _, err := arch.Reindex(ctx); err != nil {
+			_, err := arch.Reindex(ctx)
+			shown()
+			if err != nil {
 				return err
 			}
 		}
 		db, err := arch.Query(ctx, func(p error) {
+			shown()
 			fmt.Fprintf(env.Stderr, "convlog: warning: %v (left out)\n", p)
 		})
+		shown()
 		if err != nil {
 			return err
 		}
