@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -62,6 +63,7 @@ func (c *ImportCmd) Run(env *Env) error {
 		total += f.size
 	}
 	prog := newProgress(env.Stderr, len(files), total)
+	work := groupSubagents(env.Ctx, files)
 	jobs := c.Jobs
 	if jobs <= 0 {
 		jobs = min(runtime.GOMAXPROCS(0), 4)
@@ -80,19 +82,21 @@ func (c *ImportCmd) Run(env *Env) error {
 	)
 	sch := env.Schema
 	format, _ := stream.ParseFormat(c.Format) // kong checked it
-	for range min(jobs, max(len(files), 1)) {
+	for range min(jobs, max(len(work), 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var reuse record.ImportBuffers
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= len(files) || ctx.Err() != nil {
+				if i >= len(work) || ctx.Err() != nil {
 					return
 				}
-				res, err := record.Import(ctx, files[i].path, c.Dir, sch,
-					record.ImportOptions{Progress: prog.addBytes, Redactor: redactor, Format: format, Reuse: &reuse})
-				prog.fileDone()
+				res, err := record.Import(ctx, work[i].path, c.Dir, sch,
+					record.ImportOptions{Progress: prog.addBytes, Redactor: redactor, Format: format, Reuse: &reuse, Subagents: work[i].subagents})
+				for range 1 + len(work[i].subagents) {
+					prog.fileDone()
+				}
 				mu.Lock()
 				if err != nil {
 					prog.clear()
@@ -107,18 +111,19 @@ func (c *ImportCmd) Run(env *Env) error {
 	wg.Wait()
 	prog.finish()
 
-	var imported, skipped, replaced, noTimes int
+	var imported, sessions, skipped, replaced, noTimes int
 	var msgs, tools int64
 	for _, r := range results {
 		switch {
 		case r.Skipped:
-			skipped++
+			skipped += r.Files
 		default:
-			imported++
+			imported += r.Files
+			sessions++
 			msgs += r.Messages
 			tools += r.ToolCalls
 			if r.Replaced {
-				replaced++
+				replaced += r.Files
 			}
 			if r.NoTimes {
 				noTimes++
@@ -127,7 +132,7 @@ func (c *ImportCmd) Run(env *Env) error {
 	}
 	fmt.Fprintf(env.Stdout, "Imported %d %s (%d updated), %d unchanged, %d failed: %d %s, %d messages, %d tool calls into %s\n",
 		imported, plural(imported, "file", "files"), replaced, skipped, failed,
-		imported, plural(imported, "session", "sessions"), msgs, tools, c.Dir)
+		sessions, plural(sessions, "session", "sessions"), msgs, tools, c.Dir)
 	if noTimes > 0 {
 		fmt.Fprintf(env.Stdout, "%d %s carried no timestamps: their times and durations are unknown (NULL).\n",
 			noTimes, plural(noTimes, "file", "files"))
@@ -168,6 +173,55 @@ func claudeProjects(env *Env) (string, error) {
 type foundFile struct {
 	path string
 	size int64
+}
+
+// importJob is a file to import, with the transcripts of its session's
+// sub-agents.
+type importJob struct {
+	foundFile
+	subagents []string
+}
+
+// groupSubagents puts each transcript of a Claude Code sub-agent
+// (agent-<id>.jsonl) with its session's transcript, <session id>.jsonl,
+// found beside it (before 2.1) or two folders up (<session
+// id>/subagents/, since): its lines carry the session's id, and imported
+// alone it would be taken for the session and replace it. A sub-agent's
+// transcript whose session's is not among files is imported alone, as a
+// session of its own.
+func groupSubagents(ctx context.Context, files []foundFile) []importJob {
+	byStem := map[string]int{} // the absolute path without .jsonl → index in jobs
+	var jobs []importJob
+	var agents []foundFile
+	for _, f := range files {
+		if strings.HasPrefix(filepath.Base(f.path), "agent-") {
+			agents = append(agents, f)
+			continue
+		}
+		if abs, err := filepath.Abs(f.path); err == nil {
+			byStem[strings.TrimSuffix(abs, ".jsonl")] = len(jobs)
+		}
+		jobs = append(jobs, importJob{foundFile: f})
+	}
+	for _, a := range agents {
+		session, agent := record.PeekSubagent(ctx, a.path)
+		abs, err := filepath.Abs(a.path)
+		if agent == "" || session == "" || strings.ContainsAny(session, `/\`) || err != nil {
+			jobs = append(jobs, importJob{foundFile: a})
+			continue
+		}
+		dir := filepath.Dir(abs)
+		i, ok := byStem[filepath.Join(dir, session)]
+		if !ok && filepath.Base(dir) == "subagents" && filepath.Base(filepath.Dir(dir)) == session {
+			i, ok = byStem[filepath.Dir(dir)]
+		}
+		if !ok {
+			jobs = append(jobs, importJob{foundFile: a})
+			continue
+		}
+		jobs[i].subagents = append(jobs[i].subagents, a.path)
+	}
+	return jobs
 }
 
 // collectJSONL expands folders into their *.jsonl files, following symbolic

@@ -284,3 +284,104 @@ func TestImportLargeFile(t *testing.T) {
 		t.Errorf("session row: %d messages, result %v", total, result)
 	}
 }
+
+// Claude Code keeps each sub-agent's transcript in a file of its own,
+// agent-<id>.jsonl (in <session>/subagents/ since 2.1, beside the session's
+// transcript before), whose lines carry the session's id. Imported alone,
+// each was taken for the session and replaced it: of a session and two
+// sub-agents, one sub-agent's four lines were left. They are imported with
+// their session, into one session, as `convlog tee` of the run stores
+// them: every file's lines, tool calls and tokens.
+func TestImportSubagentTranscripts(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	projects := filepath.Join(work, "projects")
+	if err := os.CopyFS(projects, os.DirFS("testdata/import/subagents")); err != nil {
+		t.Fatal(err)
+	}
+	project := filepath.Join(projects, "-home-dev-shop")
+	const session = "5b1e2c3d-7a8f-4e9b-a0c1-d2e3f4a5b6c7"
+	mainFile := filepath.Join(project, session+".jsonl")
+	agents := []string{filepath.Join(project, session, "subagents", "agent-a7c2e41.jsonl"), filepath.Join(project, "agent-b91f03d.jsonl")}
+	// What the files hold, counted from their text.
+	var lines, uses int
+	for _, f := range append([]string{mainFile}, agents...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines += bytes.Count(b, []byte("\n"))
+		uses += bytes.Count(b, []byte(`"type":"tool_use"`))
+	}
+	res := runConvlog(t, work, nil, nil, "import", "--dir", "s", "projects")
+	if want := fmt.Sprintf("Imported 3 files (0 updated), 0 unchanged, 0 failed: 1 session, %d messages, %d tool calls into s\n", lines, uses); res.code != 0 || string(res.stdout) != want {
+		t.Fatalf("exit %d: %q, want %q; stderr %s", res.code, res.stdout, want, res.stderr)
+	}
+	files := sessionFiles(t, filepath.Join(work, "s"))
+	if len(files) != 1 {
+		t.Fatalf("session files %v, want one", files)
+	}
+	db := testkit.OpenDB(t, files[0])
+	var agentSession, model, tools string
+	var msgs, sidechain int
+	testkit.QueryRow(t, db, `SELECT agent_session_id, model, total_messages FROM sessions`, &agentSession, &model, &msgs)
+	testkit.QueryRow(t, db, `SELECT count(*) FROM messages WHERE is_sidechain = 1`, &sidechain)
+	testkit.QueryRow(t, db, `SELECT group_concat(tool_name || ' ' || status, ', ') FROM (SELECT tool_name, status FROM tool_calls ORDER BY tool_name, tool_use_id)`, &tools)
+	if agentSession != session || model != "claude-sonnet-4-5-20250929" || msgs != lines || sidechain != 8 ||
+		tools != "Grep success, Read success, Task success, Task success" {
+		t.Errorf("session %s, model %s, %d messages (%d sidechain), tools %s", agentSession, model, msgs, sidechain, tools)
+	}
+	// Each sub-agent's lines and tool calls hang from the Task call that
+	// started it, as in stream-json: its tool_result line names the agent.
+	var parents, callParents string
+	testkit.QueryRow(t, db, `SELECT group_concat(p || ' ' || n, ', ') FROM (SELECT parent_tool_use_id AS p, count(*) AS n
+		FROM messages WHERE is_sidechain = 1 GROUP BY 1 ORDER BY 1)`, &parents)
+	testkit.QueryRow(t, db, `SELECT group_concat(tool_name || ' ' || coalesce(parent_tool_use_id, '-'), ', ') FROM
+		(SELECT tool_name, parent_tool_use_id FROM tool_calls ORDER BY tool_name, tool_use_id)`, &callParents)
+	if parents != "toolu_01Task 4, toolu_02Task 4" || callParents != "Grep toolu_01Task, Read toolu_02Task, Task -, Task -" {
+		t.Errorf("sidechain messages by parent: %s; tool calls' parents: %s", parents, callParents)
+	}
+	// Each model's tokens: the session's own, and its sub-agents'.
+	rows, err := db.Query(`SELECT model, sum(input_tokens), sum(output_tokens) FROM session_usage GROUP BY model ORDER BY model`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var usage []string
+	for rows.Next() {
+		var m string
+		var in, out int
+		if err := rows.Scan(&m, &in, &out); err != nil {
+			t.Fatal(err)
+		}
+		usage = append(usage, fmt.Sprintf("%s %d/%d", m, in, out))
+	}
+	rows.Close()
+	if got := strings.Join(usage, ", "); got != "claude-haiku-4-5-20251001 230/53, claude-sonnet-4-5-20250929 420/100" {
+		t.Errorf("usage by model: %s", got)
+	}
+
+	// Unchanged: nothing read again. A sub-agent's transcript that grew:
+	// the session is imported again, whole.
+	res = runConvlog(t, work, nil, nil, "import", "--dir", "s", "projects")
+	if want := "Imported 0 files (0 updated), 3 unchanged, 0 failed: 0 sessions, 0 messages, 0 tool calls into s\n"; string(res.stdout) != want {
+		t.Errorf("again: %q", res.stdout)
+	}
+	f, err := os.OpenFile(agents[1], os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, `{"parentUuid":null,"isSidechain":true,"sessionId":%q,"agentId":"b91f03d","type":"user","message":{"role":"user","content":"one more"},"uuid":"33333333-0000-4000-8000-000000000009","timestamp":"2026-11-02T09:00:11.000Z"}`+"\n", session)
+	f.Close()
+	res = runConvlog(t, work, nil, nil, "import", "--dir", "s", "projects")
+	if want := fmt.Sprintf("Imported 3 files (3 updated), 0 unchanged, 0 failed: 1 session, %d messages, %d tool calls into s\n", lines+1, uses); string(res.stdout) != want {
+		t.Errorf("after a sub-agent's transcript grew: %q, want %q", res.stdout, want)
+	}
+
+	// A sub-agent's transcript imported without its session's is a session
+	// of its own, which the session's import does not replace.
+	res = runConvlog(t, work, nil, nil, "import", "--dir", "alone", agents[0])
+	res2 := runConvlog(t, work, nil, nil, "import", "--dir", "alone", mainFile)
+	if res.code != 0 || res2.code != 0 || len(sessionFiles(t, filepath.Join(work, "alone"))) != 2 {
+		t.Fatalf("imported apart: %s %s %s %s; files %v", res.stdout, res.stderr, res2.stdout, res2.stderr, sessionFiles(t, filepath.Join(work, "alone")))
+	}
+}

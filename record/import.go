@@ -32,6 +32,7 @@ type ImportResult struct {
 	Messages  int64
 	ToolCalls int64
 	Bytes     int64
+	Files     int  // the file and its sub-agents' transcripts
 	NoTimes   bool // the file carries no timestamps
 }
 
@@ -55,6 +56,10 @@ type ImportOptions struct {
 	// Reuse, when set, carries buffers from one import to the next: the
 	// imports that share it must run one at a time.
 	Reuse *ImportBuffers
+	// Subagents are the transcripts of the session's sub-agents (see
+	// PeekSubagent), stored after the session's own lines, in the same
+	// session, as `convlog tee` of the run stores them.
+	Subagents []string
 }
 
 // ImportBuffers are what one import leaves for the next (see ImportOptions).
@@ -90,7 +95,29 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 	case st.Size() == 0:
 		return fail("is empty; there is nothing to import")
 	}
-	res.Bytes = st.Size()
+	res.Bytes, res.Files = st.Size(), 1+len(opts.Subagents)
+	// The sub-agents' transcripts count in the size and time that say
+	// whether the session changed since it was imported.
+	mtime := st.ModTime().UnixMilli()
+	var subs []*os.File
+	defer func() {
+		for _, f := range subs {
+			f.Close()
+		}
+	}()
+	for _, p := range opts.Subagents {
+		f, err := os.Open(p)
+		if err != nil {
+			return fail("sub-agent transcript %w", err)
+		}
+		subs = append(subs, f)
+		st, err := f.Stat()
+		if err != nil {
+			return fail("sub-agent transcript %s: %w", p, err)
+		}
+		res.Bytes += st.Size()
+		mtime = max(mtime, st.ModTime().UnixMilli())
+	}
 
 	// The file is read through a memory map: lines are handed on where they
 	// lie, with no read buffer, no copy and no line assembled from pieces.
@@ -114,6 +141,11 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 		return fail("is not JSONL (no line is a JSON object); convlog imports the JSON streams of Claude Code, Gemini CLI, Codex, Cursor and opencode, and Claude Code's transcripts")
 	}
 	name := res.Format + ":" + det.AgentSessionID
+	if det.SubagentID != "" {
+		// A sub-agent's transcript imported without its session's: a
+		// session of its own, which the session's import cannot replace.
+		name += ":agent:" + det.SubagentID
+	}
 	if det.AgentSessionID == "" {
 		sum := sha256.Sum256(head)
 		name = res.Format + ":content:" + string(sum[:])
@@ -124,12 +156,11 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 		return fail("session folder: %w", err)
 	}
 	final := filepath.Join(dir, res.SessionID+".db")
-	mtime := st.ModTime().UnixMilli()
 	if size, mt, ok := importedSource(ctx, final); ok {
-		if size == st.Size() && mt == mtime {
+		if size == res.Bytes && mt == mtime {
 			res.Skipped = true
 			if progress != nil {
-				progress(st.Size())
+				progress(res.Bytes)
 			}
 			return res, nil
 		}
@@ -139,7 +170,7 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 	abs, _ := filepath.Abs(path)
 	meta := Meta{
 		ID: res.SessionID, PromptLength: -1, Source: "import", SourceFormat: res.Format,
-		SourcePath: abs, SourceSize: st.Size(), SourceMtime: mtime,
+		SourcePath: abs, SourceSize: res.Bytes, SourceMtime: mtime,
 	}
 	tmp := filepath.Join(dir, "."+res.SessionID+".import-"+strconv.Itoa(os.Getpid())+"-"+strconv.FormatInt(tmpSeq.Add(1), 10))
 	w, err := CreateFile(ctx, tmp, schema, meta, true)
@@ -166,12 +197,23 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 		}
 		return true
 	}
+	cut := "ends in the middle of a line (truncated, or still being written); import it again once it is complete"
 	if err := src.lines(ctx, len(src.data), line, progress); err != nil {
 		cleanup()
 		if errors.Is(err, errCutLine) {
-			return fail("ends in the middle of a line (truncated, or still being written); import it again once it is complete")
+			return fail("%s", cut)
 		}
 		return fail("%w", err)
+	}
+	for i, f := range subs {
+		err := subagentLines(ctx, f, line, progress)
+		if errors.Is(err, errCutLine) {
+			err = errors.New(cut)
+		}
+		if err != nil {
+			cleanup()
+			return fail("sub-agent transcript %s %w", opts.Subagents[i], err)
+		}
 	}
 	facts := proc.Totals()
 	if opts.Reuse != nil {
@@ -189,6 +231,50 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 	res.NoTimes = facts.FirstTime == 0
 	res.Agent = facts.Agent.String()
 	return res, nil
+}
+
+// subagentLines hands each line of a sub-agent's transcript to line.
+func subagentLines(ctx context.Context, f *os.File, line func([]byte) bool, progress func(int64)) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	src, err := mapFile(f, st.Size())
+	if err != nil {
+		return err
+	}
+	defer src.close()
+	return src.lines(ctx, len(src.data), line, progress)
+}
+
+// PeekSubagent says whether the file at path is the transcript of a Claude
+// Code sub-agent (agent-<id>.jsonl: in <session>/subagents/ since 2.1,
+// beside the session's transcript before), and if so, of which session: its
+// lines carry the session's id, so that imported alone, each would be
+// taken for the session. Errors read as no.
+func PeekSubagent(ctx context.Context, path string) (sessionID, agentID string) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", ""
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Size() == 0 {
+		return "", ""
+	}
+	src, err := mapFile(f, st.Size())
+	if err != nil {
+		return "", ""
+	}
+	defer src.close()
+	// The first line that is a JSON object tells: the prompt the
+	// sub-agent was given.
+	var det stream.Detector
+	src.lines(ctx, 16<<20, func(l []byte) bool { det.Line(l); return det.Objects == 0 }, nil)
+	if det.Format() != stream.FormatTranscript {
+		return "", ""
+	}
+	return det.AgentSessionID, det.SubagentID
 }
 
 // importedSource reads the source size and time recorded in an existing

@@ -18,6 +18,10 @@ type Detector struct {
 	transcript     int
 	streamJSON     int
 	AgentSessionID string
+	// SubagentID is the agentId of a Claude Code sub-agent's transcript
+	// (agent-<id>.jsonl), whose first line is a sidechain that names it;
+	// its lines carry the id of the session that started it.
+	SubagentID string
 	// Agent is the first agent that a line tells of; AgentUnknown if none.
 	Agent  Agent
 	parser fastjson.Parser
@@ -38,7 +42,9 @@ func (d *Detector) Line(line []byte) {
 	}
 	switch {
 	case v.Exists("parentUuid") || v.Exists("sessionId") || v.Exists("leafUuid") || v.Exists("isSidechain"):
-		d.transcript++
+		if d.transcript++; d.transcript == 1 && v.GetBool("isSidechain") {
+			d.SubagentID = str(v, "agentId")
+		}
 		if d.AgentSessionID == "" {
 			d.AgentSessionID = str(v, "sessionId")
 		}

@@ -225,7 +225,10 @@ type Processor struct {
 	msgAgg          map[aggKey]*ModelUsage // msgUsage by model and tier
 	// Other agents' tokens by model, added up over their runs (Gemini
 	// CLI's stats.models), in order of first sight.
-	agentModels     map[string]*ModelUsage
+	agentModels map[string]*ModelUsage
+	// subagentTasks: the Task call that started each sub-agent, by agentId
+	// (see subagentTask).
+	subagentTasks   map[string]string
 	agentModelOrder []string
 	usageGen        int64 // see UsageGen
 	factsGen        int64 // usageGen when Facts.ByModel was made
@@ -597,6 +600,7 @@ func (p *Processor) claudeFields(v *fastjson.Value, m *Message) *fastjson.Value 
 			m.Sidechain = 0
 		}
 	}
+	p.subagentTask(v, m)
 	p.sessionFields(v, m)
 	msg := v.Get("message")
 	if msg != nil && msg.Type() == fastjson.TypeObject {
@@ -604,6 +608,31 @@ func (p *Processor) claudeFields(v *fastjson.Value, m *Message) *fastjson.Value 
 		return msg
 	}
 	return nil
+}
+
+// subagentTask ties the lines of a Claude Code sub-agent's transcript,
+// imported after its session's (record.ImportOptions.Subagents), to the
+// Task call that started it, as parent_tool_use_id does in stream-json:
+// the session's tool_result line names the sub-agent
+// (toolUseResult.agentId), and each of the sub-agent's lines carries that
+// agentId.
+func (p *Processor) subagentTask(v *fastjson.Value, m *Message) {
+	if r := v.Get("toolUseResult"); r != nil && r.Type() == fastjson.TypeObject {
+		if a := str(r, "agentId"); a != "" {
+			for _, b := range v.GetArray("message", "content") {
+				if str(b, "type") == "tool_result" {
+					if p.subagentTasks == nil {
+						p.subagentTasks = map[string]string{}
+					}
+					p.subagentTasks[a] = str(b, "tool_use_id")
+					break
+				}
+			}
+		}
+	}
+	if m.ParentToolUseID == "" && m.Sidechain == 1 && p.subagentTasks != nil {
+		m.ParentToolUseID = p.subagentTasks[str(v, "agentId")]
+	}
 }
 
 // parsed is the parser's working copy of the line it parsed last, which

@@ -245,6 +245,10 @@ func FuzzTranscript(f *testing.F) {
 		`{"parentUuid":null,"sessionId":"a","type":"assistant","timestamp":"2025-01-01T00:00:00Z","message":{"id":"m","model":"claude","content":[{"type":"tool_use","id":"u","name":"Bash","input":{}}],"usage":{"input_tokens":1}}}` + "\n" +
 		`{"parentUuid":"p","sessionId":"a","type":"user","isSidechain":true,"timestamp":"2025-01-01T00:00:01Z","message":{"content":[{"type":"tool_result","tool_use_id":"u","content":"ok"}]},"toolUseResult":{}}`))
 	f.Add([]byte("{\"timestamp\":\"not a time\"}\n\n{\"timestamp\":\"2025-13-45T99:00:00Z\",\"type\":\"user\"}"))
+	// A session's Task result naming its sub-agent, then the sub-agent's
+	// lines, as an import of both files hands them on.
+	f.Add([]byte(`{"sessionId":"a","type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"t","content":"done"}]},"toolUseResult":{"agentId":"x"}}` + "\n" +
+		`{"sessionId":"a","isSidechain":true,"agentId":"x","type":"assistant","message":{"id":"m2","content":[{"type":"tool_use","id":"g","name":"Grep","input":{}}]}}`))
 	f.Fuzz(func(t *testing.T, file []byte) {
 		var d Detector
 		var fr Framer
