@@ -3,14 +3,18 @@ package cli
 import (
 	"bytes"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/convlog/convlog/internal/testkit"
+	"github.com/convlog/convlog/report"
 )
 
 func sessionFiles(t *testing.T, dir string) []string {
@@ -358,6 +362,39 @@ func TestImportSubagentTranscripts(t *testing.T) {
 	rows.Close()
 	if got := strings.Join(usage, ", "); got != "claude-haiku-4-5-20251001 230/53, claude-sonnet-4-5-20250929 420/100" {
 		t.Errorf("usage by model: %s", got)
+	}
+	// Its estimated cost prices each model's tokens at that model's
+	// price, in convlog query and on its page alike (the page priced all
+	// of them at the session's model's).
+	sonnet, ok1 := report.PriceOf("claude-sonnet-4-5-20250929")
+	haiku, ok2 := report.PriceOf("claude-haiku-4-5-20251001")
+	if !ok1 || !ok2 {
+		t.Fatal("no list price for the models of the fixture")
+	}
+	want := sonnet.Cost(report.TokenCounts{Input: 420, Output: 100}) + haiku.Cost(report.TokenCounts{Input: 230, Output: 53})
+	q := runConvlog(t, work, nil, nil, "query", session, "--dir", "s", "--json")
+	var qs struct {
+		Session struct {
+			Estimate *float64 `json:"estimated_cost_usd"`
+		} `json:"session"`
+	}
+	if err := json.Unmarshal(q.stdout, &qs); err != nil || qs.Session.Estimate == nil || math.Abs(*qs.Session.Estimate-want) > 1e-9 {
+		t.Errorf("query: estimate %v, want %v (%v): %s", qs.Session.Estimate, want, err, q.stderr)
+	}
+	page := filepath.Join(work, "page.html")
+	if h := runConvlog(t, work, nil, nil, "html", session, "--dir", "s", "-o", page); h.code != 0 {
+		t.Fatalf("html: exit %d: %s", h.code, h.stderr)
+	}
+	b, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`"cost":([0-9.e-]+),"costKind":"estimated"`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("the page shows no estimated cost")
+	}
+	if got, err := strconv.ParseFloat(string(m[1]), 64); err != nil || math.Abs(got-want) > 1e-9 {
+		t.Errorf("page: estimate %s, want %v", m[1], want)
 	}
 
 	// Unchanged: nothing read again. A sub-agent's transcript that grew:

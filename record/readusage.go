@@ -12,19 +12,32 @@ func (r *Reader) Usage(ctx context.Context, id string) ([]UsageRow, error) {
 	if !r.hasTable(ctx, UsageTable) {
 		return ReplayUsage(ctx, r.tx, id)
 	}
-	rows, err := r.tx.QueryContext(ctx, `SELECT model, tier, coalesce(source, ''), coalesce(requests, 0), coalesce(input_tokens, 0),
+	return ReadUsage(ctx, r.tx, id)
+}
+
+// ReadUsage reads the rows of UsageTable in q: session id's, or every
+// session's when id is "".
+func ReadUsage(ctx context.Context, q Querier, id string) ([]UsageRow, error) {
+	query := `SELECT session_id, model, tier, coalesce(source, ''), coalesce(requests, 0), coalesce(input_tokens, 0),
 		coalesce(output_tokens, 0), coalesce(cache_creation_input_tokens, 0), coalesce(cache_creation_1h_tokens, 0),
-		coalesce(cache_read_input_tokens, 0), cost_usd FROM `+UsageTable+` WHERE session_id = ? ORDER BY model, tier`, id)
+		coalesce(cache_read_input_tokens, 0), cost_usd FROM ` + UsageTable
+	var args []any
+	if id != "" {
+		query += " WHERE session_id = ?"
+		args = append(args, id)
+	}
+	rows, err := q.QueryContext(ctx, query+" ORDER BY session_id, model, tier", args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []UsageRow
 	for rows.Next() {
-		u := UsageRow{SessionID: id}
+		var u UsageRow
 		var figs [6]any
 		var cost sql.NullFloat64
-		if err := rows.Scan(&u.Model, &u.Tier, &u.Source, &figs[0], &figs[1], &figs[2], &figs[3],
+		var session sql.NullString
+		if err := rows.Scan(&session, &u.Model, &u.Tier, &u.Source, &figs[0], &figs[1], &figs[2], &figs[3],
 			&figs[4], &figs[5], &cost); err != nil {
 			return nil, err
 		}
@@ -33,6 +46,7 @@ func (r *Reader) Usage(ctx context.Context, id string) ([]UsageRow, error) {
 		for i, p := range []*int64{&u.Requests, &u.Input, &u.Output, &u.CacheCreation, &u.CacheCreation1h, &u.CacheRead} {
 			*p = wholeCount(figs[i])
 		}
+		u.SessionID = session.String
 		if cost.Valid && !math.IsInf(cost.Float64, 0) && !math.IsNaN(cost.Float64) {
 			u.Cost = &cost.Float64
 		}

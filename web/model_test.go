@@ -5,14 +5,17 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"math"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/convlog/convlog/archive"
 	"github.com/convlog/convlog/internal/testkit"
 	"github.com/convlog/convlog/record"
+	"github.com/convlog/convlog/report"
 )
 
 // writeFixture logs a fixture through the session writer, as tee does.
@@ -326,4 +329,53 @@ func FuzzPage(f *testing.F) {
 			t.Fatalf("the data is not JSON: %q", out.Bytes())
 		}
 	})
+}
+
+// A session that reported no cost, of two models (a sub-agent's on
+// another), is estimated model by model, each at its own price, on the
+// list as on its page, as convlog query and stats estimate it; not all of
+// its tokens at the price of its first model.
+func TestEstimateEachModel(t *testing.T) {
+	dir := t.TempDir()
+	s := testkit.NewSession(t, dir, "two-models")
+	s.Line(`{"type":"assistant","message":{"id":"m1","model":"claude-sonnet-4-5-20250929","role":"assistant","content":[{"type":"text","text":"a"}],"usage":{"input_tokens":420,"output_tokens":100}}}`)
+	s.Line(`{"type":"assistant","parent_tool_use_id":"t","message":{"id":"m2","model":"claude-haiku-4-5-20251001","role":"assistant","content":[{"type":"text","text":"b"}],"usage":{"input_tokens":230,"output_tokens":53}}}`)
+	path := s.Finish()
+	sonnet, ok1 := report.PriceOf("claude-sonnet-4-5-20250929")
+	haiku, ok2 := report.PriceOf("claude-haiku-4-5-20251001")
+	if !ok1 || !ok2 {
+		t.Fatal("no list price for the models")
+	}
+	want := sonnet.Cost(report.TokenCounts{Input: 420, Output: 100}) + haiku.Cost(report.TokenCounts{Input: 230, Output: 53})
+	check := func(where string, v SessionView) {
+		t.Helper()
+		if v.Cost == nil || v.CostKind != "estimated" || math.Abs(*v.Cost-want) > 1e-12 {
+			got := "none"
+			if v.Cost != nil {
+				got = strconv.FormatFloat(*v.Cost, 'g', -1, 64)
+			}
+			t.Errorf("%s: cost %s (%s), want %v", where, got, v.CostKind, want)
+		}
+	}
+	rows, err := readRows(t.Context(), testkit.OpenDB(t, path))
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("%d rows: %v", len(rows), err)
+	}
+	check("list", rows[0].View)
+	src, err := OpenFile(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	sess, err := src.Session(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("page", View(sess, false))
+	db := testkit.OpenDB(t, path)
+	sess, err = NewDBSource(db, "two-models").Session(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("page from a database", View(sess, false))
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/convlog/convlog/record"
+	"github.com/convlog/convlog/report"
 )
 
 // Source reads the rows of one session: from its own file, or from a
@@ -42,8 +43,21 @@ func (f *FileSource) Session(ctx context.Context) (*record.Session, error) {
 	s, err := f.r.Session(ctx)
 	if err == nil {
 		f.id = s.ID
+		if s.TotalCostUSD == nil {
+			rows, uerr := f.r.Usage(ctx, s.ID)
+			withEstimate(s, rows, uerr)
+		}
 	}
 	return s, err
+}
+
+// withEstimate sets s.EstimatedCostUSD from its usage rows, where they
+// could be read (a database of an older schema has none: CostOf then
+// prices its totals).
+func withEstimate(s *record.Session, rows []record.UsageRow, err error) {
+	if err == nil && s.TotalCostUSD == nil {
+		s.EstimatedCostUSD, _ = report.EstimateCost(rows)
+	}
 }
 
 // Messages hands fn the messages in sequence order; Session must have been
@@ -97,6 +111,10 @@ func (d *DBSource) Session(ctx context.Context) (*record.Session, error) {
 	}
 	if found == nil {
 		return nil, fmt.Errorf("session %s: %w", d.id, ErrNoSession)
+	}
+	if found.TotalCostUSD == nil {
+		rows, err := record.ReadUsage(ctx, d.db, d.id)
+		withEstimate(found, rows, err)
 	}
 	return found, nil
 }

@@ -117,6 +117,21 @@ func readRows(ctx context.Context, db querier) ([]*Row, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The estimates of sessions that reported no cost, model by model. A
+	// database of an older schema has no usage rows: CostOf prices their
+	// totals.
+	if usage, err := record.ReadUsage(ctx, db, ""); err == nil {
+		bySession := map[string][]record.UsageRow{}
+		for _, u := range usage {
+			bySession[u.SessionID] = append(bySession[u.SessionID], u)
+		}
+		for id, us := range bySession {
+			if r := byID[id]; r != nil && r.S.TotalCostUSD == nil {
+				withEstimate(r.S, us, nil)
+				r.View.Cost, r.View.CostKind, r.View.CostNote = CostOf(r.S)
+			}
+		}
+	}
 	sortRows(rows, "started", true)
 	return rows, nil
 }
