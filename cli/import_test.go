@@ -422,3 +422,60 @@ func TestImportSubagentTranscripts(t *testing.T) {
 		t.Fatalf("imported apart: %s %s %s %s; files %v", res.stdout, res.stderr, res2.stdout, res2.stderr, sessionFiles(t, filepath.Join(work, "alone")))
 	}
 }
+
+// Claude Code's transcript of a resumed (or continued) session begins with
+// the earlier session's lines, under the earlier session's id, and is
+// named for its own id, which its later lines carry. Taken for the earlier
+// session, it and the earlier session's transcript replaced each other at
+// every import, whichever came last. Each is a session of its own; the
+// repeated lines are stored, and their tokens are counted once, in the
+// earlier session.
+func TestImportResumedTranscript(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	const first, resumed = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f1", "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"
+	line := func(session, kind, uuid, ts, body string) string {
+		return fmt.Sprintf(`{"parentUuid":null,"isSidechain":false,"cwd":"/home/dev/shop","sessionId":%q,"version":"2.1.3","type":%q,%s,"uuid":%q,"timestamp":%q}`,
+			session, kind, body, uuid, ts)
+	}
+	user := func(text string) string { return fmt.Sprintf(`"message":{"role":"user","content":%q}`, text) }
+	answer := func(id string, in, out int) string {
+		return fmt.Sprintf(`"message":{"id":%q,"type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"ok"}],"usage":{"input_tokens":%d,"output_tokens":%d}}`, id, in, out)
+	}
+	earlier := []string{
+		line(first, "user", "u1", "2026-11-03T09:00:00.000Z", user("fix the cart")),
+		line(first, "assistant", "a1", "2026-11-03T09:00:05.000Z", answer("msg_first", 100, 10)),
+	}
+	later := append(append([]string{}, earlier...),
+		line(resumed, "user", "u2", "2026-11-04T10:00:00.000Z", user("and the tests")),
+		line(resumed, "assistant", "a2", "2026-11-04T10:00:07.000Z", answer("msg_resumed", 200, 20)))
+	dir := filepath.Join(work, "projects", "-home-dev-shop")
+	os.MkdirAll(dir, 0o700)
+	for name, lines := range map[string][]string{first: earlier, resumed: later} {
+		if err := os.WriteFile(filepath.Join(dir, name+".jsonl"), []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := runConvlog(t, work, nil, nil, "import", "--dir", "s", "projects")
+	if want := "Imported 2 files (0 updated), 0 unchanged, 0 failed: 2 sessions, 6 messages, 0 tool calls into s\n"; res.code != 0 || string(res.stdout) != want {
+		t.Fatalf("exit %d: %q; stderr %s", res.code, res.stdout, res.stderr)
+	}
+	files := sessionFiles(t, filepath.Join(work, "s"))
+	if len(files) != 2 {
+		t.Fatalf("session files %v, want two", files)
+	}
+	got := map[string]string{}
+	for _, f := range files {
+		var agent string
+		var msgs, in, out int
+		testkit.QueryRow(t, testkit.OpenDB(t, f), `SELECT agent_session_id, total_messages, input_tokens, output_tokens FROM sessions`, &agent, &msgs, &in, &out)
+		got[agent] = fmt.Sprintf("%d messages, %d/%d tokens", msgs, in, out)
+	}
+	if got[first] != "2 messages, 100/10 tokens" || got[resumed] != "4 messages, 200/20 tokens" {
+		t.Errorf("sessions: %v", got)
+	}
+	res = runConvlog(t, work, nil, nil, "import", "--dir", "s", "projects")
+	if want := "Imported 0 files (0 updated), 2 unchanged, 0 failed: 0 sessions, 0 messages, 0 tool calls into s\n"; string(res.stdout) != want {
+		t.Errorf("again: %q", res.stdout)
+	}
+}

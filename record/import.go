@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/google/uuid"
@@ -141,10 +143,13 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 		return fail("is not JSONL (no line is a JSON object); convlog imports the JSON streams of Claude Code, Gemini CLI, Codex, Cursor and opencode, and Claude Code's transcripts")
 	}
 	name := res.Format + ":" + det.AgentSessionID
+	own := ""
 	if det.SubagentID != "" {
 		// A sub-agent's transcript imported without its session's: a
 		// session of its own, which the session's import cannot replace.
 		name += ":agent:" + det.SubagentID
+	} else if own = resumedAs(path, &det, src.data); own != "" {
+		name = res.Format + ":" + own
 	}
 	if det.AgentSessionID == "" {
 		sum := sha256.Sum256(head)
@@ -189,6 +194,7 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 	proc.LineTimes = true
 	proc.Redactor = opts.Redactor
 	proc.Format = opts.Format
+	proc.OwnSession = own
 	line := func(l []byte) bool {
 		proc.Line(l, 0)
 		if w.txBytes >= BulkCommitBytes {
@@ -231,6 +237,25 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 	res.NoTimes = facts.FirstTime == 0
 	res.Agent = facts.Agent.String()
 	return res, nil
+}
+
+// resumedAs is the session a transcript was written for when its first
+// lines are another's: Claude Code's transcript of a resumed or continued
+// session begins with the earlier session's lines, under that session's
+// id, and is named for its own id, which its later lines carry. Taken for
+// the earlier session (the first id its lines name), it and the earlier
+// session's transcript replaced each other at every import, whichever came
+// last. "" for any other file.
+func resumedAs(path string, det *stream.Detector, data []byte) string {
+	if det.Format() != stream.FormatTranscript {
+		return ""
+	}
+	stem := strings.TrimSuffix(filepath.Base(path), ".jsonl")
+	if stem == det.AgentSessionID || uuid.Validate(stem) != nil ||
+		!bytes.Contains(data, []byte(`"sessionId":"`+stem+`"`)) {
+		return ""
+	}
+	return stem
 }
 
 // subagentLines hands each line of a sub-agent's transcript to line.

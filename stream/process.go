@@ -191,6 +191,12 @@ type Processor struct {
 	// taken from it, so that the stored line and everything derived from it
 	// (tool inputs, outputs, errors) hold the redacted text.
 	Redactor *redact.Redactor
+	// OwnSession, when set (an import of Claude Code's transcript of a
+	// resumed session, record.resumedAs), is the session the file was
+	// written for: lines of other sessions (the earlier session's, which
+	// the transcript repeats) are stored, but their tokens are not
+	// counted, being the earlier session's, and counted there.
+	OwnSession string
 	// Format, when set before the first line, is the agent whose stream
 	// this is (--format); left unknown, each line that tells is looked at,
 	// and a stream that turns into another agent's is followed.
@@ -226,6 +232,9 @@ type Processor struct {
 	// Other agents' tokens by model, added up over their runs (Gemini
 	// CLI's stats.models), in order of first sight.
 	agentModels map[string]*ModelUsage
+	// otherSession: the line being processed is another session's (see
+	// OwnSession).
+	otherSession bool
 	// subagentTasks: the Task call that started each sub-agent, by agentId
 	// (see subagentTask).
 	subagentTasks   map[string]string
@@ -601,6 +610,7 @@ func (p *Processor) claudeFields(v *fastjson.Value, m *Message) *fastjson.Value 
 		}
 	}
 	p.subagentTask(v, m)
+	p.otherSession = p.repeated(v)
 	p.sessionFields(v, m)
 	msg := v.Get("message")
 	if msg != nil && msg.Type() == fastjson.TypeObject {
@@ -608,6 +618,16 @@ func (p *Processor) claudeFields(v *fastjson.Value, m *Message) *fastjson.Value 
 		return msg
 	}
 	return nil
+}
+
+// repeated says whether line v is another session's, repeated in the
+// transcript of OwnSession.
+func (p *Processor) repeated(v *fastjson.Value) bool {
+	if p.OwnSession == "" {
+		return false
+	}
+	id := str(v, "sessionId")
+	return id != "" && id != p.OwnSession
 }
 
 // subagentTask ties the lines of a Claude Code sub-agent's transcript,
@@ -665,7 +685,10 @@ func (p *Processor) sessionFields(v *fastjson.Value, m *Message) {
 		p.setRun(v.GetStringBytes("session_id"))
 	}
 	if f.AgentSessionID == "" {
-		if f.AgentSessionID = str(v, "session_id"); f.AgentSessionID == "" {
+		if f.AgentSessionID = p.OwnSession; f.AgentSessionID == "" {
+			f.AgentSessionID = str(v, "session_id")
+		}
+		if f.AgentSessionID == "" {
 			f.AgentSessionID = str(v, "sessionId")
 		}
 	}
@@ -689,7 +712,7 @@ func (p *Processor) assistant(msg *fastjson.Value, m *Message) {
 			p.Facts.AssistantModel = model
 		}
 	}
-	if u := msg.Get("usage"); u != nil && m.APIMessageID != "" {
+	if u := msg.Get("usage"); u != nil && m.APIMessageID != "" && !p.otherSession {
 		// One API response is split over several lines that repeat its usage:
 		// the last line's figures stand for the whole message.
 		p.noteMessage(m.APIMessageID, reqUsage{model: str(msg, "model"), u: usageOf(u)})
