@@ -144,10 +144,10 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 	}
 	name := res.Format + ":" + det.AgentSessionID
 	own := ""
-	if det.SubagentID != "" {
+	if agent := subagentID(path, &det); agent != "" {
 		// A sub-agent's transcript imported without its session's: a
 		// session of its own, which the session's import cannot replace.
-		name += ":agent:" + det.SubagentID
+		name += ":agent:" + agent
 	} else if own = resumedAs(path, &det, src.data); own != "" {
 		name = res.Format + ":" + own
 	}
@@ -239,6 +239,23 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 	return res, nil
 }
 
+// subagentID is the agentId of a Claude Code sub-agent's transcript: the
+// one its first line names, else the one in its file's name
+// (agent-<id>.jsonl); "" for any other file.
+func subagentID(path string, det *stream.Detector) string {
+	switch {
+	case det.Format() != stream.FormatTranscript || !det.Sidechain:
+		return ""
+	case det.SubagentID != "":
+		return det.SubagentID
+	}
+	stem := strings.TrimSuffix(filepath.Base(path), ".jsonl")
+	if id, ok := strings.CutPrefix(stem, "agent-"); ok && id != "" {
+		return id
+	}
+	return ""
+}
+
 // resumedAs is the session a transcript was written for when its first
 // lines are another's: Claude Code's transcript of a resumed or continued
 // session begins with the earlier session's lines, under that session's
@@ -296,10 +313,7 @@ func PeekSubagent(ctx context.Context, path string) (sessionID, agentID string) 
 	// sub-agent was given.
 	var det stream.Detector
 	src.lines(ctx, 16<<20, func(l []byte) bool { det.Line(l); return det.Objects == 0 }, nil)
-	if det.Format() != stream.FormatTranscript {
-		return "", ""
-	}
-	return det.AgentSessionID, det.SubagentID
+	return det.AgentSessionID, subagentID(path, &det)
 }
 
 // importedSource reads the source size and time recorded in an existing

@@ -18,9 +18,11 @@ type Detector struct {
 	transcript     int
 	streamJSON     int
 	AgentSessionID string
-	// SubagentID is the agentId of a Claude Code sub-agent's transcript
-	// (agent-<id>.jsonl), whose first line is a sidechain that names it;
-	// its lines carry the id of the session that started it.
+	// Sidechain: the first line of the transcript is a sidechain, as in a
+	// Claude Code sub-agent's transcript (agent-<id>.jsonl), whose lines
+	// carry the id of the session that started it; SubagentID is the
+	// agentId that line names, if any.
+	Sidechain  bool
 	SubagentID string
 	// Agent is the first agent that a line tells of; AgentUnknown if none.
 	Agent  Agent
@@ -43,7 +45,7 @@ func (d *Detector) Line(line []byte) {
 	switch {
 	case v.Exists("parentUuid") || v.Exists("sessionId") || v.Exists("leafUuid") || v.Exists("isSidechain"):
 		if d.transcript++; d.transcript == 1 && v.GetBool("isSidechain") {
-			d.SubagentID = str(v, "agentId")
+			d.Sidechain, d.SubagentID = true, str(v, "agentId")
 		}
 		if d.AgentSessionID == "" {
 			d.AgentSessionID = str(v, "sessionId")
