@@ -479,3 +479,44 @@ func TestImportResumedTranscript(t *testing.T) {
 		t.Errorf("again: %q", res.stdout)
 	}
 }
+
+// A session imported again from a transcript whose lines changed from the
+// first on (an older convlog took a sub-agent's transcript for its
+// session, and the next import puts the session's own lines there) is
+// taken into the archive whole: the archive kept the rows it had for the
+// first sequence numbers, and only added those past them.
+func TestImportReplacedSessionInArchive(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	const session = "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f"
+	write := func(texts ...string) {
+		var b strings.Builder
+		for i, text := range texts {
+			fmt.Fprintf(&b, `{"parentUuid":null,"isSidechain":false,"sessionId":%q,"type":"user","message":{"role":"user","content":%q},"uuid":"u%d","timestamp":"2026-11-05T09:00:0%d.000Z"}`+"\n", session, text, i, i)
+		}
+		if err := os.WriteFile(filepath.Join(work, session+".jsonl"), []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	texts := func() string {
+		res := runConvlog(t, work, nil, nil, "sql", "--dir", "s", "--csv", "SELECT json_extract(raw_message, '$.message.content') FROM messages ORDER BY sequence")
+		if res.code != 0 {
+			t.Fatalf("sql: exit %d: %s", res.code, res.stderr)
+		}
+		return strings.Join(strings.Fields(string(res.stdout)), " ")
+	}
+	write("old-a", "old-b", "old-c")
+	if res := runConvlog(t, work, nil, nil, "import", "--dir", "s", session+".jsonl"); res.code != 0 {
+		t.Fatalf("import: %s", res.stderr)
+	}
+	if got := texts(); !strings.HasSuffix(got, "old-a old-b old-c") {
+		t.Fatalf("archive after the first import: %s", got)
+	}
+	write("new-a", "new-b", "new-c", "new-d")
+	if res := runConvlog(t, work, nil, nil, "import", "--dir", "s", session+".jsonl"); res.code != 0 || !bytes.Contains(res.stdout, []byte("(1 updated)")) {
+		t.Fatalf("import again: %s %s", res.stdout, res.stderr)
+	}
+	if got := texts(); !strings.HasSuffix(got, "new-a new-b new-c new-d") || strings.Contains(got, "old") {
+		t.Errorf("archive after the second import: %s", got)
+	}
+}

@@ -211,11 +211,28 @@ func (src *source) init(ctx context.Context, s *syncer) error {
 		if err := src.loadMark(ctx, s.info.id, s.opts.Marks); err != nil {
 			return err
 		}
+		if s.opts.Marks != nil && len(src.mark.Tables) > 0 && src.imported(ctx) {
+			// An imported session file is only ever written whole, and a
+			// store's marks (the archive's) outlive it: a changed one is a
+			// new import, whose rows may differ from the first on (an
+			// older import took a sub-agent's transcript for its session,
+			// or one transcript for another). Its rows are sent again,
+			// each over its earlier copy. (Marks kept in the file itself
+			// go with the file.)
+			src.mark = marks{}
+		}
 	}
 	if src.mark.Tables == nil {
 		src.mark.Tables = map[string]*tableMark{}
 	}
 	return src.count(ctx)
+}
+
+// imported says whether the file is a session written by convlog import.
+func (src *source) imported(ctx context.Context) bool {
+	var from sql.NullString
+	src.db.QueryRowContext(ctx, "SELECT source FROM sessions ORDER BY rowid LIMIT 1").Scan(&from)
+	return from.String == "import"
 }
 
 // loadMark reads what the target had of this file at the end of the last
