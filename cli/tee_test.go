@@ -490,8 +490,11 @@ func TestTeeSignals(t *testing.T) {
 		cmd.Process.Signal(syscall.SIGINT)
 		cmd.Process.Signal(syscall.SIGTERM)
 		passed := testkit.SplitLines(<-out)
-		if code := testkit.ExitCode(cmd.Wait()); code != 130 {
-			t.Fatalf("exit %d, want 130; stderr: %s", code, stderr.String())
+		// The status is 128 + the signal that came first. Sent one after
+		// the other, they may still be taken in either order, by two
+		// threads at once (under -race and load, SIGTERM was, once).
+		if code := testkit.ExitCode(cmd.Wait()); code != 130 && code != 143 {
+			t.Fatalf("exit %d, want 130 (SIGINT) or 143 (SIGTERM); stderr: %s", code, stderr.String())
 		}
 		db := testkit.OpenDB(t, path)
 		var total, dropped int
