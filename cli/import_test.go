@@ -520,3 +520,84 @@ func TestImportReplacedSessionInArchive(t *testing.T) {
 		t.Errorf("archive after the second import: %s", got)
 	}
 }
+
+// Since Claude Code 2.1.2 a tool's output over 100K characters (50K since
+// 2.1.51) is kept in <session>/tool-results/<id>.txt, and the transcript's
+// tool_result holds "<persisted-output>", the file's path and a 2 KB
+// preview. The import stores the whole output as the tool call's, redacted
+// as lines are; the line stays as it was. A file that is gone leaves the
+// preview.
+func TestImportPersistedToolOutput(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	const session = "7e6d5c4b-3a29-4817-b6a5-c4d3e2f1a0b9"
+	project := filepath.Join(work, "projects", "-home-dev-shop")
+	results := filepath.Join(project, session, "tool-results")
+	if err := os.MkdirAll(results, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var full strings.Builder
+	for i := range 3000 {
+		fmt.Fprintf(&full, "build step %04d ok\n", i)
+		if i == 2500 {
+			full.WriteString("export GITHUB_TOKEN=" + secretGitHub + "\n")
+		}
+	}
+	if err := os.WriteFile(filepath.Join(results, "toolu_01Big.txt"), []byte(full.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	preview := func(id string) string {
+		return fmt.Sprintf("<persisted-output>\nOutput too large (%.1fKB). Full output saved to: /home/dev/.claude/projects/-home-dev-shop/%s/tool-results/%s.txt\n\nPreview (first 2KB):\n%s\n</persisted-output>",
+			float64(full.Len())/1000, session, id, full.String()[:2000])
+	}
+	var b strings.Builder
+	at := func(s int) string { return fmt.Sprintf("2026-11-06T09:00:%02d.000Z", s) }
+	fmt.Fprintf(&b, `{"parentUuid":null,"isSidechain":false,"sessionId":%q,"type":"user","message":{"role":"user","content":"build it"},"uuid":"u0","timestamp":%q}`+"\n", session, at(0))
+	for i, id := range []string{"toolu_01Big", "toolu_02Gone"} {
+		fmt.Fprintf(&b, `{"parentUuid":null,"isSidechain":false,"sessionId":%q,"type":"assistant","message":{"id":"msg_%d","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"tool_use","id":%q,"name":"Bash","input":{"command":"make"}}]},"uuid":"a%d","timestamp":%q}`+"\n", session, i, id, i, at(1+2*i))
+		// As Claude Code writes it: < and > are not escaped.
+		var content bytes.Buffer
+		enc := json.NewEncoder(&content)
+		enc.SetEscapeHTML(false)
+		enc.Encode(preview(id))
+		fmt.Fprintf(&b, `{"parentUuid":null,"isSidechain":false,"sessionId":%q,"type":"user","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":%q,"content":%s}]},"uuid":"r%d","timestamp":%q}`+"\n", session, id, bytes.TrimSpace(content.Bytes()), i, at(2+2*i))
+	}
+	if err := os.WriteFile(filepath.Join(project, session+".jsonl"), []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := runConvlog(t, work, nil, nil, "import", "--dir", "s", "projects")
+	if res.code != 0 {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+	files := sessionFiles(t, filepath.Join(work, "s"))
+	if len(files) != 1 {
+		t.Fatalf("session files %v", files)
+	}
+	db := testkit.OpenDB(t, files[0])
+	outputs := map[string]string{}
+	rows, err := db.Query(`SELECT tool_use_id, tool_output FROM tool_calls`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, out string
+		if err := rows.Scan(&id, &out); err != nil {
+			t.Fatal(err)
+		}
+		outputs[id] = out
+	}
+	rows.Close()
+	want := strings.Replace(full.String(), secretGitHub, "[REDACTED:github]", 1)
+	if outputs["toolu_01Big"] != want {
+		t.Errorf("the persisted output: %d bytes, want the file's %d, redacted (secret kept: %v)",
+			len(outputs["toolu_01Big"]), len(want), strings.Contains(outputs["toolu_01Big"], secretGitHub))
+	}
+	if !strings.HasPrefix(outputs["toolu_02Gone"], "<persisted-output>") {
+		t.Errorf("an output whose file is gone: %.60q, want the preview", outputs["toolu_02Gone"])
+	}
+	var lines int
+	testkit.QueryRow(t, db, `SELECT count(*) FROM messages WHERE raw_message LIKE '%<persisted-output>%'`, &lines)
+	if lines != 2 {
+		t.Errorf("%d lines keep their preview, want 2", lines)
+	}
+}

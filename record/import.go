@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -195,6 +196,8 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 	proc.Redactor = opts.Redactor
 	proc.Format = opts.Format
 	proc.OwnSession = own
+	current := path // the transcript whose lines are being read
+	proc.PersistedOutput = func(preview []byte) ([]byte, bool) { return persistedOutput(current, preview) }
 	line := func(l []byte) bool {
 		proc.Line(l, 0)
 		if w.txBytes >= BulkCommitBytes {
@@ -212,6 +215,7 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 		return fail("%w", err)
 	}
 	for i, f := range subs {
+		current = opts.Subagents[i]
 		err := subagentLines(ctx, f, line, progress)
 		if errors.Is(err, errCutLine) {
 			err = errors.New(cut)
@@ -273,6 +277,40 @@ func resumedAs(path string, det *stream.Detector, data []byte) string {
 		return ""
 	}
 	return stem
+}
+
+// persistedRef is where a "<persisted-output>" preview names its file.
+var persistedRef = regexp.MustCompile(`Full output saved to: ([^\n]+\.txt)`)
+
+// persistedOutput reads the output that Claude Code kept in a file of its
+// own (see stream.Processor.PersistedOutput), as the preview in
+// transcript names it. Only a .txt file in a folder named tool-results is
+// read: the session's, <session>/tool-results/ beside the transcript (or
+// above a sub-agent's), where a copied or moved history has it, else the
+// path as written.
+func persistedOutput(transcript string, preview []byte) ([]byte, bool) {
+	m := persistedRef.FindSubmatch(preview[:min(len(preview), 4096)])
+	if m == nil {
+		return nil, false
+	}
+	written := strings.TrimSpace(string(m[1]))
+	base := written[strings.LastIndexAny(written, `/\`)+1:]
+	dir := filepath.Dir(transcript)
+	var candidates []string
+	if filepath.Base(dir) == "subagents" {
+		candidates = append(candidates, filepath.Join(filepath.Dir(dir), "tool-results", base))
+	} else {
+		candidates = append(candidates, filepath.Join(dir, strings.TrimSuffix(filepath.Base(transcript), ".jsonl"), "tool-results", base))
+	}
+	if filepath.Base(filepath.Dir(written)) == "tool-results" {
+		candidates = append(candidates, written)
+	}
+	for _, c := range candidates {
+		if b, err := os.ReadFile(c); err == nil {
+			return b, true
+		}
+	}
+	return nil, false
 }
 
 // subagentLines hands each line of a sub-agent's transcript to line.

@@ -191,6 +191,12 @@ type Processor struct {
 	// taken from it, so that the stored line and everything derived from it
 	// (tool inputs, outputs, errors) hold the redacted text.
 	Redactor *redact.Redactor
+	// PersistedOutput, when set (imports), reads the whole output of a
+	// tool result that Claude Code kept in a file of its own (since 2.1.2,
+	// outputs over 100K characters, 50K since 2.1.51): the transcript then
+	// holds "<persisted-output>", the file's path and a 2 KB preview. ok
+	// false keeps the preview. The output read is redacted as lines are.
+	PersistedOutput func(preview []byte) (output []byte, ok bool)
 	// OwnSession, when set (an import of Claude Code's transcript of a
 	// resumed session, record.resumedAs), is the session the file was
 	// written for: lines of other sessions (the earlier session's, which
@@ -780,8 +786,22 @@ func (p *Processor) promptText(s []byte) {
 func (p *Processor) toolResult(b *fastjson.Value, m *Message) {
 	r := ToolResult{ID: str(b, "tool_use_id"), Time: m.Time, IsError: b.GetBool("is_error"), MessageSeq: m.Seq}
 	r.Output = p.contentText(b.Get("content"))
+	if p.PersistedOutput != nil && bytes.HasPrefix(r.Output, persistedTag) {
+		if full, ok := p.PersistedOutput(r.Output); ok {
+			if p.Redactor != nil && len(full) > 0 {
+				red, n := p.Redactor.String(string(full))
+				full = []byte(red)
+				p.Facts.Redactions += int64(n)
+			}
+			r.Output = full
+		}
+	}
 	p.complete(&r, 0)
 }
+
+// persistedTag begins the content of a tool result whose output Claude
+// Code kept in a file (see Processor.PersistedOutput).
+var persistedTag = []byte("<persisted-output>")
 
 // contentText renders tool_result content: a string as is, text blocks
 // joined by newlines, any other block as its JSON. The result is valid until
