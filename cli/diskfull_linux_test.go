@@ -132,7 +132,7 @@ func TestTeeDiskFull(t *testing.T) {
 // it starts the WAL afresh often, so that the WAL's copies of rewritten
 // pages leave room for lines. With the room measured once, when the file
 // switched to large pages, 0.52 MB of the burst that followed were stored;
-// measured at each commit, 1.05 MB (0.79-0.92 under -race and load).
+// measured at each commit, 1.05 MB.
 func TestTeeDiskFillsLater(t *testing.T) {
 	const disk, left = 80 << 20, 2 << 20
 	var in bytes.Buffer
@@ -202,7 +202,16 @@ func TestTeeDiskFillsLater(t *testing.T) {
 	if pageSize != 65536 {
 		t.Errorf("pages of %d bytes, not 64 KiB", pageSize)
 	}
-	if stored < left*3/10 {
-		t.Fatalf("%d bytes of the burst stored in the last %d of the disk", stored, left)
+	// Without the race detector the figures are steady: 1.05 MB, and
+	// 0.52 MB with the room measured once. With it (and tee's binary built
+	// with it) they spread with the machine's load, 0.54-0.92 MB against
+	// 0.52-0.78: there the test asks only that the burst was stored at all,
+	// and the run without it, which CI makes too, tells the two apart.
+	floor := left * 3 / 10
+	if testkit.Race {
+		floor = left / 10
+	}
+	if stored < floor {
+		t.Fatalf("%d bytes of the burst stored in the last %d of the disk, want at least %d", stored, left, floor)
 	}
 }
