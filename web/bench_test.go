@@ -179,7 +179,11 @@ func peakRSS(b testing.TB, pid int) int64 {
 // p95 of the time from tee passing the tool_use line on (it logs it at the
 // same moment) to its bar in the page.
 func BenchmarkWebLive(b *testing.B) {
-	const updates = 100
+	// 100 updates take about 20 s; scripts/bench.sh --quick asks for fewer.
+	updates := 100
+	if n, err := strconv.Atoi(os.Getenv("CONVLOG_BENCH_LIVE_UPDATES")); err == nil && n > 0 {
+		updates = n
+	}
 	var lat []float64
 	for b.Loop() {
 		dir := b.TempDir()
