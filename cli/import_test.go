@@ -26,6 +26,21 @@ func sessionFiles(t *testing.T, dir string) []string {
 	return m
 }
 
+// importOne imports paths into folder s of work, and returns the one
+// session file they make.
+func importOne(t *testing.T, work string, paths ...string) string {
+	t.Helper()
+	res := runConvlog(t, work, nil, nil, append([]string{"import", "--dir", "s"}, paths...)...)
+	if res.code != 0 {
+		t.Fatalf("import: exit %d: %s", res.code, res.stderr)
+	}
+	files := sessionFiles(t, filepath.Join(work, "s"))
+	if len(files) != 1 {
+		t.Fatalf("session files %v, want one", files)
+	}
+	return files[0]
+}
+
 func copyFile(t *testing.T, from, to string) {
 	t.Helper()
 	b, err := os.ReadFile(from)
@@ -263,15 +278,7 @@ func TestImportLargeFile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(work, "big.jsonl"), []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	res := runConvlog(t, work, nil, nil, "import", "--dir", "s", "big.jsonl")
-	if res.code != 0 {
-		t.Fatalf("import: exit %d: %s", res.code, res.stderr)
-	}
-	files := sessionFiles(t, filepath.Join(work, "s"))
-	if len(files) != 1 {
-		t.Fatalf("%d session files", len(files))
-	}
-	db := testkit.OpenDB(t, files[0])
+	db := testkit.OpenDB(t, importOne(t, work, "big.jsonl"))
 	stored := testkit.StoredLines(t, db)
 	if len(stored) != len(lines) {
 		t.Fatalf("%d lines stored, %d imported", len(stored), len(lines))
@@ -565,15 +572,7 @@ func TestImportPersistedToolOutput(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(project, session+".jsonl"), []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	res := runConvlog(t, work, nil, nil, "import", "--dir", "s", "projects")
-	if res.code != 0 {
-		t.Fatalf("exit %d: %s", res.code, res.stderr)
-	}
-	files := sessionFiles(t, filepath.Join(work, "s"))
-	if len(files) != 1 {
-		t.Fatalf("session files %v", files)
-	}
-	db := testkit.OpenDB(t, files[0])
+	db := testkit.OpenDB(t, importOne(t, work, "projects"))
 	outputs := map[string]string{}
 	rows, err := db.Query(`SELECT tool_use_id, tool_output FROM tool_calls`)
 	if err != nil {
