@@ -295,6 +295,21 @@ func NewProcessor(sink Sink) *Processor {
 	}
 }
 
+// redact is b with the secrets the Redactor finds replaced, counted in
+// Facts.Redactions. The redactor reads b in place and copies it only when
+// it replaces something; the copy is never written to.
+func (p *Processor) redact(b []byte) []byte {
+	if p.Redactor == nil || len(b) == 0 {
+		return b
+	}
+	red, n := p.Redactor.String(unsafe.String(&b[0], len(b)))
+	if n == 0 {
+		return b
+	}
+	p.Facts.Redactions += int64(n)
+	return unsafe.Slice(unsafe.StringData(red), len(red))
+}
+
 // Seq is the sequence number the next line will get.
 func (p *Processor) Seq() int64 { return p.seq }
 
@@ -308,15 +323,7 @@ const hugeLine = 4 << 20
 // Line processes one line (without its '\n') read at time t (Unix ms, 0 if
 // unknown).
 func (p *Processor) Line(raw []byte, t int64) {
-	if p.Redactor != nil && len(raw) > 0 {
-		// The redactor reads the line in place and copies it only when it
-		// replaces something; the copy is never written to.
-		red, n := p.Redactor.String(unsafe.String(&raw[0], len(raw)))
-		if n > 0 {
-			raw = unsafe.Slice(unsafe.StringData(red), len(red))
-			p.Facts.Redactions += int64(n)
-		}
-	}
+	raw = p.redact(raw)
 	m := Message{Seq: p.seq, Time: t, Raw: raw, Sidechain: -1}
 	p.seq++
 	p.Facts.Lines++
@@ -788,12 +795,7 @@ func (p *Processor) toolResult(b *fastjson.Value, m *Message) {
 	r.Output = p.contentText(b.Get("content"))
 	if p.PersistedOutput != nil && bytes.HasPrefix(r.Output, persistedTag) {
 		if full, ok := p.PersistedOutput(r.Output); ok {
-			if p.Redactor != nil && len(full) > 0 {
-				red, n := p.Redactor.String(string(full))
-				full = []byte(red)
-				p.Facts.Redactions += int64(n)
-			}
-			r.Output = full
+			r.Output = p.redact(full)
 		}
 	}
 	p.complete(&r, 0)
