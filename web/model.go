@@ -524,8 +524,9 @@ func Outcome(s *record.Session, running bool) (class, words string) {
 // CostOf is what a session cost: reported by the agent, else estimated
 // from its tokens at list prices (report/prices.go), else unknown with a
 // note why. The estimate is s.EstimatedCostUSD where the source read its
-// usage rows (withEstimate): each model's tokens at that model's price, as
-// convlog query and stats have them; else its tokens at its model's.
+// usage rows (FileSource, DBSource, the list): each model's tokens at that
+// model's price, as convlog query and stats have them; else its tokens at
+// its model's.
 func CostOf(s *record.Session) (cost *float64, kind, note string) {
 	if s.TotalCostUSD != nil {
 		return s.TotalCostUSD, "reported", ""

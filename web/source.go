@@ -43,21 +43,11 @@ func (f *FileSource) Session(ctx context.Context) (*record.Session, error) {
 	s, err := f.r.Session(ctx)
 	if err == nil {
 		f.id = s.ID
-		if s.TotalCostUSD == nil {
-			rows, uerr := f.r.Usage(ctx, s.ID)
-			withEstimate(s, rows, uerr)
+		if rows, uerr := f.r.Usage(ctx, s.ID); uerr == nil && s.TotalCostUSD == nil {
+			s.EstimatedCostUSD, _ = report.EstimateCost(rows)
 		}
 	}
 	return s, err
-}
-
-// withEstimate sets s.EstimatedCostUSD from its usage rows, where they
-// could be read (a database of an older schema has none: CostOf then
-// prices its totals).
-func withEstimate(s *record.Session, rows []record.UsageRow, err error) {
-	if err == nil && s.TotalCostUSD == nil {
-		s.EstimatedCostUSD, _ = report.EstimateCost(rows)
-	}
 }
 
 // Messages hands fn the messages in sequence order; Session must have been
@@ -112,9 +102,12 @@ func (d *DBSource) Session(ctx context.Context) (*record.Session, error) {
 	if found == nil {
 		return nil, fmt.Errorf("session %s: %w", d.id, ErrNoSession)
 	}
+	// A database of an older schema has no usage rows: CostOf then prices
+	// the session's totals.
 	if found.TotalCostUSD == nil {
-		rows, err := record.ReadUsage(ctx, d.db, d.id)
-		withEstimate(found, rows, err)
+		if rows, err := record.ReadUsage(ctx, d.db, d.id); err == nil {
+			found.EstimatedCostUSD, _ = report.EstimateCost(rows)
+		}
 	}
 	return found, nil
 }

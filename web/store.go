@@ -127,7 +127,7 @@ func readRows(ctx context.Context, db querier) ([]*Row, error) {
 		}
 		for id, us := range bySession {
 			if r := byID[id]; r != nil && r.S.TotalCostUSD == nil {
-				withEstimate(r.S, us, nil)
+				r.S.EstimatedCostUSD, _ = report.EstimateCost(us)
 				r.View.Cost, r.View.CostKind, r.View.CostNote = CostOf(r.S)
 			}
 		}
