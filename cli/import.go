@@ -17,8 +17,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/term"
-
 	"github.com/convlog/convlog/record"
 	"github.com/convlog/convlog/stream"
 )
@@ -304,58 +302,45 @@ func walk(dir string, onPath map[fileKey]bool, seenFile map[fileKey]bool, out *[
 }
 
 // progress draws a one-line progress bar on a terminal, and nothing
-// elsewhere.
+// elsewhere; not at all for imports that take less than half a second.
 type progress struct {
-	w          io.Writer
-	on         bool
-	files      int
-	total      int64
-	start      time.Time
-	mu         sync.Mutex
-	done       int
-	bytes      int64
-	lastDraw   time.Time
-	drawnWidth int
+	mu    sync.Mutex
+	line  statusLine
+	files int
+	total int64
+	done  int
+	bytes int64
 }
 
 func newProgress(w io.Writer, files int, total int64) *progress {
-	p := &progress{w: w, files: files, total: total, start: time.Now()}
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		p.on = true
-	}
-	return p
+	return &progress{line: newStatusLine(w, 500*time.Millisecond), files: files, total: total}
 }
 
 func (p *progress) addBytes(n int64) {
-	if !p.on {
+	if !p.line.on {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.bytes += n
-	p.draw(false)
+	p.draw()
 }
 
 func (p *progress) fileDone() {
-	if !p.on {
+	if !p.line.on {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.done++
-	p.draw(false)
+	p.draw()
 }
 
-// draw redraws at most ten times a second, and not at all for imports that
-// take less than half a second.
-func (p *progress) draw(force bool) {
-	now := time.Now()
-	if !force && (now.Sub(p.start) < 500*time.Millisecond || now.Sub(p.lastDraw) < 100*time.Millisecond) {
+func (p *progress) draw() {
+	if !p.line.due(false) {
 		return
 	}
-	p.lastDraw = now
-	elapsed := now.Sub(p.start).Seconds()
-	rate := float64(p.bytes) / elapsed
+	rate := float64(p.bytes) / time.Since(p.line.start).Seconds()
 	eta := "?"
 	if rate > 0 && p.total >= p.bytes {
 		eta = (time.Duration(float64(p.total-p.bytes)/rate) * time.Second).Round(time.Second).String()
@@ -367,25 +352,15 @@ func (p *progress) draw(force bool) {
 	const width = 24
 	filled := int(frac * width)
 	bar := strings.Repeat("#", min(filled, width)) + strings.Repeat(".", width-min(filled, width))
-	line := fmt.Sprintf("\r[%s] %d/%d files, %.1f/%.1f MB, %.1f MB/s, ETA %s ",
-		bar, p.done, p.files, float64(p.bytes)/1e6, float64(p.total)/1e6, rate/1e6, eta)
-	p.drawnWidth = len(line)
-	io.WriteString(p.w, line)
+	p.line.show(fmt.Sprintf("[%s] %d/%d files, %.1f/%.1f MB, %.1f MB/s, ETA %s ",
+		bar, p.done, p.files, float64(p.bytes)/1e6, float64(p.total)/1e6, rate/1e6, eta))
 }
 
 // clear removes the bar so that an error line starts on a clean line.
 func (p *progress) clear() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.clearLocked()
-}
-
-func (p *progress) clearLocked() {
-	if !p.on || p.drawnWidth == 0 {
-		return
-	}
-	fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", p.drawnWidth))
-	p.drawnWidth = 0
+	p.line.clear()
 }
 
 func (p *progress) finish() { p.clear() }
