@@ -253,8 +253,7 @@ func subagentID(path string, det *stream.Detector) string {
 	case det.SubagentID != "":
 		return det.SubagentID
 	}
-	stem := strings.TrimSuffix(filepath.Base(path), ".jsonl")
-	if id, ok := strings.CutPrefix(stem, "agent-"); ok && id != "" {
+	if id, ok := strings.CutPrefix(jsonlStem(path), "agent-"); ok && id != "" {
 		return id
 	}
 	return ""
@@ -271,7 +270,7 @@ func resumedAs(path string, det *stream.Detector, data []byte) string {
 	if det.Format() != stream.FormatTranscript {
 		return ""
 	}
-	stem := strings.TrimSuffix(filepath.Base(path), ".jsonl")
+	stem := jsonlStem(path)
 	if stem == det.AgentSessionID || uuid.Validate(stem) != nil ||
 		!bytes.Contains(data, []byte(`"sessionId":"`+stem+`"`)) {
 		return ""
@@ -300,7 +299,7 @@ func persistedOutput(transcript string, preview []byte) ([]byte, bool) {
 	if filepath.Base(dir) == "subagents" {
 		candidates = append(candidates, filepath.Join(filepath.Dir(dir), "tool-results", base))
 	} else {
-		candidates = append(candidates, filepath.Join(dir, strings.TrimSuffix(filepath.Base(transcript), ".jsonl"), "tool-results", base))
+		candidates = append(candidates, filepath.Join(dir, jsonlStem(transcript), "tool-results", base))
 	}
 	if filepath.Base(filepath.Dir(written)) == "tool-results" {
 		candidates = append(candidates, written)
@@ -313,13 +312,22 @@ func persistedOutput(transcript string, preview []byte) ([]byte, bool) {
 	return nil, false
 }
 
-// subagentLines hands each line of a sub-agent's transcript to line.
-func subagentLines(ctx context.Context, f *os.File, line func([]byte) bool, progress func(int64)) error {
+// jsonlStem is a file's name without .jsonl: Claude Code names a
+// transcript for its session, and a sub-agent's agent-<id>.
+func jsonlStem(path string) string { return strings.TrimSuffix(filepath.Base(path), ".jsonl") }
+
+// mapWhole maps the whole of f, as it is now.
+func mapWhole(f *os.File) (*mapped, error) {
 	st, err := f.Stat()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	src, err := mapFile(f, st.Size())
+	return mapFile(f, st.Size())
+}
+
+// subagentLines hands each line of a sub-agent's transcript to line.
+func subagentLines(ctx context.Context, f *os.File, line func([]byte) bool, progress func(int64)) error {
+	src, err := mapWhole(f)
 	if err != nil {
 		return err
 	}
@@ -338,11 +346,7 @@ func PeekSubagent(ctx context.Context, path string) (sessionID, agentID string) 
 		return "", ""
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || st.Size() == 0 {
-		return "", ""
-	}
-	src, err := mapFile(f, st.Size())
+	src, err := mapWhole(f)
 	if err != nil {
 		return "", ""
 	}
