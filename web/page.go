@@ -3,27 +3,21 @@ package web
 import (
 	"bufio"
 	"crypto/sha256"
-	"embed"
+	_ "embed" // the page's script and style
 	"encoding/base64"
 	"encoding/json"
 	"html"
 	"io"
+	"sync"
 )
 
-//go:embed assets/session.js assets/style.css
-var assets embed.FS
-
-func asset(name string) string {
-	b, err := assets.ReadFile(name)
-	if err != nil {
-		panic(err) // embedded at build time
-	}
-	return string(b)
-}
-
+// The page's script and style, embedded as strings (no copy is made at
+// start).
 var (
-	sessionJS = asset("assets/session.js")
-	styleCSS  = asset("assets/style.css")
+	//go:embed assets/session.js
+	sessionJS string
+	//go:embed assets/style.css
+	styleCSS string
 )
 
 // hash is the CSP source for an inline script or style.
@@ -35,17 +29,22 @@ func hash(s string) string {
 // The content security policies. Pages carry their script and style inline,
 // allowed by their hashes; nothing else is allowed, so that a page loads
 // nothing from anywhere, and text from a session that slipped through as
-// markup could still not run.
+// markup could still not run. They are made when first needed: every
+// command's start would otherwise hash the script.
 var (
 	// FileCSP is the policy of a page written to a file, in a meta element:
 	// no connection at all.
-	FileCSP = "default-src 'none'; script-src " + hash(sessionJS) + "; style-src " + hash(styleCSS) +
-		"; img-src data:; base-uri 'none'; form-action 'none'"
+	FileCSP = sync.OnceValue(func() string {
+		return "default-src 'none'; script-src " + hash(sessionJS) + "; style-src " + hash(styleCSS) +
+			"; img-src data:; base-uri 'none'; form-action 'none'"
+	})
 	// ServeCSP is the policy of convlog serve's responses: the same, plus
 	// the event stream of a live page and the list's filter form, to the
 	// server itself.
-	ServeCSP = "default-src 'none'; script-src " + hash(sessionJS) + "; style-src " + hash(styleCSS) +
-		"; img-src data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+	ServeCSP = sync.OnceValue(func() string {
+		return "default-src 'none'; script-src " + hash(sessionJS) + "; style-src " + hash(styleCSS) +
+			"; img-src data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+	})
 )
 
 // PageOptions say where a session page is shown.
@@ -66,7 +65,7 @@ func WritePage(w io.Writer, pg *Page, opt PageOptions) error {
 	bw.WriteString("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
 	bw.WriteString("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
 	if opt.File {
-		bw.WriteString("<meta http-equiv=\"Content-Security-Policy\" content=\"" + html.EscapeString(FileCSP) + "\">\n")
+		bw.WriteString("<meta http-equiv=\"Content-Security-Policy\" content=\"" + html.EscapeString(FileCSP()) + "\">\n")
 	}
 	bw.WriteString("<meta name=\"referrer\" content=\"no-referrer\">\n<meta name=\"generator\" content=\"convlog\">\n")
 	bw.WriteString("<title>" + html.EscapeString(title) + "</title>\n<link rel=\"icon\" href=\"data:,\">\n")

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/convlog/convlog/record"
@@ -24,9 +25,13 @@ import (
 //go:embed templates/pages.html
 var templateFS embed.FS
 
-var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"minus": func(d, v float64) float64 { return v - d },
-}).ParseFS(templateFS, "templates/pages.html"))
+// pages are the web app's templates, parsed when first needed rather than
+// at every command's start.
+var pages = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("").Funcs(template.FuncMap{
+		"minus": func(d, v float64) float64 { return v - d },
+	}).ParseFS(templateFS, "templates/pages.html"))
+})
 
 // Server is convlog serve's web app: the list of sessions, each session's
 // page (live while it runs) and the statistics. It only reads: no request
@@ -144,7 +149,7 @@ func (s *Server) tokenOK(r *http.Request) (ok, fromQuery bool) {
 func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w := &timing{ResponseWriter: rw, start: time.Now()}
 	h := w.Header()
-	h.Set("Content-Security-Policy", ServeCSP)
+	h.Set("Content-Security-Policy", ServeCSP())
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
@@ -219,7 +224,7 @@ func (s *Server) layout(title, class string) layout {
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, data any) {
 	var b bytes.Buffer
-	if err := pages.ExecuteTemplate(&b, name, data); err != nil {
+	if err := pages().ExecuteTemplate(&b, name, data); err != nil {
 		http.Error(w, "convlog: "+err.Error(), http.StatusInternalServerError)
 		return
 	}

@@ -72,7 +72,7 @@ func TestServerChecks(t *testing.T) {
 		if w.Code != c.code {
 			t.Errorf("%s / for host %q: %d, want %d", c.method, c.host, w.Code, c.code)
 		}
-		if csp := w.Header().Get("Content-Security-Policy"); csp != ServeCSP || !strings.HasPrefix(csp, "default-src 'none';") {
+		if csp := w.Header().Get("Content-Security-Policy"); csp != ServeCSP() || !strings.HasPrefix(csp, "default-src 'none';") {
 			t.Errorf("%s %q: policy %q", c.method, c.host, csp)
 		}
 		if w.Header().Get("X-Content-Type-Options") != "nosniff" || w.Header().Get("X-Frame-Options") != "DENY" {
