@@ -10,11 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/convlog/convlog/internal/testkit"
+	"github.com/convlog/convlog/record"
 )
 
 // folder is a session folder of six finished sessions of ten messages each,
@@ -372,5 +374,40 @@ func TestUpdateReadsAGrowingWAL(t *testing.T) {
 	}
 	if m := model(); m != "changed" {
 		t.Errorf("model %q after the WAL grew, want changed", m)
+	}
+}
+
+// An archive made by an older convlog is brought up to date by the next
+// query, though no session file changed: its schema's version, the stats
+// extras and the tool figures.
+func TestQueryUpgradesAnOlderArchive(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ name, sql, check string }{
+		{"schema", fmt.Sprintf("ALTER TABLE sessions DROP COLUMN agent; PRAGMA user_version = %d", record.SchemaVersion-1),
+			"SELECT user_version = " + strconv.Itoa(record.SchemaVersion) + " AND (SELECT count(*) FROM pragma_table_info('sessions') WHERE name = 'agent') FROM pragma_user_version()"},
+		{"stats extras", "DROP INDEX " + record.StatsIndex, "SELECT count(*) FROM sqlite_master WHERE name = '" + record.StatsIndex + "'"},
+		{"tool figures", "DROP TABLE " + record.ToolsTable, "SELECT count(*) FROM sqlite_master WHERE name = '" + record.ToolsTable + "'"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFolder(t)
+			if n, problems := f.count(t); n != 60 || len(problems) > 0 {
+				t.Fatalf("first update: %d messages, problems %v", n, problems)
+			}
+			db := writable(t, f.archive)
+			if _, err := db.Exec(c.sql); err != nil {
+				t.Fatal(err)
+			}
+			var ok bool
+			if err := db.QueryRow(c.check).Scan(&ok); err != nil || ok {
+				t.Fatalf("%s: %v, %v", c.check, ok, err)
+			}
+			if n, problems := f.count(t); n != 60 || len(problems) > 0 {
+				t.Fatalf("second update: %d messages, problems %v", n, problems)
+			}
+			if err := db.QueryRow(c.check).Scan(&ok); err != nil || !ok {
+				t.Errorf("not brought up to date: %s: %v, %v", c.check, ok, err)
+			}
+		})
 	}
 }
