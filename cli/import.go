@@ -24,7 +24,7 @@ import (
 // ImportCmd is `convlog import`.
 type ImportCmd struct {
 	Paths       []string `arg:"" optional:"" sep:"none" name:"path" help:"Files, or folders to search for *.jsonl files."`
-	Claude      bool     `help:"Import every transcript under Claude Code's projects folder ($CLAUDE_CONFIG_DIR/projects or ~/.claude/projects)."`
+	Claude      bool     `help:"Import every transcript under Claude Code's projects folders: $CLAUDE_CONFIG_DIR/projects (a comma-separated list of folders may be given), else ~/.config/claude/projects and ~/.claude/projects."`
 	Dir         string   `env:"CONVLOG_DIR" default:".turso/sessions" placeholder:"DIR" help:"Folder for session files."`
 	Jobs        int      `default:"0" help:"Files imported at once (default: the number of CPUs, at most 4)."`
 	Format      string   `enum:"auto,claude,gemini,codex,cursor,opencode" default:"auto" help:"The agent whose streams these are: claude, gemini, codex, cursor or opencode (default: told from each file's lines)."`
@@ -40,11 +40,11 @@ func (c *ImportCmd) Run(env *Env) error {
 	}
 	paths := c.Paths
 	if c.Claude {
-		dir, err := claudeProjects(env)
+		dirs, err := claudeProjects(env)
 		if err != nil {
 			return err
 		}
-		paths = append(paths, dir)
+		paths = append(paths, dirs...)
 	}
 	if len(paths) == 0 {
 		return &exitError{Code: 2, Err: errors.New("import: name files or folders, or give --claude")}
@@ -148,24 +148,60 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-func claudeProjects(env *Env) (string, error) {
-	base := env.Getenv("CLAUDE_CONFIG_DIR")
-	if base == "" {
+// claudeProjects are the folders of Claude Code's transcripts that
+// --claude imports: the projects folder of each folder CLAUDE_CONFIG_DIR
+// names (several may be given, separated by commas, as ccusage reads it),
+// else of both places Claude Code has kept them, $XDG_CONFIG_HOME/claude
+// (~/.config/claude) and ~/.claude. Reading only one of those, convlog
+// would count less than ccusage on a machine that has both. A folder
+// reached twice (one a link to the other) is read once.
+func claudeProjects(env *Env) ([]string, error) {
+	var bases []string
+	if v := strings.TrimSpace(env.Getenv("CLAUDE_CONFIG_DIR")); v != "" {
+		for _, b := range strings.Split(v, ",") {
+			if b = strings.TrimSpace(b); b != "" {
+				bases = append(bases, b)
+			}
+		}
+	} else {
 		home := env.Getenv("HOME")
 		if home == "" {
 			h, err := os.UserHomeDir()
 			if err != nil {
-				return "", fmt.Errorf("--claude: cannot find the home folder (%v); set CLAUDE_CONFIG_DIR", err)
+				return nil, fmt.Errorf("--claude: cannot find the home folder (%v); set CLAUDE_CONFIG_DIR", err)
 			}
 			home = h
 		}
-		base = filepath.Join(home, ".claude")
+		xdg := env.Getenv("XDG_CONFIG_HOME")
+		if xdg == "" {
+			xdg = filepath.Join(home, ".config")
+		}
+		bases = []string{filepath.Join(xdg, "claude"), filepath.Join(home, ".claude")}
 	}
-	dir := filepath.Join(base, "projects")
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return "", fmt.Errorf("--claude: no Claude Code projects folder at %s; set CLAUDE_CONFIG_DIR if it lives elsewhere", dir)
+	var dirs, tried []string
+	seen := map[string]bool{}
+	for _, b := range bases {
+		dir := filepath.Join(b, "projects")
+		tried = append(tried, dir)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			continue
+		}
+		same := dir
+		if real, err := filepath.EvalSymlinks(dir); err == nil {
+			same = real
+		}
+		if abs, err := filepath.Abs(same); err == nil {
+			same = abs
+		}
+		if !seen[same] {
+			seen[same] = true
+			dirs = append(dirs, dir)
+		}
 	}
-	return dir, nil
+	if len(dirs) == 0 {
+		return nil, fmt.Errorf("--claude: no Claude Code projects folder at %s; set CLAUDE_CONFIG_DIR if it lives elsewhere", strings.Join(tried, " or "))
+	}
+	return dirs, nil
 }
 
 type foundFile struct {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -257,6 +258,80 @@ func TestImportClaudeFolder(t *testing.T) {
 	if res.code != 1 || !bytes.Contains(res.stderr, []byte("convlog: --claude: no Claude Code projects folder at")) ||
 		!bytes.Contains(res.stderr, []byte("set CLAUDE_CONFIG_DIR")) {
 		t.Fatalf("missing folder: exit %d: %s", res.code, res.stderr)
+	}
+}
+
+// --claude reads both places Claude Code has kept its transcripts,
+// ~/.config/claude/projects and ~/.claude/projects (a folder that links to
+// the other counted once), or each folder of a comma-separated
+// CLAUDE_CONFIG_DIR, as ccusage does.
+func TestImportClaudeFolders(t *testing.T) {
+	work := t.TempDir()
+	home := filepath.Join(work, "home")
+	orig, err := os.ReadFile("testdata/import/transcript.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	transcript := func(base, id string) {
+		t.Helper()
+		project := filepath.Join(base, "projects", "-home-dev-blog")
+		if err := os.MkdirAll(project, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		b := bytes.ReplaceAll(orig, []byte("7d3f9a2c-1b4e-4c8d-9e6f-0a1b2c3d4e5f"), []byte(id))
+		if err := os.WriteFile(filepath.Join(project, id+".jsonl"), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	transcript(filepath.Join(home, ".config", "claude"), "11111111-1b4e-4c8d-9e6f-0a1b2c3d4e5f")
+	transcript(filepath.Join(home, ".claude"), "22222222-1b4e-4c8d-9e6f-0a1b2c3d4e5f")
+	other := filepath.Join(work, "other")
+	transcript(other, "33333333-1b4e-4c8d-9e6f-0a1b2c3d4e5f")
+	linked := filepath.Join(work, "linked")
+	if err := os.MkdirAll(filepath.Join(linked, ".claude"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	transcript(filepath.Join(linked, ".claude"), "44444444-1b4e-4c8d-9e6f-0a1b2c3d4e5f")
+	if err := os.MkdirAll(filepath.Join(linked, ".config"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(linked, ".claude"), filepath.Join(linked, ".config", "claude")); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, home, config string
+		want               []string // the sessions' first characters
+	}{
+		{"both places", home, "", []string{"1", "2"}},
+		{"one a link to the other", linked, "", []string{"4"}},
+		{"a list in CLAUDE_CONFIG_DIR", home, filepath.Join(home, ".claude") + " , " + other + ",", []string{"2", "3"}},
+	} {
+		dir := filepath.Join(work, "s-"+strings.ReplaceAll(c.name, " ", "-"))
+		res := runConvlog(t, work, nil, []string{"HOME=" + c.home, "XDG_CONFIG_HOME=", "CLAUDE_CONFIG_DIR=" + c.config},
+			"import", "--claude", "--dir", dir)
+		want := fmt.Sprintf("Imported %d files (0 updated), 0 unchanged, 0 failed: %d sessions", len(c.want), len(c.want))
+		if len(c.want) == 1 {
+			want = "Imported 1 file (0 updated), 0 unchanged, 0 failed: 1 session,"
+		}
+		if res.code != 0 || !bytes.HasPrefix(res.stdout, []byte(want)) {
+			t.Errorf("%s: exit %d: %s %s", c.name, res.code, res.stdout, res.stderr)
+			continue
+		}
+		var got []string
+		for _, f := range sessionFiles(t, dir) {
+			db := testkit.OpenDB(t, f)
+			var id string
+			testkit.QueryRow(t, db, "SELECT agent_session_id FROM sessions", &id)
+			got = append(got, id[:1])
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: sessions %v, want %v", c.name, got, c.want)
+		}
+	}
+	res := runConvlog(t, work, nil, []string{"HOME=" + filepath.Join(work, "nobody"), "XDG_CONFIG_HOME=", "CLAUDE_CONFIG_DIR="}, "import", "--claude")
+	if res.code != 1 || !bytes.Contains(res.stderr, []byte(filepath.Join(work, "nobody", ".config", "claude", "projects")+" or "+filepath.Join(work, "nobody", ".claude", "projects"))) {
+		t.Errorf("no folder: exit %d: %s", res.code, res.stderr)
 	}
 }
 
