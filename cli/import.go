@@ -55,13 +55,21 @@ func (c *ImportCmd) Run(env *Env) error {
 		fmt.Fprintf(env.Stderr, "convlog: import %v\n", err)
 	}
 	files := collectJSONL(paths, report)
-
-	var total int64
+	work, copies := dropCopies(env.Ctx, groupSubagents(env.Ctx, files))
+	size := make(map[string]int64, len(files))
 	for _, f := range files {
-		total += f.size
+		size[f.path] = f.size
 	}
-	prog := newProgress(env.Stderr, len(files), total)
-	work := groupSubagents(env.Ctx, files)
+	var total int64
+	nfiles := 0
+	for _, j := range work {
+		total += j.size
+		for _, p := range j.subagents {
+			total += size[p]
+		}
+		nfiles += 1 + len(j.subagents)
+	}
+	prog := newProgress(env.Stderr, nfiles, total)
 	jobs := c.Jobs
 	if jobs <= 0 {
 		jobs = min(runtime.GOMAXPROCS(0), 4)
@@ -134,6 +142,10 @@ func (c *ImportCmd) Run(env *Env) error {
 	if noTimes > 0 {
 		fmt.Fprintf(env.Stdout, "%d %s carried no timestamps: their times and durations are unknown (NULL).\n",
 			noTimes, plural(noTimes, "file", "files"))
+	}
+	if copies > 0 {
+		fmt.Fprintf(env.Stdout, "%d %s left out: %s another file's session, imported from the larger (or newer) file.\n",
+			copies, plural(copies, "file", "files"), plural(copies, "a copy of", "copies of"))
 	}
 	if failed > 0 {
 		return &exitError{Code: 1}
@@ -256,6 +268,62 @@ func groupSubagents(ctx context.Context, files []foundFile) []importJob {
 		jobs[i].subagents = append(jobs[i].subagents, a.path)
 	}
 	return jobs
+}
+
+// dropCopies keeps one of the jobs whose files make the same session
+// (copies of one transcript, in both of Claude Code's folders, or in a
+// backup): the one with the largest file, then the newest, then the first
+// by path. Imported one after the other, each would replace the session
+// made of the other at every run, and the run would count the session as
+// many times. Only files that share their name with another are read for
+// it (a copy keeps its name), so that an import of 120 unchanged files
+// still takes 100 ms, not 125. It returns the jobs kept and how many
+// files it left out.
+func dropCopies(ctx context.Context, jobs []importJob) (kept []importJob, copies int) {
+	type ranked struct {
+		job   int
+		size  int64
+		mtime time.Time
+	}
+	better := func(a, b ranked) bool {
+		switch {
+		case a.size != b.size:
+			return a.size > b.size
+		case !a.mtime.Equal(b.mtime):
+			return a.mtime.After(b.mtime)
+		}
+		return jobs[a.job].path < jobs[b.job].path
+	}
+	named := map[string]int{}
+	for _, j := range jobs {
+		named[filepath.Base(j.path)]++
+	}
+	ids := make([]string, len(jobs))
+	best := map[string]ranked{}
+	for i, j := range jobs {
+		if named[filepath.Base(j.path)] < 2 {
+			continue
+		}
+		st, err := os.Stat(j.path)
+		if err != nil {
+			continue // Import says what is wrong
+		}
+		if ids[i] = record.ImportSessionID(ctx, j.path); ids[i] == "" {
+			continue
+		}
+		r := ranked{i, st.Size(), st.ModTime()}
+		if b, ok := best[ids[i]]; !ok || better(r, b) {
+			best[ids[i]] = r
+		}
+	}
+	for i, j := range jobs {
+		if ids[i] != "" && best[ids[i]].job != i {
+			copies += 1 + len(j.subagents)
+			continue
+		}
+		kept = append(kept, j)
+	}
+	return kept, copies
 }
 
 // collectJSONL expands folders into their *.jsonl files, following symbolic

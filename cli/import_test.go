@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/convlog/convlog/internal/testkit"
 	"github.com/convlog/convlog/report"
@@ -332,6 +333,65 @@ func TestImportClaudeFolders(t *testing.T) {
 	res := runConvlog(t, work, nil, []string{"HOME=" + filepath.Join(work, "nobody"), "XDG_CONFIG_HOME=", "CLAUDE_CONFIG_DIR="}, "import", "--claude")
 	if res.code != 1 || !bytes.Contains(res.stderr, []byte(filepath.Join(work, "nobody", ".config", "claude", "projects")+" or "+filepath.Join(work, "nobody", ".claude", "projects"))) {
 		t.Errorf("no folder: exit %d: %s", res.code, res.stderr)
+	}
+}
+
+// Copies of one transcript (in both of Claude Code's folders, or a backup)
+// make one session, imported from the largest file, then the newest; the
+// others are left out, and a second run finds the session unchanged.
+func TestImportCopiesOfASession(t *testing.T) {
+	work := t.TempDir()
+	full, err := os.ReadFile("testdata/import/transcript.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "7d3f9a2c-1b4e-4c8d-9e6f-0a1b2c3d4e5f.jsonl"
+	lines := bytes.SplitAfter(full, []byte("\n"))
+	write := func(dir string, b []byte, age time.Duration) string {
+		t.Helper()
+		p := filepath.Join(work, dir, "-home-dev-blog", name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		when := time.Now().Add(-age)
+		if err := os.Chtimes(p, when, when); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// An older copy, made while the session was still running: its first
+	// lines, and newer than the whole file.
+	whole := write("a", full, time.Hour)
+	write("b", bytes.Join(lines[:6], nil), time.Minute)
+	// The same bytes as the whole file, older.
+	write("c", full, 2*time.Hour)
+	for _, order := range [][]string{{"a", "b", "c"}, {"c", "b", "a"}} {
+		dir := filepath.Join(work, "s-"+strings.Join(order, ""))
+		for run := range 2 {
+			res := runConvlog(t, work, nil, nil, append([]string{"import", "--dir", dir}, order...)...)
+			want := "Imported 1 file (0 updated), 0 unchanged, 0 failed: 1 session, 14 messages"
+			if run == 1 {
+				want = "Imported 0 files (0 updated), 1 unchanged, 0 failed: 0 sessions"
+			}
+			if res.code != 0 || !bytes.HasPrefix(res.stdout, []byte(want)) ||
+				!bytes.Contains(res.stdout, []byte("\n2 files left out: copies of another file's session")) {
+				t.Fatalf("%v, run %d: exit %d: %s %s", order, run+1, res.code, res.stdout, res.stderr)
+			}
+		}
+		files := sessionFiles(t, dir)
+		if len(files) != 1 {
+			t.Fatalf("%v: %d session files", order, len(files))
+		}
+		var source string
+		var msgs int
+		db := testkit.OpenDB(t, files[0])
+		testkit.QueryRow(t, db, "SELECT source_path, (SELECT count(*) FROM messages) FROM sessions", &source, &msgs)
+		if source != whole || msgs != 14 {
+			t.Errorf("%v: imported from %s, %d messages; want %s, 14", order, source, msgs, whole)
+		}
 	}
 }
 

@@ -132,31 +132,12 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 	}
 	defer src.close()
 
-	// First pass over the start of the file: format and agent session.
-	var det stream.Detector
-	head := src.data[:min(len(src.data), 64<<10)] // for files that name no session
-	// (A cut last line is the second pass's to report.)
-	if err := src.lines(ctx, 16<<20, func(l []byte) bool { det.Line(l); return !det.Enough() }, nil); err != nil && !errors.Is(err, errCutLine) {
+	id, err := identify(ctx, path, src)
+	if err != nil {
 		return fail("%w", err)
 	}
-	res.Format = det.Format()
-	if res.Format == "" {
-		return fail("is not JSONL (no line is a JSON object); convlog imports the JSON streams of Claude Code, Gemini CLI, Codex, Cursor and opencode, and Claude Code's transcripts")
-	}
-	name := res.Format + ":" + det.AgentSessionID
-	own := ""
-	if agent := subagentID(path, &det); agent != "" {
-		// A sub-agent's transcript imported without its session's: a
-		// session of its own, which the session's import cannot replace.
-		name += ":agent:" + agent
-	} else if own = resumedAs(path, &det, src.data); own != "" {
-		name = res.Format + ":" + own
-	}
-	if det.AgentSessionID == "" {
-		sum := sha256.Sum256(head)
-		name = res.Format + ":content:" + string(sum[:])
-	}
-	res.SessionID = uuid.NewSHA1(importNamespace, []byte(name)).String()
+	res.Format, res.SessionID = id.format, id.sessionID
+	own := id.own
 
 	if err := MakeDir(dir); err != nil {
 		return fail("session folder: %w", err)
@@ -310,6 +291,65 @@ func persistedOutput(transcript string, preview []byte) ([]byte, bool) {
 		}
 	}
 	return nil, false
+}
+
+// identity is what the start of a file to import says of it.
+type identity struct {
+	format    string // stream.Format…
+	sessionID string // of the session an import of it makes
+	own       string // a resumed session's transcript: its own agent session id (resumedAs)
+}
+
+// errNotJSONL is a file to import none of whose lines is a JSON object.
+var errNotJSONL = errors.New("is not JSONL (no line is a JSON object); convlog imports the JSON streams of Claude Code, Gemini CLI, Codex, Cursor and opencode, and Claude Code's transcripts")
+
+// identify reads the start of the file at path (mapped in src): its
+// format and agent session, and so the session an import of it makes.
+func identify(ctx context.Context, path string, src *mapped) (identity, error) {
+	var det stream.Detector
+	head := src.data[:min(len(src.data), 64<<10)] // for files that name no session
+	// (A cut last line is the import's to report.)
+	if err := src.lines(ctx, 16<<20, func(l []byte) bool { det.Line(l); return !det.Enough() }, nil); err != nil && !errors.Is(err, errCutLine) {
+		return identity{}, err
+	}
+	id := identity{format: det.Format()}
+	if id.format == "" {
+		return id, errNotJSONL
+	}
+	name := id.format + ":" + det.AgentSessionID
+	if agent := subagentID(path, &det); agent != "" {
+		// A sub-agent's transcript imported without its session's: a
+		// session of its own, which the session's import cannot replace.
+		name += ":agent:" + agent
+	} else if id.own = resumedAs(path, &det, src.data); id.own != "" {
+		name = id.format + ":" + id.own
+	}
+	if det.AgentSessionID == "" {
+		sum := sha256.Sum256(head)
+		name = id.format + ":content:" + string(sum[:])
+	}
+	id.sessionID = uuid.NewSHA1(importNamespace, []byte(name)).String()
+	return id, nil
+}
+
+// ImportSessionID is the id of the session that Import of the file at
+// path makes; "" if it cannot tell (Import then says why).
+func ImportSessionID(ctx context.Context, path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	src, err := mapWhole(f)
+	if err != nil {
+		return ""
+	}
+	defer src.close()
+	id, err := identify(ctx, path, src)
+	if err != nil {
+		return ""
+	}
+	return id.sessionID
 }
 
 // jsonlStem is a file's name without .jsonl: Claude Code names a
