@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -621,4 +622,69 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// An image or a document in a tool's output (base64, in a block of its
+// own) is not searched: its place is named, and its words are not in the
+// index.
+func TestSearchLeavesOutImages(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	a := &searchArchive{dir: filepath.Join(work, "sessions"), path: filepath.Join(work, Name)}
+	data := "iVBORw0KGgo/" + "zebramarker/" + strings.Repeat("QUJDRA", 200)
+	result := func(id, blocks string) string {
+		return `{"type":"user","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"` + id + `","content":[` + blocks + `]}]}}`
+	}
+	testkit.NewSession(t, a.dir, "44444444-0000-4000-8000-000000000004").
+		Line(initLine("agent-img", "claude-sonnet-4-5", "/home/dev/web")).
+		Line(toolUse("toolu_i", "Read", `{"file_path":"/home/dev/web/login.png"}`)).
+		Line(result("toolu_i", `{"type":"text","text":"the login page"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"`+data+`"}}`)).
+		Line(toolUse("toolu_m", "mcp__browser__screenshot", `{}`)).
+		Line(result("toolu_m", `{"type":"image","data":"`+data+`","mimeType":"image/jpeg"}`)).
+		Line(toolUse("toolu_p", "Read", `{"file_path":"/home/dev/web/spec.pdf"}`)).
+		Line(result("toolu_p", `{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"`+data+`"}}`)).
+		Finish()
+	a.arch = Open(a.dir, a.path, testkit.Schema(t))
+	if got := a.search(t, "zebramarker", SearchOptions{}); len(got) != 0 {
+		t.Errorf("a word of the base64 data found: %q", got)
+	}
+	if got := a.search(t, "login page", SearchOptions{}); !slices.Equal(got, []string{"4#2 output Read"}) {
+		t.Errorf("the output's text: %q", got)
+	}
+	db, err := a.arch.Query(t.Context(), func(err error) { t.Error(err) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var texts []string
+	rows, err := db.Query("SELECT tool_name, tool_input, tool_output, status, error FROM tool_calls ORDER BY sequence")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n, in, out, st, e sql.NullString
+		if err := rows.Scan(&n, &in, &out, &st, &e); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String, data) {
+			t.Errorf("%s: the stored output lacks the data", n.String)
+		}
+		for _, d := range ToolCallDocs(n.String, in.String, out.String, st.String, e.String) {
+			if d.Kind == KindOutput {
+				texts = append(texts, d.Text)
+			}
+		}
+	}
+	rows.Close()
+	want := []string{"the login page\n[image image/png]", "[image image/jpeg]", "[document application/pdf]"}
+	if !slices.Equal(texts, want) {
+		t.Errorf("documents %q, want %q", texts, want)
+	}
+	stats, err := StatsOf(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.TextBytes >= int64(len(data)) {
+		t.Errorf("%d bytes of text indexed, for outputs whose data alone is %d", stats.TextBytes, len(data))
+	}
 }

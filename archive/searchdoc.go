@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"cmp"
 	"strings"
 	"unicode/utf8"
 
@@ -165,7 +166,50 @@ func ToolCallDocs(name, input, output, status, errText string) []Doc {
 	if status == "error" && errText != "" {
 		out = errText
 	}
-	return textDoc(docs, PartOutput, KindOutput, name, status, out)
+	return textDoc(docs, PartOutput, KindOutput, name, status, withoutMedia(out))
+}
+
+// withoutMedia is a tool's output with each image or document it holds
+// (a content block the output keeps as a JSON object of its own line,
+// {"type":"image","source":{"type":"base64","data":…}}, as Read and
+// screenshot tools give them) named in its place, "[image image/png]".
+// Base64 is no text to search, and split into random words it made the
+// index larger than its text: ten 300 KB screenshots, a 1.0 MB index of
+// 0.7 MB of text.
+func withoutMedia(out string) string {
+	if !strings.Contains(out, `"base64"`) && !strings.Contains(out, `"data":"`) {
+		return out
+	}
+	lines := strings.Split(out, "\n")
+	changed := false
+	p := parsers.Get()
+	defer parsers.Put(p)
+	for i, l := range lines {
+		if len(l) < 256 || l[0] != '{' || l[len(l)-1] != '}' {
+			continue
+		}
+		v, err := p.Parse(l)
+		if err != nil {
+			continue
+		}
+		kind := str(v.Get("type"))
+		src := v.Get("source")
+		if src == nil {
+			src = v // MCP's form: {"type":"image","data":…,"mimeType":…}
+		}
+		if (kind != "image" && kind != "document" && kind != "audio") || len(str(src.Get("data"))) < 256 {
+			continue
+		}
+		if media := cmp.Or(str(src.Get("media_type")), str(src.Get("mimeType"))); media != "" {
+			kind += " " + media
+		}
+		lines[i] = "[" + kind + "]"
+		changed = true
+	}
+	if !changed {
+		return out
+	}
+	return strings.Join(lines, "\n")
 }
 
 // inputText is the string values of a tool's JSON input, one a line: the
