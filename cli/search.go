@@ -240,6 +240,12 @@ func (c *SearchCmd) checkIndex(ctx context.Context, env *Env, rd archive.Reader)
 		if err := rd.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM messages)").Scan(&some); err == nil && !some {
 			return false, nil
 		}
+		var made int
+		if err := rd.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE name = '"+archive.SearchTable+"'").Scan(&made); err == nil && made > 0 && c.URL != "" {
+			// The archive's own is made anew by its update; a synced
+			// database's waits to be asked.
+			return false, fmt.Errorf("%s has a search index of another version of convlog: make it anew with convlog search --reindex --url %s", c.URL, c.URL)
+		}
 		return false, c.noIndex()
 	}
 	queued, err := archive.QueueLength(ctx, rd)

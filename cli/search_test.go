@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -323,6 +324,23 @@ func TestSearchURL(t *testing.T) {
 	res = runConvlog(t, work, nil, nil, "search", "--url", url, "--json", "pangolin")
 	if res.code != 0 || !bytes.Contains(res.stdout, []byte(`"session_id":"0e0e0e0e-0000-4000-8000-000000000003"`)) {
 		t.Errorf("after a sync: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	// An index made by another version of convlog is named as such.
+	db, err := sql.Open("sqlite", target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec("UPDATE search_meta SET value = '0' WHERE key = 'version'")
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = runConvlog(t, work, nil, nil, "search", "--url", url, "pangolin")
+	if res.code != 1 || !strings.Contains(string(res.stderr), url+" has a search index of another version of convlog: make it anew with convlog search --reindex --url "+url) {
+		t.Errorf("an older index: exit %d %s", res.code, res.stderr)
+	}
+	if res = runConvlog(t, work, nil, nil, "search", "--url", url, "--reindex", "pangolin"); res.code != 0 || !bytes.Contains(res.stdout, []byte("pangolin")) {
+		t.Errorf("reindex of an older index: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 
 	srv := testkit.Start(t)
