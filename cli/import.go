@@ -272,8 +272,8 @@ func groupSubagents(ctx context.Context, files []foundFile) []importJob {
 
 // dropCopies keeps one of the jobs whose files make the same session
 // (copies of one transcript, in both of Claude Code's folders, or in a
-// backup): the one with the largest file, then the newest, then the first
-// by path. Imported one after the other, each would replace the session
+// backup): the one with the most bytes (its sub-agents' transcripts
+// counted), then the newest, then the first by path. Imported one after the other, each would replace the session
 // made of the other at every run, and the run would count the session as
 // many times. Only files that share their name with another are read for
 // it (a copy keeps its name), so that an import of 120 unchanged files
@@ -312,6 +312,12 @@ func dropCopies(ctx context.Context, jobs []importJob) (kept []importJob, copies
 			continue
 		}
 		r := ranked{i, st.Size(), st.ModTime()}
+		for _, p := range j.subagents {
+			// A copy made without its sub-agents' transcripts holds less.
+			if st, err := os.Stat(p); err == nil {
+				r.size += st.Size()
+			}
+		}
 		if b, ok := best[ids[i]]; !ok || better(r, b) {
 			best[ids[i]] = r
 		}

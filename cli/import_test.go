@@ -395,6 +395,37 @@ func TestImportCopiesOfASession(t *testing.T) {
 	}
 }
 
+// Of two copies of a session, one with its sub-agents' transcripts and one
+// without, the one with them is imported, though the other is newer.
+func TestImportCopiesKeepSubagents(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	full := filepath.Join(work, "full")
+	if err := os.CopyFS(full, os.DirFS("testdata/import/subagents")); err != nil {
+		t.Fatal(err)
+	}
+	const name = "-home-dev-shop/5b1e2c3d-7a8f-4e9b-a0c1-d2e3f4a5b6c7.jsonl"
+	bare := filepath.Join(work, "bare", name)
+	if err := os.MkdirAll(filepath.Dir(bare), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, filepath.Join(full, name), bare)
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(filepath.Join(full, name), old, old); err != nil {
+		t.Fatal(err)
+	}
+	res := runConvlog(t, work, nil, nil, "import", "--dir", "s", "bare", "full")
+	if res.code != 0 || !bytes.HasPrefix(res.stdout, []byte("Imported 3 files (0 updated), 0 unchanged, 0 failed: 1 session,")) ||
+		!bytes.Contains(res.stdout, []byte("\n1 file left out: a copy of another file's session")) {
+		t.Fatalf("exit %d: %s %s", res.code, res.stdout, res.stderr)
+	}
+	var sidechain int
+	testkit.QueryRow(t, testkit.OpenDB(t, sessionFiles(t, filepath.Join(work, "s"))[0]), `SELECT count(*) FROM messages WHERE is_sidechain = 1`, &sidechain)
+	if sidechain != 8 {
+		t.Errorf("%d sub-agent lines, want 8", sidechain)
+	}
+}
+
 // TestImportLargeFile: a file several times larger than an import writes
 // between commits is imported whole, every line stored as it was, and its
 // session ends as one imported in one piece would.
