@@ -656,7 +656,7 @@ for i in "${!big_sizes[@]}"; do
 	say "generating a stream with one $big_label line"
 	"$gen" stream -size "$big_base" -seed 2 -big-line "${big_sizes[i]}" >"$big"
 	big_lines=$(wc -l <"$big")
-	big_longest=$(awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }' "$big")
+	big_longest=$("$gen" longest "$big")
 	rss_big=() rss_big_upper=()
 	for ((r = 1; r <= big_runs; r++)); do
 		say "one $big_label line, run $r/$big_runs: peak RSS, output compared with the input"

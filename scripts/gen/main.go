@@ -46,6 +46,8 @@ commands:
   latency      N small stream-json lines, one per interval, each with its send time
                -lines 1000 -interval 1ms -line-size 200
   measure      reads lines from stdin, prints p50/p99/max latency in µs as JSON
+  longest      prints the length in bytes of the longest line of a file
+               FILE
   peak         runs a command and writes the peak RSS of its process tree in KiB
                -o FILE CMD [ARGS...]
   usage        compares tokens by model of ccusage daily --json and convlog stats
@@ -74,6 +76,8 @@ func main() {
 		err = runLatency(args, os.Stdout)
 	case "measure":
 		err = runMeasure(args, os.Stdin, os.Stdout)
+	case "longest":
+		err = runLongest(args, os.Stdout)
 	case "usage":
 		err = runUsage(args, os.Stdout)
 	case "peak":
@@ -156,6 +160,52 @@ func runTranscripts(args []string) error {
 		return err
 	}
 	return writeTranscripts(*out, total, *files, *seed)
+}
+
+// runLongest prints the length in bytes, without its newline, of the
+// longest line of a file. awk took six minutes for a stream with one line
+// of 200 MB (mawk grows its record buffer step by step); this reads the
+// file once.
+func runLongest(args []string, out io.Writer) error {
+	if len(args) != 1 {
+		return errors.New("longest: give one file")
+	}
+	f, err := os.Open(args[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	n, err := longestLine(f)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(out, n)
+	return err
+}
+
+// longestLine is the length of the longest line of r, without its newline.
+func longestLine(r io.Reader) (int64, error) {
+	buf := make([]byte, 1<<20)
+	var longest, cur int64
+	for {
+		n, err := r.Read(buf)
+		for b := buf[:n]; len(b) > 0; {
+			i := bytes.IndexByte(b, '\n')
+			if i < 0 {
+				cur += int64(len(b))
+				break
+			}
+			longest = max(longest, cur+int64(i))
+			cur = 0
+			b = b[i+1:]
+		}
+		if err == io.EOF {
+			return max(longest, cur), nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
 }
 
 // ---------------------------------------------------------------------------

@@ -296,6 +296,24 @@ func TestStreamBigLine(t *testing.T) {
 	if want := 300_000 + big; math.Abs(float64(len(data)-want)) > 0.02*float64(want) {
 		t.Errorf("wrote %d bytes, want about %d", len(data), want)
 	}
+	if n, err := longestLine(bytes.NewReader(data)); err != nil || n != big {
+		t.Errorf("longest line %d, %v; want %d", n, err, big)
+	}
+}
+
+// longestLine counts across reads, and a last line without a newline.
+func TestLongestLine(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int64
+	}{
+		{"", 0}, {"\n\n", 0}, {"ab\nabcd\nabc", 4}, {"ab\nabc\nabcdef", 6},
+		{strings.Repeat("x", 3<<20) + "\ny\n", 3 << 20},
+	} {
+		if n, err := longestLine(strings.NewReader(c.in)); err != nil || n != c.want {
+			t.Errorf("%d bytes: %d, %v; want %d", len(c.in), n, err, c.want)
+		}
+	}
 }
 
 func TestTranscripts(t *testing.T) {
