@@ -273,12 +273,12 @@ func groupSubagents(ctx context.Context, files []foundFile) []importJob {
 // dropCopies keeps one of the jobs whose files make the same session
 // (copies of one transcript, in both of Claude Code's folders, or in a
 // backup): the one with the most bytes (its sub-agents' transcripts
-// counted), then the newest, then the first by path. Imported one after the other, each would replace the session
-// made of the other at every run, and the run would count the session as
-// many times. Only files that share their name with another are read for
-// it (a copy keeps its name), so that an import of 120 unchanged files
-// still takes 100 ms, not 125. It returns the jobs kept and how many
-// files it left out.
+// counted), then the newest, then the first by path. Imported one after
+// the other, each would replace the session made of the other at every
+// run, and the run would count the session as many times. Only files that
+// share their name with another are read for it (a copy keeps its name),
+// so that an import of 120 unchanged files still takes 100 ms, not 125.
+// It returns the jobs kept and how many files it left out.
 func dropCopies(ctx context.Context, jobs []importJob) (kept []importJob, copies int) {
 	type ranked struct {
 		job   int
