@@ -256,6 +256,44 @@ func TestHTMLFile(t *testing.T) {
 	}
 }
 
+// A picture a tool returned is shown as the picture, in the page written
+// to a file: Anthropic's block and MCP's; an SVG, or data that is not
+// base64, stays text, and runs nothing.
+func TestHTMLImages(t *testing.T) {
+	dir := t.TempDir()
+	sessions := filepath.Join(dir, "sessions")
+	if err := os.MkdirAll(sessions, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	teeFixture(t, sessions, "images", "images.jsonl")
+	page := filepath.Join(dir, "images.html")
+	if res := run(t, dir, nil, nil, "html", "--dir", sessions, "-o", page, "images"); res.Code != 0 {
+		t.Fatalf("convlog html: exit %d: %s", res.Code, res.Stderr)
+	}
+	tb := newTab(t)
+	tb.open("file://"+page, true)
+	tb.do(chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('details.call').forEach(d => d.open = true)`))
+	tb.waitJS(`[...document.querySelectorAll('details.call')].every(d => d.dataset.filled)`)
+	tb.waitJS(`[...document.querySelectorAll('img.pic')].every(i => i.complete)`)
+	for id, want := range map[string]int{"toolu_png": 1, "toolu_mcp": 1, "toolu_svg": 0, "toolu_bad": 0} {
+		call := `document.querySelector('details.call[data-id="` + id + `"]')`
+		if n := js[int](tb, call+`.querySelectorAll('img').length`); n != want {
+			t.Errorf("%s: %d pictures, want %d", id, n, want)
+		}
+		if want == 1 {
+			if w := js[int](tb, call+`.querySelector('img.pic').naturalWidth`); w != 2 {
+				t.Errorf("%s: the picture is %d pixels wide, want 2 (not decoded?)", id, w)
+			}
+			if out := js[string](tb, call+`.querySelector('.out').textContent`); strings.Contains(out, "iVBOR") || !strings.Contains(out, "[image image/png]") {
+				t.Errorf("%s: the output shows %q", id, out)
+			}
+		} else if out := js[string](tb, call+`.querySelector('.out').textContent`); !strings.Contains(out, `"type":"image"`) {
+			t.Errorf("%s: the output shows %q, want the block as text", id, out)
+		}
+	}
+	tb.check("file://", "data:image/png;base64,")
+}
+
 // TestLive: a page open on a session that convlog tee is writing shows
 // each new tool call as it is logged, without a reload; a pending call's
 // bar grows; the end of the session ends the page's stream.

@@ -582,8 +582,41 @@
     return d;
   }
   const CUT = 4000;
+  // A picture a tool returned (Read of an image, a browser's screenshot) is
+  // a line of its own in the output: a JSON block of base64, Anthropic's
+  // {type, source: {type: base64, media_type, data}} or MCP's {type, data,
+  // mimeType}. It is shown as the picture, from a data: URL of its bytes;
+  // only raster types are, and only data that is base64 through and
+  // through (an SVG could carry script; nothing else may reach the URL).
+  function imageURL(line) {
+    if (line[0] !== '{' || line.indexOf('"image"') < 0) return null;
+    let v;
+    try { v = JSON.parse(line); } catch (e) { return null; }
+    if (!v || v.type !== 'image') return null;
+    const src = v.source && typeof v.source === 'object' ? v.source : v;
+    const type = src.media_type || src.mimeType;
+    if ((v.source && src.type !== 'base64') || typeof src.data !== 'string' || typeof type !== 'string' ||
+        !/^image\/(png|jpeg|gif|webp)$/.test(type) || !/^[A-Za-z0-9+\/]+={0,2}$/.test(src.data)) return null;
+    return { url: 'data:' + type + ';base64,' + src.data, type: type };
+  }
   function outputBox(text, isErr) {
     const wrap = el('div', 'out');
+    if (text.indexOf('"image"') >= 0) {
+      const lines = text.split('\n'), pics = [];
+      for (let i = 0; i < lines.length; i++) {
+        const img = imageURL(lines[i]);
+        if (!img) continue;
+        const pic = el('img', 'pic');
+        pic.alt = 'image ' + img.type;
+        pic.src = img.url;
+        pics.push(pic);
+        lines[i] = '[image ' + img.type + ']';
+      }
+      if (pics.length) {
+        text = lines.join('\n');
+        pics.forEach(p => wrap.appendChild(p));
+      }
+    }
     const pre = el('pre', isErr ? 'error-text' : null);
     if (text.length > CUT) {
       textNodes(pre, text.slice(0, CUT));
