@@ -285,18 +285,19 @@ type drainer struct {
 	next, ins *sql.Stmt
 	del       *sql.Stmt
 	onRows    func(n int) // when set, told of the rows each read takes in
+	titles    titles
 }
 
 // queuedRows reads the rows of the next keys of the queue, whichever
 // table they are in; a key whose row is gone reads as NULLs.
-const queuedRows = `SELECT q.key, m.type, m.subtype, m.raw_message, t.tool_name, t.tool_input, t.tool_output, t.status, t.error
+const queuedRows = `SELECT q.key, m.type, m.subtype, m.raw_message, t.tool_name, t.tool_input, t.tool_output, t.status, t.error, m.session_id
 	FROM ` + QueueTable + ` q
 	LEFT JOIN messages m ON (q.key & 1) = 0 AND m.rowid = q.key >> 1
 	LEFT JOIN tool_calls t ON (q.key & 1) = 1 AND t.rowid = q.key >> 1
 	WHERE q.key > ? ORDER BY q.key LIMIT 256`
 
 func newDrainer(ctx context.Context, conn *sql.Conn) (*drainer, error) {
-	d := &drainer{conn: conn}
+	d := &drainer{conn: conn, titles: titles{}}
 	for _, s := range []struct {
 		stmt **sql.Stmt
 		q    string
@@ -389,25 +390,50 @@ func (d *drainer) read(ctx context.Context, after int64, size *int) ([]keyDocs, 
 	if err != nil {
 		return nil, after, err
 	}
-	return readQueued(rows, after, size, batchBytes)
+	return readQueued(rows, after, size, batchBytes, d.titles)
+}
+
+// titles are the session titles a drain has indexed, by session and
+// kind of title line. Claude Code writes a session's title line again and
+// again (390 times in one transcript of 9,864 lines): a title line is
+// indexed only when its title differs from the last one of its session
+// and kind in the same drain, so that one session's title cannot fill a
+// search's hits. (A later update that brings the same title again indexes
+// it once more.)
+type titles map[string]string
+
+// repeated says whether the documents of a message line of session are a
+// title the drain indexed last for the session, and notes them otherwise.
+func (t titles) repeated(typ, session string, docs []Doc) bool {
+	if (typ != "ai-title" && typ != "custom-title") || len(docs) != 1 {
+		return false
+	}
+	k := session + "\x00" + typ
+	if last, ok := t[k]; ok && last == docs[0].Text {
+		return true
+	}
+	t[k] = docs[0].Text
+	return false
 }
 
 // readQueued makes the documents of rows of queuedRows, until their size
 // reaches limit, and closes rows.
-func readQueued(rows *sql.Rows, after int64, size *int, limit int) ([]keyDocs, int64, error) {
+func readQueued(rows *sql.Rows, after int64, size *int, limit int, seen titles) ([]keyDocs, int64, error) {
 	defer rows.Close()
 	var out []keyDocs
 	last := after
 	for *size < limit && rows.Next() {
 		var key int64
-		var typ, subtype, name, input, output, status, errText sql.NullString
+		var typ, subtype, name, input, output, status, errText, session sql.NullString
 		var raw sql.RawBytes
-		if err := rows.Scan(&key, &typ, &subtype, &raw, &name, &input, &output, &status, &errText); err != nil {
+		if err := rows.Scan(&key, &typ, &subtype, &raw, &name, &input, &output, &status, &errText, &session); err != nil {
 			return nil, after, err
 		}
 		var docs []Doc
 		if key&1 == fromMessage {
-			docs = MessageDocs(typ.String, subtype.String, raw)
+			if docs = MessageDocs(typ.String, subtype.String, raw); seen.repeated(typ.String, session.String, docs) {
+				docs = nil
+			}
 		} else if name.Valid || status.Valid {
 			docs = ToolCallDocs(name.String, input.String, output.String, status.String, errText.String)
 		}

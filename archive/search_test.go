@@ -688,3 +688,37 @@ func TestSearchLeavesOutImages(t *testing.T) {
 		t.Errorf("%d bytes of text indexed, for outputs whose data alone is %d", stats.TextBytes, len(data))
 	}
 }
+
+// The titles of Claude Code 2.x sessions (ai-title and custom-title lines,
+// each written again and again) are found as the session's summary, each
+// title once.
+func TestSearchSessionTitles(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	a := &searchArchive{dir: filepath.Join(work, "sessions"), path: filepath.Join(work, Name)}
+	const id = "55555555-0000-4000-8000-000000000005"
+	title := func(kind, field, text string) string {
+		return `{"type":"` + kind + `","` + field + `":"` + text + `","sessionId":"` + id + `"}`
+	}
+	s := testkit.NewSession(t, a.dir, id).Line(userText("the checkout page times out"))
+	for range 5 {
+		s.Line(title("ai-title", "aiTitle", "Fix the checkout timeout"))
+	}
+	s.Line(testkit.AssistantText(7, "raised the gateway timeout"))
+	for range 3 {
+		s.Line(title("ai-title", "aiTitle", "Raise the gateway timeout"))
+		s.Line(title("custom-title", "customTitle", "okapi release"))
+	}
+	s.Finish()
+	a.arch = Open(a.dir, a.path, testkit.Schema(t))
+	for q, want := range map[string][]string{
+		"checkout":         {"5#0 user", "5#1 summary"},
+		"gateway":          {"5#6 assistant", "5#7 summary"},
+		"okapi":            {"5#8 summary"},
+		"in:summary okapi": {"5#8 summary"},
+	} {
+		if got := a.search(t, q, SearchOptions{}); !slices.Equal(sorted(got), want) {
+			t.Errorf("%s: %q, want %q", q, got, want)
+		}
+	}
+}

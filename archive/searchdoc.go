@@ -74,7 +74,7 @@ func splitRowid(id int64) (rowid int64, table, part int) {
 // indexedTypes are the message types that carry text of their own; the
 // others (system lines, stream events, results that repeat the last
 // answer) are not read. The list is also in the index's triggers.
-var indexedTypes = []string{"user", "assistant", "summary", "error", "result", "message", "item.completed"}
+var indexedTypes = []string{"user", "assistant", "summary", "error", "result", "message", "item.completed", "ai-title", "custom-title"}
 
 var parsers fastjson.ParserPool
 
@@ -119,6 +119,12 @@ func MessageDocs(typ, subtype string, raw []byte) []Doc {
 	case "summary":
 		// Transcripts: the title Claude Code gave the conversation.
 		docs = textDoc(docs, 0, KindSummary, "", "", str(v.Get("summary")))
+	case "ai-title":
+		// Transcripts of Claude Code 2.x: the title it gave the session
+		// ({"type":"ai-title","aiTitle":…}), and the one the user gave it.
+		docs = textDoc(docs, 0, KindSummary, "", "", str(v.Get("aiTitle")))
+	case "custom-title":
+		docs = textDoc(docs, 0, KindSummary, "", "", str(v.Get("customTitle")))
 	case "result":
 		// A successful result repeats the last answer; a failed one says why.
 		if v.GetBool("is_error") || strings.HasPrefix(subtype, "error") {

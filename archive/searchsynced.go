@@ -89,13 +89,14 @@ func KeepRemoteSearch(ctx context.Context, db *sql.DB, rebuild bool) error {
 		return ErrNoIndex
 	}
 	after := int64(-1)
+	seen := titles{}
 	for {
 		rows, err := db.QueryContext(ctx, queuedRows, after)
 		if err != nil {
 			return err
 		}
 		size := 0
-		docs, last, err := readQueued(rows, after, &size, remoteBatch)
+		docs, last, err := readQueued(rows, after, &size, remoteBatch, seen)
 		if err != nil {
 			return err
 		}
