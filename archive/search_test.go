@@ -676,7 +676,7 @@ func TestSearchLeavesOutImages(t *testing.T) {
 		}
 	}
 	rows.Close()
-	want := []string{"the login page\n[image image/png]", "[image image/jpeg]", "[document application/pdf]"}
+	want := []string{"the login page\nimage (image/png)", "image (image/jpeg)", "document (application/pdf)"}
 	if !slices.Equal(texts, want) {
 		t.Errorf("documents %q, want %q", texts, want)
 	}

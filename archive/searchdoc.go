@@ -178,7 +178,7 @@ func ToolCallDocs(name, input, output, status, errText string) []Doc {
 // withoutMedia is a tool's output with each image or document it holds
 // (a content block the output keeps as a JSON object of its own line,
 // {"type":"image","source":{"type":"base64","data":…}}, as Read and
-// screenshot tools give them) named in its place, "[image image/png]".
+// screenshot tools give them) named in its place, "image (image/png)".
 // Base64 is no text to search, and split into random words it made the
 // index larger than its text: ten 300 KB screenshots, a 1.0 MB index of
 // 0.7 MB of text.
@@ -206,10 +206,12 @@ func withoutMedia(out string) string {
 		if (kind != "image" && kind != "document" && kind != "audio") || len(str(src.Get("data"))) < 256 {
 			continue
 		}
+		// In parentheses: a search's plain output marks matches with
+		// brackets, and "[[image] [image]/png]" is hard to read.
 		if media := cmp.Or(str(src.Get("media_type")), str(src.Get("mimeType"))); media != "" {
-			kind += " " + media
+			kind += " (" + media + ")"
 		}
-		lines[i] = "[" + kind + "]"
+		lines[i] = kind
 		changed = true
 	}
 	if !changed {
