@@ -335,21 +335,25 @@ func identify(ctx context.Context, path string, src *mapped) (identity, error) {
 // ImportSessionID is the id of the session that Import of the file at
 // path makes; "" if it cannot tell (Import then says why).
 func ImportSessionID(ctx context.Context, path string) string {
+	var id identity
+	peek(path, func(src *mapped) { id, _ = identify(ctx, path, src) })
+	return id.sessionID
+}
+
+// peek maps the whole file at path and hands it to fn; a file that cannot
+// be opened or mapped is not looked at.
+func peek(path string, fn func(src *mapped)) {
 	f, err := os.Open(path)
 	if err != nil {
-		return ""
+		return
 	}
 	defer f.Close()
 	src, err := mapWhole(f)
 	if err != nil {
-		return ""
+		return
 	}
 	defer src.close()
-	id, err := identify(ctx, path, src)
-	if err != nil {
-		return ""
-	}
-	return id.sessionID
+	fn(src)
 }
 
 // jsonlStem is a file's name without .jsonl: Claude Code names a
@@ -381,21 +385,14 @@ func subagentLines(ctx context.Context, f *os.File, line func([]byte) bool, prog
 // lines carry the session's id, so that imported alone, each would be
 // taken for the session. Errors read as no.
 func PeekSubagent(ctx context.Context, path string) (sessionID, agentID string) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", ""
-	}
-	defer f.Close()
-	src, err := mapWhole(f)
-	if err != nil {
-		return "", ""
-	}
-	defer src.close()
-	// The first line that is a JSON object tells: the prompt the
-	// sub-agent was given.
-	var det stream.Detector
-	src.lines(ctx, 16<<20, func(l []byte) bool { det.Line(l); return det.Objects == 0 }, nil)
-	return det.AgentSessionID, subagentID(path, &det)
+	peek(path, func(src *mapped) {
+		// The first line that is a JSON object tells: the prompt the
+		// sub-agent was given.
+		var det stream.Detector
+		src.lines(ctx, 16<<20, func(l []byte) bool { det.Line(l); return det.Objects == 0 }, nil)
+		sessionID, agentID = det.AgentSessionID, subagentID(path, &det)
+	})
+	return sessionID, agentID
 }
 
 // importedSource reads the source size and time recorded in an existing
