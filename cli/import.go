@@ -165,8 +165,8 @@ func plural(n int, one, many string) string {
 // names (several may be given, separated by commas, as ccusage reads it),
 // else of both places Claude Code has kept them, $XDG_CONFIG_HOME/claude
 // (~/.config/claude) and ~/.claude. Reading only one of those, convlog
-// would count less than ccusage on a machine that has both. A folder
-// reached twice (one a link to the other) is read once.
+// would count less than ccusage on a machine that has both. A folder that
+// links to the other is read once, as collectJSONL takes each file once.
 func claudeProjects(env *Env) ([]string, error) {
 	var bases []string
 	if v := strings.TrimSpace(env.Getenv("CLAUDE_CONFIG_DIR")); v != "" {
@@ -191,22 +191,10 @@ func claudeProjects(env *Env) ([]string, error) {
 		bases = []string{filepath.Join(xdg, "claude"), filepath.Join(home, ".claude")}
 	}
 	var dirs, tried []string
-	seen := map[string]bool{}
 	for _, b := range bases {
 		dir := filepath.Join(b, "projects")
 		tried = append(tried, dir)
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			continue
-		}
-		same := dir
-		if real, err := filepath.EvalSymlinks(dir); err == nil {
-			same = real
-		}
-		if abs, err := filepath.Abs(same); err == nil {
-			same = abs
-		}
-		if !seen[same] {
-			seen[same] = true
+		if st, err := os.Stat(dir); err == nil && st.IsDir() {
 			dirs = append(dirs, dir)
 		}
 	}
