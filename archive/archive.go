@@ -498,7 +498,8 @@ func (a *Archive) current(ctx context.Context, summaries bool) *sql.DB {
 // upToDate says whether update would find nothing to do in the archive
 // db: its tables there, on the schema's version, every file of absDir
 // taken in as it is now and none gone, the search index whole with
-// nothing queued.
+// nothing queued. A new reason for update to write must be checked here
+// too: it asks the same questions on its own connection (both use changes).
 func upToDate(ctx context.Context, db *sql.DB, files []SessionFile, absDir string, summaries bool) (bool, error) {
 	tables := []string{"archive_sources", "archive_marks", "archive_summaries", "archive_folders", record.ToolsTable}
 	var n int
