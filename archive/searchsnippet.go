@@ -78,9 +78,14 @@ func (q *SearchQuery) Snippet(text string, width int) []Span {
 					space = false
 				}
 				flush(false)
-				cur.WriteString(text[m.start:m.end])
+				// A phrase may span a line break: its words are
+				// shown on one line like the rest.
+				words := strings.Join(strings.FieldsFunc(text[m.start:m.end], func(r rune) bool {
+					return unicode.IsSpace(r) || unicode.IsControl(r)
+				}), " ")
+				cur.WriteString(words)
 				flush(true)
-				n += utf8.RuneCountInString(text[m.start:m.end])
+				n += utf8.RuneCountInString(words)
 				i = m.end
 			}
 			continue

@@ -39,6 +39,7 @@ func TestSnippet(t *testing.T) {
 		{"端口", "请确认配置文件中的端口号是否正确", "请确认配置文件中的[端口]号是否正确", 80},
 		// Lines become one.
 		{"flaky", "line one\n\tflaky   line two\r\n", "line one [flaky] line two", 80},
+		{`"flaky test"`, "a flaky\r\n\t test", "a [flaky test]", 80},
 		// Words under NOT and filters are not highlighted; the text's
 		// beginning stands in when nothing is.
 		{"flaky NOT test", "flaky test", "[flaky] test", 80},
