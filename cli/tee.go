@@ -339,10 +339,7 @@ func (t *teeLog) wait(sigs <-chan os.Signal, quiet bool) (caught os.Signal) {
 				// A signal that came with the end of the input (Ctrl-C
 				// reaches the agent too, which then stops) still ends
 				// the session as one.
-				select {
-				case caught = <-sigs:
-				default:
-				}
+				caught = signalled(sigs)
 			}
 			return caught
 		case s := <-sigs:
@@ -459,16 +456,49 @@ func passThrough(env *Env, sigs <-chan os.Signal) error {
 	}()
 	done := make(chan error, 1)
 	go func() { done <- copier.Run(chunks) }()
+	var s os.Signal
 	select {
 	case err := <-done:
 		if err != nil {
 			return fmt.Errorf("reading stdin: %w", err)
 		}
-		return nil
-	case s := <-sigs:
-		if sig, ok := s.(syscall.Signal); ok {
-			return &exitError{Code: 128 + int(sig)}
+		// As in wait: Ctrl-C with the end of the input is a Ctrl-C.
+		s = signalled(sigs)
+	case s = <-sigs:
+	}
+	if sig, ok := s.(syscall.Signal); ok {
+		return &exitError{Code: 128 + int(sig)}
+	}
+	return nil
+}
+
+// signalled returns a signal that reached the process by now, if any.
+// The Go runtime hands a caught signal to its channel from a goroutine of
+// its own, some time after the kernel delivered it, so a look at sigs
+// alone can miss a Ctrl-C that came with the end of the input (it reaches
+// the agent too, which stops), and tee would exit 0, not 130. SIGWINCH
+// flushes that hand-over: the runtime hands on the signals waiting for it
+// in the order of their numbers, and SIGWINCH's is above SIGHUP's,
+// SIGINT's and SIGTERM's, so once it has come back, any of them that came
+// before is in sigs. (SIGWINCH is ignored by default; a window resized at
+// that moment only ends the wait early.)
+func signalled(sigs <-chan os.Signal) os.Signal {
+	marker := make(chan os.Signal, 1)
+	signal.Notify(marker, syscall.SIGWINCH)
+	defer signal.Stop(marker)
+	if syscall.Kill(os.Getpid(), syscall.SIGWINCH) == nil {
+		// Bounded, should the signal be blocked where tee was started.
+		t := time.NewTimer(time.Second)
+		select {
+		case <-marker:
+		case <-t.C:
 		}
+		t.Stop()
+	}
+	select {
+	case s := <-sigs:
+		return s
+	default:
 		return nil
 	}
 }
