@@ -653,6 +653,52 @@ func TestImportResumedTranscript(t *testing.T) {
 	}
 }
 
+// A Claude Code session opened and left without a prompt leaves a
+// transcript of file-history-snapshot lines only, which name no session;
+// some versions also wrote files of summary lines only. Each was imported
+// as a session of no agent and no agent session id, of no time, and
+// "incomplete" (taken for a stream that stopped before its result): noise
+// in list and stats on every machine. They are Claude Code's transcripts,
+// named for their sessions, and the snapshots carry their times (summaries
+// carry none: such a session stays undated).
+func TestImportTranscriptsThatNameNoSession(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	const opened, titles = "0b6f3c1e-7a1d-4c55-9a0e-2f9d3e8b1c11", "7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
+	snapshot := func(msg, ts string) string {
+		return fmt.Sprintf(`{"type":"file-history-snapshot","messageId":%q,"snapshot":{"messageId":%q,"trackedFileBackups":{},"timestamp":%q},"isSnapshotUpdate":false}`, msg, msg, ts)
+	}
+	dir := filepath.Join(work, "projects", "-home-dev-shop")
+	os.MkdirAll(dir, 0o700)
+	for name, lines := range map[string][]string{
+		opened: {snapshot("4f1c2a3b-1111-4c55-9a0e-2f9d3e8b1c11", "2026-11-02T10:15:00.123Z"), snapshot("5f1c2a3b-1111-4c55-9a0e-2f9d3e8b1c11", "2026-11-02T10:16:00.500Z")},
+		titles: {`{"type":"summary","summary":"Cart totals fixed","leafUuid":"a1b2c3d4-0000-4c55-9a0e-2f9d3e8b1c11"}`},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name+".jsonl"), []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := runConvlog(t, work, nil, nil, "import", "--dir", "s", "projects")
+	if want := "Imported 2 files (0 updated), 0 unchanged, 0 failed: 2 sessions, 3 messages, 0 tool calls into s\n" +
+		"1 file carried no timestamps: their times and durations are unknown (NULL).\n"; res.code != 0 || string(res.stdout) != want {
+		t.Fatalf("exit %d: %q; stderr %s", res.code, res.stdout, res.stderr)
+	}
+	got := map[string]string{}
+	for _, f := range sessionFiles(t, filepath.Join(work, "s")) {
+		var agent, id, format string
+		var started, ended sql.NullInt64
+		testkit.QueryRow(t, testkit.OpenDB(t, f), `SELECT agent, agent_session_id, source_format, started_at, ended_at FROM sessions`, &agent, &id, &format, &started, &ended)
+		got[id] = fmt.Sprintf("%s %s %v-%v", agent, format, started.Int64, ended.Int64)
+	}
+	start := time.Date(2026, 11, 2, 10, 15, 0, 123e6, time.UTC).UnixMilli()
+	if want := fmt.Sprintf("claude-code transcript %d-%d", start, start+60377); got[opened] != want {
+		t.Errorf("snapshots only: %q, want %q (all: %v)", got[opened], want, got)
+	}
+	if want := "claude-code transcript 0-0"; got[titles] != want {
+		t.Errorf("summaries only: %q, want %q (all: %v)", got[titles], want, got)
+	}
+}
+
 // A session imported again from a transcript whose lines changed from the
 // first on (an older convlog took a sub-agent's transcript for its
 // session, and the next import puts the session's own lines there) is

@@ -259,6 +259,18 @@ func resumedAs(path string, det *stream.Detector, data []byte) string {
 	return stem
 }
 
+// unnamedTranscript is the session of a Claude Code transcript whose lines
+// name none, which its file's name does: a session opened and left
+// without a prompt leaves a file of file-history-snapshot lines only, and
+// some versions wrote files of summary lines only. "" for any other file.
+func unnamedTranscript(path string, det *stream.Detector) string {
+	stem := jsonlStem(path)
+	if det.Format() != stream.FormatTranscript || det.AgentSessionID != "" || det.Agent != stream.AgentClaude || uuid.Validate(stem) != nil {
+		return ""
+	}
+	return stem
+}
+
 // persistedRef is where a "<persisted-output>" preview names its file.
 var persistedRef = regexp.MustCompile(`Full output saved to: ([^\n]+\.txt)`)
 
@@ -297,7 +309,7 @@ func persistedOutput(transcript string, preview []byte) ([]byte, bool) {
 type identity struct {
 	format    string // stream.Format…
 	sessionID string // of the session an import of it makes
-	own       string // a resumed session's transcript: its own agent session id (resumedAs)
+	own       string // the agent session id the file's name gives (resumedAs, unnamedTranscript)
 }
 
 // errNotJSONL is a file to import none of whose lines is a JSON object.
@@ -323,8 +335,10 @@ func identify(ctx context.Context, path string, src *mapped) (identity, error) {
 		name += ":agent:" + agent
 	} else if id.own = resumedAs(path, &det, src.data); id.own != "" {
 		name = id.format + ":" + id.own
+	} else if id.own = unnamedTranscript(path, &det); id.own != "" {
+		name = id.format + ":" + id.own
 	}
-	if det.AgentSessionID == "" {
+	if det.AgentSessionID == "" && id.own == "" {
 		sum := sha256.Sum256(head)
 		name = id.format + ":content:" + string(sum[:])
 	}

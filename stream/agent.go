@@ -113,6 +113,18 @@ func classify(v *fastjson.Value, typ string) Agent {
 		if isObject(v.Get("message")) {
 			return AgentClaude
 		}
+	case "file-history-snapshot":
+		// Claude Code's checkpoints of the files it edits, in its
+		// transcripts.
+		if isObject(v.Get("snapshot")) {
+			return AgentClaude
+		}
+	case "summary":
+		// A title of Claude Code's for the conversation that leads to
+		// leafUuid.
+		if v.Exists("leafUuid") {
+			return AgentClaude
+		}
 	case "tool_call":
 		if v.Exists("call_id") {
 			return AgentCursor
@@ -195,9 +207,14 @@ func isObject(v *fastjson.Value) bool {
 
 // lineTime is a line's own time in Unix ms, 0 when it has none: ISO 8601
 // in "timestamp" (Claude Code transcripts, Gemini CLI), epoch ms as a number
-// in "timestamp" (opencode) or in "timestamp_ms" (Cursor).
+// in "timestamp" (opencode) or in "timestamp_ms" (Cursor). A Claude Code
+// file-history-snapshot has its time in "snapshot".
 func lineTime(v *fastjson.Value) int64 {
-	if t := v.Get("timestamp"); t != nil {
+	t := v.Get("timestamp")
+	if t == nil {
+		t = v.Get("snapshot", "timestamp")
+	}
+	if t != nil {
 		switch t.Type() {
 		case fastjson.TypeString:
 			return parseTime(t.GetStringBytes())

@@ -43,7 +43,10 @@ func (d *Detector) Line(line []byte) {
 		d.Agent = a
 	}
 	switch {
-	case v.Exists("parentUuid") || v.Exists("sessionId") || v.Exists("leafUuid") || v.Exists("isSidechain"):
+	// A file-history-snapshot names no session, but is written in
+	// transcripts only: a session opened and left without a prompt has
+	// nothing else.
+	case v.Exists("parentUuid") || v.Exists("sessionId") || v.Exists("leafUuid") || v.Exists("isSidechain") || typ == "file-history-snapshot":
 		if d.transcript++; d.transcript == 1 && v.GetBool("isSidechain") {
 			d.Sidechain, d.SubagentID = true, str(v, "agentId")
 		}

@@ -28,9 +28,11 @@ func TestClassifyFirstLines(t *testing.T) {
 		{`{"type":"error","message":"boom"}`, AgentCodex},
 		{`{"type":"error","severity":"warning","message":"loop"}`, AgentGemini},
 		{`{"parentUuid":null,"sessionId":"a","type":"user","message":{"content":"hi"}}`, AgentClaude},
+		// Transcript lines that name no session.
+		{`{"type":"summary","summary":"s","leafUuid":"x"}`, AgentClaude},
+		{`{"type":"file-history-snapshot","messageId":"m","snapshot":{"messageId":"m","trackedFileBackups":{},"timestamp":"2026-01-01T00:00:00.000Z"},"isSnapshotUpdate":false}`, AgentClaude},
 		// Lines that several agents share in shape, or nobody's.
 		{`{"type":"result","subtype":"success","is_error":false}`, AgentUnknown},
-		{`{"type":"summary","summary":"s","leafUuid":"x"}`, AgentUnknown},
 		{`{"event":"x"}`, AgentUnknown},
 		{`Loaded cached credentials.`, AgentUnknown},
 		{`[1,2]`, AgentUnknown},
