@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/convlog/convlog/internal/testkit"
 	"github.com/convlog/convlog/report"
@@ -650,6 +652,68 @@ func TestImportResumedTranscript(t *testing.T) {
 	res = runConvlog(t, work, nil, nil, "import", "--dir", "s", "projects")
 	if want := "Imported 0 files (0 updated), 2 unchanged, 0 failed: 0 sessions, 0 messages, 0 tool calls into s\n"; string(res.stdout) != want {
 		t.Errorf("again: %q", res.stdout)
+	}
+}
+
+// Files saved on Windows: with a UTF-8 byte order mark (Notepad, Windows
+// PowerShell's Out-File -Encoding utf8), or in UTF-16 with CRLF line ends
+// (Windows PowerShell 5's > and Out-File). The mark made the first line no
+// JSON, stored as an error; a UTF-16 file was "not JSONL". Each now makes
+// the session its UTF-8 original makes, its first line a user message
+// without the mark (a CRLF line keeps its CR, as in any file).
+func TestImportWindowsEncodings(t *testing.T) {
+	t.Parallel()
+	const session = "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a"
+	line := func(kind, uuid, ts, body string) string {
+		return fmt.Sprintf(`{"parentUuid":null,"isSidechain":false,"cwd":"C:\\src\\shop","sessionId":%q,"version":"2.1.3","type":%q,%s,"uuid":%q,"timestamp":%q}`,
+			session, kind, body, uuid, ts)
+	}
+	text := strings.Join([]string{
+		line("user", "u1", "2026-11-03T09:00:00.000Z", `"message":{"role":"user","content":"fix the café 端口 🦀 test"}`),
+		line("assistant", "a1", "2026-11-03T09:00:05.000Z", `"message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"done 🦀"}],"usage":{"input_tokens":100,"output_tokens":10}}`),
+	}, "\n") + "\n"
+	utf16le := func(s string) []byte {
+		b := []byte{0xff, 0xfe}
+		for _, u := range utf16.Encode([]rune(strings.ReplaceAll(s, "\n", "\r\n"))) {
+			b = binary.LittleEndian.AppendUint16(b, u)
+		}
+		return b
+	}
+	for name, data := range map[string][]byte{
+		"utf8.jsonl":    []byte(text),
+		"bom.jsonl":     append([]byte("\xef\xbb\xbf"), text...),
+		"utf16le.jsonl": utf16le(text),
+	} {
+		work := t.TempDir()
+		p := filepath.Join(work, session+".jsonl")
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		db := testkit.OpenDB(t, importOne(t, work, p))
+		var first, firstType, model string
+		var msgs, in, out int
+		testkit.QueryRow(t, db, `SELECT total_messages, input_tokens, output_tokens, model FROM sessions`, &msgs, &in, &out, &model)
+		testkit.QueryRow(t, db, `SELECT type, raw_message FROM messages WHERE sequence = 0`, &firstType, &first)
+		if msgs != 2 || in != 100 || out != 10 || model != "claude-sonnet-4-5-20250929" || firstType != "user" || !strings.HasPrefix(text, strings.TrimSuffix(first, "\r")+"\n") {
+			t.Errorf("%s: %d messages, %d/%d tokens, model %q; first line %s %.40q", name, msgs, in, out, model, firstType, first)
+		}
+	}
+	// Through tee, the mark is passed on (the output is the input), and
+	// left out of the stored line as on import.
+	work := t.TempDir()
+	in := append([]byte("\xef\xbb\xbf"), text...)
+	res := runConvlog(t, work, in, nil, "tee", "--quiet", "--dir", "s")
+	if res.code != 0 || !bytes.Equal(res.stdout, in) {
+		t.Fatalf("tee: exit %d, output %.40q; stderr %s", res.code, res.stdout, res.stderr)
+	}
+	files := sessionFiles(t, filepath.Join(work, "s"))
+	if len(files) != 1 {
+		t.Fatalf("session files %v", files)
+	}
+	var firstType, first string
+	testkit.QueryRow(t, testkit.OpenDB(t, files[0]), `SELECT type, raw_message FROM messages WHERE sequence = 0`, &firstType, &first)
+	if firstType != "user" || first+"\n" != text[:len(first)+1] {
+		t.Errorf("tee: first line %s %.40q", firstType, first)
 	}
 }
 

@@ -3,11 +3,14 @@ package record
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"runtime"
 	"runtime/debug"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 
@@ -38,10 +41,58 @@ func mapFile(f *os.File, size int64) (*mapped, error) {
 		if rerr != nil && n < len(data) {
 			return nil, rerr
 		}
-		return &mapped{data: data[:n]}, nil
+		data = data[:n]
+		if utf8, ok := fromUTF16(data); ok {
+			data = utf8
+		}
+		return &mapped{data: data}, nil
+	}
+	if utf8, ok := fromUTF16(data); ok {
+		unix.Munmap(data)
+		return &mapped{data: utf8}, nil
 	}
 	unix.Madvise(data, unix.MADV_SEQUENTIAL)
 	return &mapped{data: data, unmap: true}, nil
+}
+
+// fromUTF16 is data in UTF-8 if it is UTF-16 text with a byte order mark,
+// as Windows PowerShell 5 writes a command's output with > or Out-File:
+// its lines are the agent's JSON lines all the same, and read as they are
+// no line of it is JSON. (Such files are rare, so they are decoded into
+// memory whole.) A character that is not whole becomes U+FFFD.
+func fromUTF16(data []byte) ([]byte, bool) {
+	var order binary.ByteOrder
+	switch {
+	case bytes.HasPrefix(data, []byte{0xff, 0xfe}):
+		order = binary.LittleEndian
+	case bytes.HasPrefix(data, []byte{0xfe, 0xff}):
+		order = binary.BigEndian
+	default:
+		return nil, false
+	}
+	data = data[2:]
+	out := make([]byte, 0, len(data)/2+len(data)/8)
+	for len(data) >= 2 {
+		r := rune(order.Uint16(data))
+		data = data[2:]
+		if utf16.IsSurrogate(r) {
+			r2 := utf8.RuneError
+			if len(data) >= 2 {
+				r2 = rune(order.Uint16(data))
+			}
+			if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+				r = d
+				data = data[2:]
+			} else {
+				r = utf8.RuneError
+			}
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	if len(data) > 0 {
+		out = utf8.AppendRune(out, utf8.RuneError)
+	}
+	return out, true
 }
 
 func (m *mapped) close() {

@@ -1,11 +1,14 @@
 package record
 
 import (
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"unicode/utf16"
 )
 
 func mapText(t *testing.T, text string) (*mapped, *os.File) {
@@ -75,4 +78,38 @@ func TestMappedFileShrinks(t *testing.T) {
 	if !errors.Is(err, errShrunk) {
 		t.Errorf("after %d lines: %v, want %v", n, err, errShrunk)
 	}
+}
+
+// Windows PowerShell 5 writes a command's output to a file in UTF-16 with a
+// byte order mark: it is read as the UTF-8 it stands for.
+func TestMapUTF16(t *testing.T) {
+	const text = "{\"a\":\"é 端口 🦀\"}\r\n{\"b\":1}\r\n"
+	units := utf16.Encode([]rune(text))
+	for _, c := range []struct {
+		name  string
+		order binary.AppendByteOrder
+		bom   []byte
+	}{{"little-endian", binary.LittleEndian, []byte{0xff, 0xfe}}, {"big-endian", binary.BigEndian, []byte{0xfe, 0xff}}} {
+		b := slices.Clone(c.bom)
+		for _, u := range units {
+			b = c.order.AppendUint16(b, u)
+		}
+		m, _ := mapText(t, string(b))
+		if string(m.data) != text {
+			t.Errorf("%s: %q", c.name, m.data)
+		}
+		m.close()
+	}
+	// A lone surrogate, and a last byte without its pair: U+FFFD each.
+	m, _ := mapText(t, "\xff\xfe{\x00\x00\xd8}\x00\x0a")
+	if want := "{\uFFFD}\uFFFD"; string(m.data) != want {
+		t.Errorf("broken: %q, want %q", m.data, want)
+	}
+	m.close()
+	// Text without a mark is UTF-8, read as it is.
+	m, _ = mapText(t, "\xfe{}\n")
+	if string(m.data) != "\xfe{}\n" || !m.unmap {
+		t.Errorf("UTF-8: %q, mapped %v", m.data, m.unmap)
+	}
+	m.close()
 }

@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"bytes"
+
 	"github.com/valyala/fastjson"
 )
 
@@ -31,6 +33,9 @@ type Detector struct {
 
 // Line looks at one line.
 func (d *Detector) Line(line []byte) {
+	if d.Objects+d.Others == 0 {
+		line = TrimBOM(line)
+	}
 	v, err := d.parser.ParseBytes(line)
 	if err != nil || v.Type() != fastjson.TypeObject {
 		d.Others++
@@ -90,4 +95,12 @@ func (d *Detector) Format() string {
 		// Unknown JSON lines are replayed as a stream: every line is stored.
 		return FormatStreamJSON
 	}
+}
+
+// TrimBOM takes the UTF-8 byte order mark off the start of a stream's first
+// line. Windows tools put one at the start of a file (Notepad, Windows
+// PowerShell's Out-File -Encoding utf8): it marks the file's encoding and
+// is no part of its first line, which is JSON only without it.
+func TrimBOM(line []byte) []byte {
+	return bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
 }

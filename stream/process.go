@@ -323,6 +323,9 @@ const hugeLine = 4 << 20
 // Line processes one line (without its '\n') read at time t (Unix ms, 0 if
 // unknown).
 func (p *Processor) Line(raw []byte, t int64) {
+	if p.seq == 0 {
+		raw = TrimBOM(raw)
+	}
 	raw = p.redact(raw)
 	m := Message{Seq: p.seq, Time: t, Raw: raw, Sidechain: -1}
 	p.seq++
