@@ -74,7 +74,7 @@ func splitRowid(id int64) (rowid int64, table, part int) {
 // indexedTypes are the message types that carry text of their own; the
 // others (system lines, stream events, results that repeat the last
 // answer) are not read. The list is also in the index's triggers.
-var indexedTypes = []string{"user", "assistant", "summary", "error", "result", "message", "item.completed", "ai-title", "custom-title"}
+var indexedTypes = []string{"user", "assistant", "summary", "error", "result", "message", "item.completed", "ai-title", "custom-title", "event_msg"}
 
 var parsers fastjson.ParserPool
 
@@ -157,6 +157,22 @@ func MessageDocs(typ, subtype string, raw []byte) []Doc {
 			docs = textDoc(docs, 0, KindThinking, "", "", str(item.Get("text")))
 		case "error":
 			docs = textDoc(docs, 0, KindError, "", KindError, str(item.Get("message")))
+		}
+	case "event_msg":
+		// Codex's session files: what the user typed and what the agent
+		// said, as the CLI showed them. The model's own copy of each
+		// (response_item lines) is not read: it repeats them among the
+		// instructions Codex sends with every turn.
+		pl := v.Get("payload")
+		switch subtype {
+		case "user_message":
+			docs = textDoc(docs, 0, KindUser, "", "", str(pl.Get("message")))
+		case "agent_message":
+			docs = textDoc(docs, 0, KindAssistant, "", "", str(pl.Get("message")))
+		case "agent_reasoning":
+			docs = textDoc(docs, 0, KindThinking, "", "", str(pl.Get("text")))
+		case "error":
+			docs = textDoc(docs, 0, KindError, "", KindError, str(pl.Get("message")))
 		}
 	}
 	return mergeLastPart(docs)

@@ -25,6 +25,7 @@ import (
 type ImportCmd struct {
 	Paths       []string `arg:"" optional:"" sep:"none" name:"path" help:"Files, or folders to search for *.jsonl files."`
 	Claude      bool     `help:"Import every transcript under Claude Code's projects folders: $CLAUDE_CONFIG_DIR/projects (a comma-separated list of folders may be given), else ~/.config/claude/projects and ~/.claude/projects."`
+	Codex       bool     `help:"Import every session file of Codex: $CODEX_HOME/sessions and $CODEX_HOME/archived_sessions (CODEX_HOME is ~/.codex unless set)."`
 	Dir         string   `env:"CONVLOG_DIR" default:".turso/sessions" placeholder:"DIR" help:"Folder for session files."`
 	Jobs        int      `default:"0" help:"Files imported at once (default: the number of CPUs, at most 4)."`
 	Format      string   `enum:"auto,claude,gemini,codex,cursor,opencode" default:"auto" help:"The agent whose streams these are: claude, gemini, codex, cursor or opencode (default: told from each file's lines)."`
@@ -46,8 +47,15 @@ func (c *ImportCmd) Run(env *Env) error {
 		}
 		paths = append(paths, dirs...)
 	}
+	if c.Codex {
+		dirs, err := codexSessions(env)
+		if err != nil {
+			return err
+		}
+		paths = append(paths, dirs...)
+	}
 	if len(paths) == 0 {
-		return &exitError{Code: 2, Err: errors.New("import: name files or folders, or give --claude")}
+		return &exitError{Code: 2, Err: errors.New("import: name files or folders, or give --claude or --codex")}
 	}
 	failed := 0
 	report := func(err error) {
@@ -200,6 +208,35 @@ func claudeProjects(env *Env) ([]string, error) {
 	}
 	if len(dirs) == 0 {
 		return nil, fmt.Errorf("--claude: no Claude Code projects folder at %s; set CLAUDE_CONFIG_DIR if it lives elsewhere", strings.Join(tried, " or "))
+	}
+	return dirs, nil
+}
+
+// codexSessions are the folders of Codex's session files (rollouts) that
+// --codex imports: sessions, and archived_sessions where Codex moves those
+// the user archives, both in $CODEX_HOME (~/.codex).
+func codexSessions(env *Env) ([]string, error) {
+	base := env.Getenv("CODEX_HOME")
+	if base == "" {
+		home := env.Getenv("HOME")
+		if home == "" {
+			h, err := os.UserHomeDir()
+			if err != nil {
+				return nil, fmt.Errorf("--codex: cannot find the home folder (%v); set CODEX_HOME", err)
+			}
+			home = h
+		}
+		base = filepath.Join(home, ".codex")
+	}
+	var dirs []string
+	for _, name := range []string{"sessions", "archived_sessions"} {
+		dir := filepath.Join(base, name)
+		if st, err := os.Stat(dir); err == nil && st.IsDir() {
+			dirs = append(dirs, dir)
+		}
+	}
+	if len(dirs) == 0 {
+		return nil, fmt.Errorf("--codex: no Codex sessions folder at %s; set CODEX_HOME if Codex keeps its files elsewhere", filepath.Join(base, "sessions"))
 	}
 	return dirs, nil
 }

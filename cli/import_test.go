@@ -717,6 +717,98 @@ func TestImportWindowsEncodings(t *testing.T) {
 	}
 }
 
+// Codex's own session files (rollouts), found where Codex keeps them:
+// each is a codex session with its id, model, folder, tokens (the last
+// running total) and result, and every call the model made is a tool call,
+// paired on call_id. The facts below are read off the two fixtures: one of
+// Codex 0.125 (unified exec: a command still running when its call is
+// answered ends with its exec_command_end; write_stdin polls it), one of
+// 0.46 (shell and shell_command, outputs wrapped in JSON or headed by
+// "Exit code:").
+func TestImportCodexSessions(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	home := filepath.Join(work, "home")
+	for from, to := range map[string]string{
+		"codex-rollout.jsonl":       ".codex/sessions/2026/05/11/rollout-2026-05-11T08-26-55-019e2a10-4b7c-7d21-9f3e-5a6b7c8d9e0f.jsonl",
+		"codex-rollout-shell.jsonl": ".codex/archived_sessions/rollout-2025-10-29T00-59-38-019a2d7a-41c4-78b1-b7cc-a45d62a89cd5.jsonl",
+	} {
+		os.MkdirAll(filepath.Dir(filepath.Join(home, to)), 0o700)
+		copyFile(t, filepath.Join("testdata/import", from), filepath.Join(home, to))
+	}
+	env := []string{"HOME=" + home}
+	res := runConvlog(t, work, nil, env, "import", "--dir", "s", "--codex")
+	if want := "Imported 2 files (0 updated), 0 unchanged, 0 failed: 2 sessions, 42 messages, 9 tool calls into s\n"; res.code != 0 || string(res.stdout) != want {
+		t.Fatalf("exit %d: %q; stderr %s", res.code, res.stdout, res.stderr)
+	}
+	sessions := map[string]string{}
+	calls := map[string][]string{}
+	for _, f := range sessionFiles(t, filepath.Join(work, "s")) {
+		db := testkit.OpenDB(t, f)
+		var id, agent, model, cwd, format, result string
+		var in, cached, out, isErr, prompt int
+		testkit.QueryRow(t, db, `SELECT agent_session_id, agent, model, cwd, source_format, result_type || '/' || coalesce(result_subtype, ''), is_error,
+			input_tokens, cache_read_input_tokens, output_tokens, prompt_length FROM sessions`, &id, &agent, &model, &cwd, &format, &result, &isErr, &in, &cached, &out, &prompt)
+		sessions[id] = fmt.Sprintf("%s %s %s %s %s %d; tokens %d+%d/%d; prompt %d", agent, model, cwd, format, result, isErr, in, cached, out, prompt)
+		rows, err := db.Query(`SELECT tool_name, status, coalesce(duration_ms, -1), tool_input, coalesce(error, tool_output, '') FROM tool_calls ORDER BY rowid`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var name, status, input, output string
+			var ms int
+			rows.Scan(&name, &status, &ms, &input, &output)
+			first, _, _ := strings.Cut(output, "\n")
+			calls[id] = append(calls[id], fmt.Sprintf("%s %s %d %s %s", name, status, ms, input, first))
+		}
+		rows.Close()
+	}
+	const now, older = "019e2a10-4b7c-7d21-9f3e-5a6b7c8d9e0f", "019a2d7a-41c4-78b1-b7cc-a45d62a89cd5"
+	if want := "codex gpt-5.5 /home/dev/shop codex-rollout task_complete/ 0; tokens 2200+3000/310; prompt 24"; sessions[now] != want {
+		t.Errorf("0.125 session: %q\nwant %q", sessions[now], want)
+	}
+	if want := "codex gpt-5-codex /home/dev/blog codex-rollout turn_aborted/interrupted 1; tokens 1922+1024/77; prompt 28"; sessions[older] != want {
+		t.Errorf("0.46 session: %q\nwant %q", sessions[older], want)
+	}
+	for id, want := range map[string][]string{
+		now: {
+			`Bash error 5298 {"command":"go test ./cart/..."} Exit code 1`,
+			`write_stdin success 3600 {"session_id":48230,"chars":"","yield_time_ms":5000} Chunk ID: b7c2d9`,
+			`Bash success 300 {"command":"sed -n '1,40p' cart/total.go"} Chunk ID: c1d2e3`,
+			`WebSearch success -1 {"query":"go rounding half even cents"} `,
+			`Edit success 2690 {"patch":"*** Begin Patch\n*** Update File: cart/total.go\n@@\n-\treturn sum\n+\treturn round(sum)\n*** End Patch\n"} Success. Updated the following files:`,
+			`update_plan success 127 {"plan":[{"step":"Fix rounding","status":"completed"}]} Plan updated`,
+			`Bash pending -1 {"command":"go vet ./..."} `,
+		},
+		older: {
+			`Bash error 2250 {"command":"bash -lc 'make feed'"} Exit code 2`,
+			`Bash error 210 {"command":"grep -n atom go.mod"} Exit code 1`,
+		},
+	} {
+		if got := calls[id]; !slices.Equal(got, want) {
+			t.Errorf("%s tool calls:\n%s\nwant\n%s", id, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+	// What the user typed and what the agent said are found; Codex's own
+	// instructions to the model are not.
+	res = runConvlog(t, work, nil, env, "search", "--dir", "s", "--archive", "a.db", "--json", "cents")
+	if n := bytes.Count(res.stdout, []byte("\n")); res.code != 0 || n != 2 || !bytes.Contains(res.stdout, []byte(`"where":"assistant"`)) {
+		t.Errorf("search cents: exit %d, %d hits: %s%s", res.code, n, res.stdout, res.stderr)
+	}
+	res = runConvlog(t, work, nil, env, "search", "--dir", "s", "--archive", "a.db", "sandbox_mode")
+	if len(res.stdout) > 0 {
+		t.Errorf("search of the instructions: %s", res.stdout)
+	}
+	res = runConvlog(t, work, nil, env, "import", "--dir", "s", "--codex")
+	if want := "Imported 0 files (0 updated), 2 unchanged, 0 failed: 0 sessions, 0 messages, 0 tool calls into s\n"; string(res.stdout) != want {
+		t.Errorf("again: %q", res.stdout)
+	}
+	res = runConvlog(t, work, nil, []string{"CODEX_HOME=" + filepath.Join(work, "none")}, "import", "--dir", "s", "--codex")
+	if res.code == 0 || !strings.Contains(string(res.stderr), "convlog: --codex: no Codex sessions folder at "+filepath.Join(work, "none", "sessions")+"; set CODEX_HOME") {
+		t.Errorf("no folder: exit %d: %s", res.code, res.stderr)
+	}
+}
+
 // A Claude Code session opened and left without a prompt leaves a
 // transcript of file-history-snapshot lines only, which name no session;
 // some versions also wrote files of summary lines only. Each was imported

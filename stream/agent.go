@@ -125,6 +125,11 @@ func classify(v *fastjson.Value, typ string) Agent {
 		if v.Exists("leafUuid") {
 			return AgentClaude
 		}
+	case "session_meta", "turn_context", "response_item", "event_msg", "compacted":
+		// Codex's session files (rollouts).
+		if isObject(v.Get("payload")) {
+			return AgentCodex
+		}
 	case "tool_call":
 		if v.Exists("call_id") {
 			return AgentCursor

@@ -14,9 +14,13 @@ import (
 // order. There are no times, no model and no cost; turn.completed's usage
 // is the thread's total so far. Before 0.44: a config line, the prompt,
 // then {id, msg} envelopes whose *_begin/*_end events pair on msg.call_id.
+// Its own session files are another shape again (codexrollout.go).
 
 type codexState struct {
 	legacy bool
+	// commands are the calls of a rollout that run a command: the exit
+	// code in their output's header is theirs.
+	commands map[string]bool
 }
 
 func (p *Processor) codexFields(v *fastjson.Value, m *Message) {
@@ -27,6 +31,8 @@ func (p *Processor) codexFields(v *fastjson.Value, m *Message) {
 		p.newRun(id)
 	case strings.HasPrefix(m.Type, "item."):
 		m.Subtype = str(v.Get("item"), "type")
+	case rolloutType(m.Type):
+		p.codexRolloutFields(v, m)
 	case m.Type == "":
 		p.codexLegacyFields(v, m)
 	}
@@ -46,6 +52,8 @@ func (p *Processor) codexLine(v *fastjson.Value, m *Message) {
 		}
 	case "turn.failed":
 		f.ResultType, f.ResultSubtype, f.IsError = m.Type, "", 1
+	case "session_meta", "turn_context", "response_item", "event_msg", "compacted":
+		p.codexRollout(v, m)
 	default:
 		if p.codex.legacy {
 			if msg := v.Get("msg"); isObject(msg) {

@@ -69,6 +69,8 @@ func (d *Detector) Line(line []byte) {
 			switch {
 			case typ == "thread.started":
 				d.AgentSessionID = str(v, "thread_id")
+			case typ == "session_meta":
+				d.AgentSessionID = str(v.Get("payload"), "id")
 			case v.Exists("sessionID"):
 				d.AgentSessionID = str(v, "sessionID")
 			case typ == "":

@@ -202,6 +202,14 @@ func FuzzAgentStream(f *testing.F) {
 		}
 		f.Add(data, uint8(0))
 	}
+	// Codex's session files (rollouts), as the import tests have them.
+	for _, name := range []string{"codex-rollout.jsonl", "codex-rollout-shell.jsonl"} {
+		data, err := os.ReadFile(filepath.Join("..", "cli", "testdata", "import", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data, uint8(0))
+	}
 	f.Fuzz(func(t *testing.T, data []byte, format uint8) {
 		for _, lineTimes := range []bool{false, true} {
 			r := &recorder{}

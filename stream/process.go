@@ -215,9 +215,12 @@ type Processor struct {
 	Facts Facts
 
 	parser fastjson.Parser
-	seq    int64
-	agent  Agent               // whose lines are being read now
-	uses   map[string]useState // by tool call id
+	// argParser reads JSON held in a string of the line (Codex's
+	// arguments), while the line's values are in use.
+	argParser fastjson.Parser
+	seq       int64
+	agent     Agent               // whose lines are being read now
+	uses      map[string]useState // by tool call id
 
 	// Results whose call has not been seen (yet): kept, within limits, to
 	// complete the call should it come after them.
@@ -460,7 +463,7 @@ func (p *Processor) detect(v *fastjson.Value, typ string) {
 			return
 		}
 	case AgentCodex:
-		if strings.HasPrefix(typ, "item.") {
+		if strings.HasPrefix(typ, "item.") || typ == "response_item" || typ == "event_msg" {
 			return
 		}
 	case AgentOpencode:

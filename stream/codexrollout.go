@@ -1,0 +1,255 @@
+package stream
+
+import (
+	"bytes"
+	"strconv"
+
+	"github.com/valyala/fastjson"
+)
+
+// Codex's own session files, ~/.codex/sessions/YYYY/MM/DD/rollout-…-<id>.jsonl:
+// {timestamp, type, payload} lines. session_meta names the session
+// (payload.id, cwd, cli_version), turn_context gives each turn's model,
+// response_item holds what went to and came from the model (messages,
+// reasoning, function_call and function_call_output paired on call_id,
+// custom_tool_call and its output, web_search_call), and event_msg what
+// the CLI showed: token_count with the session's total so far,
+// exec_command_end with a command's exit code and whole output,
+// task_complete, turn_aborted and error.
+
+// rolloutType says whether typ is a line type of a rollout file.
+func rolloutType(typ string) bool {
+	switch typ {
+	case "session_meta", "turn_context", "response_item", "event_msg", "compacted":
+		return true
+	}
+	return false
+}
+
+func (p *Processor) codexRolloutFields(v *fastjson.Value, m *Message) {
+	f := &p.Facts
+	pl := v.Get("payload")
+	if !isObject(pl) {
+		return
+	}
+	switch m.Type {
+	case "response_item", "event_msg":
+		m.Subtype = str(pl, "type")
+	case "session_meta":
+		id := pl.GetStringBytes("id")
+		p.sessionID(id)
+		p.newRun(id)
+		f.SourceFormat = "codex-rollout"
+		if cwd := str(pl, "cwd"); cwd != "" && !f.cwdFromInit {
+			f.CWD, f.cwdFromInit = cwd, true
+		}
+		if f.AgentVersion == "" {
+			f.AgentVersion = str(pl, "cli_version")
+		}
+	case "turn_context":
+		if f.InitModel == "" {
+			f.InitModel = str(pl, "model")
+		}
+	}
+}
+
+func (p *Processor) codexRollout(v *fastjson.Value, m *Message) {
+	f := &p.Facts
+	pl := v.Get("payload")
+	if !isObject(pl) {
+		return
+	}
+	switch m.Type + "/" + m.Subtype {
+	case "response_item/function_call", "response_item/custom_tool_call", "response_item/local_shell_call":
+		p.rolloutCall(pl, m)
+	case "response_item/function_call_output", "response_item/custom_tool_call_output":
+		p.rolloutOutput(pl, m)
+	case "response_item/web_search_call":
+		// A search is made and answered within the model's response: one
+		// line, without a call id.
+		u := ToolUse{ID: p.toolID([]byte("search:" + strconv.FormatInt(m.Seq, 10))), Name: "WebSearch", Time: m.Time, MessageSeq: m.Seq}
+		b := append(p.inBuf[:0], `{"query":`...)
+		b = valueOrNull(b, pl.Get("action", "query"))
+		p.inBuf = append(b, '}')
+		u.Input = p.inBuf
+		if p.begin(&u, 0) {
+			st := p.uses[u.ID]
+			st.at = 0 // no duration
+			p.uses[u.ID] = st
+			r := ToolResult{ID: u.ID, Time: m.Time, MessageSeq: m.Seq, Output: []byte{}}
+			if s := str(pl, "status"); s != "" && s != "completed" {
+				r.IsError, r.ErrorText = true, []byte(s)
+			}
+			p.complete(&r, 0)
+		}
+	case "event_msg/exec_command_end":
+		// A command that outlived its call's answer ("Process running with
+		// session ID …") ends here, with its exit code and whole output.
+		id := p.toolID(pl.GetStringBytes("call_id"))
+		if !p.pending(id) {
+			return
+		}
+		p.buf = append(p.buf[:0], pl.GetStringBytes("aggregated_output")...)
+		r := ToolResult{ID: id, Time: m.Time, MessageSeq: m.Seq, Output: p.buf}
+		if code := pl.Get("exit_code"); code != nil && code.Type() == fastjson.TypeNumber && code.GetInt64() != 0 {
+			r.IsError = true
+			p.errBuf = exitText(p.errBuf[:0], code.GetInt64(), r.Output)
+			r.ErrorText = p.errBuf
+		}
+		p.complete(&r, 0)
+	case "event_msg/patch_apply_end":
+		id := p.toolID(pl.GetStringBytes("call_id"))
+		if !p.pending(id) {
+			return
+		}
+		p.buf = append(append(p.buf[:0], pl.GetStringBytes("stdout")...), pl.GetStringBytes("stderr")...)
+		r := ToolResult{ID: id, Time: m.Time, MessageSeq: m.Seq, Output: p.buf}
+		if s := pl.Get("success"); s != nil && s.Type() == fastjson.TypeFalse {
+			r.IsError, r.ErrorText = true, r.Output
+		}
+		p.complete(&r, 0)
+	case "event_msg/token_count":
+		if total := pl.Get("info", "total_token_usage"); isObject(total) {
+			// The session's total so far: the last one counts.
+			p.setRunUsage("rollout:"+p.runID, codexUsage(total))
+		}
+	case "event_msg/user_message":
+		if msg := pl.Get("message"); msg != nil && msg.Type() == fastjson.TypeString {
+			p.promptText(msg.GetStringBytes())
+		}
+	case "event_msg/task_complete":
+		f.ResultType, f.ResultSubtype, f.IsError = m.Subtype, "", 0
+	case "event_msg/turn_aborted":
+		f.ResultType, f.ResultSubtype, f.IsError = m.Subtype, str(pl, "reason"), 1
+	case "event_msg/error":
+		f.ResultType, f.ResultSubtype, f.IsError = m.Subtype, "", 1
+	}
+}
+
+// rolloutCall begins a tool call. Commands are Bash, with the command
+// line as {"command": …} (exec_command's cmd, shell's argv, or
+// shell_command's string); apply_patch is Edit, with the patch. Other
+// tools keep their names and their arguments.
+func (p *Processor) rolloutCall(pl *fastjson.Value, m *Message) {
+	callID := pl.GetStringBytes("call_id")
+	if len(callID) == 0 {
+		return
+	}
+	name := str(pl, "name")
+	b := p.inBuf[:0]
+	switch {
+	case m.Subtype == "local_shell_call":
+		name = "Bash"
+		b = commandJSON(append(b, `{"command":`...), pl.Get("action", "command"))
+		b = append(b, '}')
+	case m.Subtype == "custom_tool_call":
+		key := "input"
+		if name == "apply_patch" {
+			name, key = "Edit", "patch"
+		}
+		b = append(append(append(b, `{"`...), key...), `":`...)
+		b = valueOrNull(b, pl.Get("input"))
+		b = append(b, '}')
+	default:
+		// arguments is JSON in a string; read with a parser of its own,
+		// since pl belongs to the line's.
+		args := pl.GetStringBytes("arguments")
+		a, err := p.argParser.ParseBytes(args)
+		if err != nil {
+			b = strconv.AppendQuote(b, string(args))
+			break
+		}
+		switch name {
+		case "exec_command", "shell", "shell_command", "container.exec", "local_shell":
+			cmd := a.Get("cmd")
+			if cmd == nil {
+				cmd = a.Get("command")
+			}
+			name = "Bash"
+			b = commandJSON(append(b, `{"command":`...), cmd)
+			b = append(b, '}')
+		default:
+			b = a.MarshalTo(b)
+		}
+	}
+	p.inBuf = b
+	u := ToolUse{ID: p.toolID(callID), Name: name, Input: b, Time: m.Time, MessageSeq: m.Seq}
+	if p.begin(&u, 0) && name == "Bash" {
+		if p.codex.commands == nil {
+			p.codex.commands = map[string]bool{}
+		}
+		p.codex.commands[u.ID] = true
+	}
+}
+
+// rolloutOutput is what a call gave the model. Older versions wrap it as
+// JSON, {"output": …, "metadata": {"exit_code": …}}; newer ones write a
+// header ("Exit code: 1", or "Process exited with code 1"), then the
+// output. A command still running when its call was answered ("Process
+// running with session ID …") is finished by its exec_command_end.
+func (p *Processor) rolloutOutput(pl *fastjson.Value, m *Message) {
+	id := p.toolID(pl.GetStringBytes("call_id"))
+	if st, ok := p.uses[id]; ok && st.done {
+		return // a patch_apply_end came first, with the same
+	}
+	out := pl.Get("output")
+	r := ToolResult{ID: id, Time: m.Time, MessageSeq: m.Seq}
+	code := int64(-1)
+	if out != nil && out.Type() == fastjson.TypeString {
+		text := out.GetStringBytes()
+		if w, err := p.argParser.ParseBytes(text); err == nil && isObject(w) && w.Get("output") != nil {
+			p.buf = append(p.buf[:0], w.GetStringBytes("output")...)
+			if c := w.Get("metadata", "exit_code"); c != nil && c.Type() == fastjson.TypeNumber {
+				code = c.GetInt64()
+			}
+		} else {
+			p.buf = append(p.buf[:0], text...)
+			if p.codex.commands[id] {
+				// The header is the command's. (A write_stdin call that
+				// polls a command answers with the same header: the
+				// command's exit is not the poll's failure.)
+				head := p.buf[:min(len(p.buf), 512)]
+				if bytes.Contains(head, []byte("\nProcess running with session ID ")) {
+					return
+				}
+				code = headerCode(head)
+				delete(p.codex.commands, id)
+			}
+		}
+		r.Output = p.buf
+	} else {
+		r.Output = p.contentText(out)
+	}
+	if code > 0 {
+		r.IsError = true
+		p.errBuf = exitText(p.errBuf[:0], code, r.Output)
+		r.ErrorText = p.errBuf
+	}
+	p.complete(&r, 0)
+}
+
+// headerCode is the exit code that the header of a command's output
+// gives, -1 if none.
+func headerCode(head []byte) int64 {
+	for _, prefix := range []string{"Exit code: ", "Process exited with code "} {
+		i := bytes.Index(head, []byte(prefix))
+		if i < 0 || (i > 0 && head[i-1] != '\n') {
+			continue
+		}
+		rest := head[i+len(prefix):]
+		n := 0
+		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+			n++
+		}
+		if c, err := strconv.ParseInt(string(rest[:n]), 10, 64); err == nil {
+			return c
+		}
+	}
+	return -1
+}
+
+// pending says whether the call id was begun and has no result yet.
+func (p *Processor) pending(id string) bool {
+	st, ok := p.uses[id]
+	return ok && !st.done
+}
