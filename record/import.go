@@ -142,9 +142,24 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 	if err := MakeDir(dir); err != nil {
 		return fail("session folder: %w", err)
 	}
+	abs, _ := filepath.Abs(path)
 	final := filepath.Join(dir, res.SessionID+".db")
+	redo := false
+	if _, err := os.Stat(final); err != nil {
+		for _, old := range id.legacy {
+			// This file imported by an older convlog, under the id it
+			// gave it: imported again into that session, which would
+			// otherwise stay beside the new one (in the archive too, which
+			// keeps every session it took in). Once more in any case if
+			// the older import did not read it as its agent's.
+			if found, stale := olderImport(ctx, filepath.Join(dir, old+".db"), abs); found {
+				res.SessionID, final, redo = old, filepath.Join(dir, old+".db"), stale
+				break
+			}
+		}
+	}
 	if size, mt, ok := importedSource(ctx, final); ok {
-		if size == res.Bytes && mt == mtime {
+		if size == res.Bytes && mt == mtime && !redo {
 			res.Skipped = true
 			if progress != nil {
 				progress(res.Bytes)
@@ -154,7 +169,6 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 		res.Replaced = true
 	}
 
-	abs, _ := filepath.Abs(path)
 	meta := Meta{
 		ID: res.SessionID, PromptLength: -1, Source: "import", SourceFormat: res.Format,
 		SourcePath: abs, SourceSize: res.Bytes, SourceMtime: mtime,
@@ -307,9 +321,10 @@ func persistedOutput(transcript string, preview []byte) ([]byte, bool) {
 
 // identity is what the start of a file to import says of it.
 type identity struct {
-	format    string // stream.Format…
-	sessionID string // of the session an import of it makes
-	own       string // the agent session id the file's name gives (resumedAs, unnamedTranscript)
+	format    string   // stream.Format…
+	sessionID string   // of the session an import of it makes
+	own       string   // the agent session id the file's name gives (resumedAs, unnamedTranscript)
+	legacy    []string // the ids an older convlog gave the file, if it named it otherwise
 }
 
 // errNotJSONL is a file to import none of whose lines is a JSON object.
@@ -338,11 +353,19 @@ func identify(ctx context.Context, path string, src *mapped) (identity, error) {
 	} else if id.own = unnamedTranscript(path, &det); id.own != "" {
 		name = id.format + ":" + id.own
 	}
+	sum := sha256.Sum256(head)
 	if det.AgentSessionID == "" && id.own == "" {
-		sum := sha256.Sum256(head)
 		name = id.format + ":content:" + string(sum[:])
 	}
 	id.sessionID = uuid.NewSHA1(importNamespace, []byte(name)).String()
+	if det.Rollout || id.own != "" && det.AgentSessionID == "" {
+		// Before convlog read Codex's session files and transcripts that
+		// name no session, it named them by their content, as one of
+		// these.
+		for _, f := range []string{stream.FormatStreamJSON, stream.FormatTranscript} {
+			id.legacy = append(id.legacy, uuid.NewSHA1(importNamespace, []byte(f+":content:"+string(sum[:]))).String())
+		}
+	}
 	return id, nil
 }
 
@@ -411,6 +434,27 @@ func PeekSubagent(ctx context.Context, path string) (sessionID, agentID string) 
 
 // importedSource reads the source size and time recorded in an existing
 // session file.
+// olderImport says whether the session file at path was imported from the
+// file at source, and whether that import told no agent.
+func olderImport(ctx context.Context, path, source string) (found, stale bool) {
+	if _, err := os.Stat(path); err != nil {
+		return false, false
+	}
+	db, err := OpenReadOnly(ctx, path)
+	if err != nil {
+		return false, false
+	}
+	defer db.Close()
+	var from, agent sql.NullString
+	if err := db.QueryRowContext(ctx, `SELECT source_path, agent FROM sessions WHERE source = 'import' LIMIT 1`).Scan(&from, &agent); err != nil {
+		// A file older than sessions.agent.
+		if err := db.QueryRowContext(ctx, `SELECT source_path FROM sessions WHERE source = 'import' LIMIT 1`).Scan(&from); err != nil {
+			return false, false
+		}
+	}
+	return from.String == source, from.String == source && agent.String == ""
+}
+
 func importedSource(ctx context.Context, path string) (size, mtime int64, ok bool) {
 	if _, err := os.Stat(path); err != nil {
 		return 0, 0, false

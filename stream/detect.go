@@ -27,8 +27,11 @@ type Detector struct {
 	Sidechain  bool
 	SubagentID string
 	// Agent is the first agent that a line tells of; AgentUnknown if none.
-	Agent  Agent
-	parser fastjson.Parser
+	Agent Agent
+	// Rollout: the file is one of Codex's session files, whose first line
+	// is a session_meta.
+	Rollout bool
+	parser  fastjson.Parser
 }
 
 // Line looks at one line.
@@ -44,6 +47,9 @@ func (d *Detector) Line(line []byte) {
 	d.Objects++
 	typ := str(v, "type")
 	a := classify(v, typ)
+	if a == AgentCodex && typ == "session_meta" {
+		d.Rollout = true
+	}
 	if d.Agent == AgentUnknown {
 		d.Agent = a
 	}
