@@ -184,13 +184,9 @@ func claudeProjects(env *Env) ([]string, error) {
 			}
 		}
 	} else {
-		home := env.Getenv("HOME")
-		if home == "" {
-			h, err := os.UserHomeDir()
-			if err != nil {
-				return nil, fmt.Errorf("--claude: cannot find the home folder (%v); set CLAUDE_CONFIG_DIR", err)
-			}
-			home = h
+		home, err := homeDir(env, "--claude", "CLAUDE_CONFIG_DIR")
+		if err != nil {
+			return nil, err
 		}
 		xdg := env.Getenv("XDG_CONFIG_HOME")
 		if xdg == "" {
@@ -218,13 +214,9 @@ func claudeProjects(env *Env) ([]string, error) {
 func codexSessions(env *Env) ([]string, error) {
 	base := env.Getenv("CODEX_HOME")
 	if base == "" {
-		home := env.Getenv("HOME")
-		if home == "" {
-			h, err := os.UserHomeDir()
-			if err != nil {
-				return nil, fmt.Errorf("--codex: cannot find the home folder (%v); set CODEX_HOME", err)
-			}
-			home = h
+		home, err := homeDir(env, "--codex", "CODEX_HOME")
+		if err != nil {
+			return nil, err
 		}
 		base = filepath.Join(home, ".codex")
 	}
@@ -239,6 +231,19 @@ func codexSessions(env *Env) ([]string, error) {
 		return nil, fmt.Errorf("--codex: no Codex sessions folder at %s; set CODEX_HOME if Codex keeps its files elsewhere", filepath.Join(base, "sessions"))
 	}
 	return dirs, nil
+}
+
+// homeDir is $HOME, or the user's home folder; the error names the flag
+// that needs it and the variable that does without it.
+func homeDir(env *Env, flag, setting string) (string, error) {
+	if home := env.Getenv("HOME"); home != "" {
+		return home, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("%s: cannot find the home folder (%v); set %s", flag, err, setting)
+	}
+	return home, nil
 }
 
 type foundFile struct {
