@@ -142,10 +142,19 @@ func MessageDocs(typ, subtype string, raw []byte) []Doc {
 		// Gemini CLI and Codex: {"type":"error","message":…}.
 		docs = textDoc(docs, 0, KindError, "", KindError, str(v.Get("message")))
 	case "message":
-		// Gemini CLI: {"type":"message","role":…,"content":"…"}.
+		// Gemini CLI: {"type":"message","role":…,"content":"…"}; Codex's
+		// older session files: the content in blocks, [{"type":
+		// "input_text"|"output_text","text":…}].
 		role := str(v.Get("role"))
 		if role == KindUser || role == KindAssistant {
-			docs = textDoc(docs, 0, role, "", "", str(v.Get("content")))
+			text := str(v.Get("content"))
+			for i, b := range v.GetArray("content") {
+				if i > 0 {
+					text += "\n"
+				}
+				text += str(b.Get("text"))
+			}
+			docs = textDoc(docs, 0, role, "", "", text)
 		}
 	case "item.completed":
 		// Codex: the agent's messages and reasoning; its commands are tool calls.

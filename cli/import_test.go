@@ -724,7 +724,8 @@ func TestImportWindowsEncodings(t *testing.T) {
 // Codex 0.125 (unified exec: a command still running when its call is
 // answered ends with its exec_command_end; write_stdin polls it), one of
 // 0.46 (shell and shell_command, outputs wrapped in JSON or headed by
-// "Exit code:").
+// "Exit code:"), and one shaped as rollouts were before the payload
+// envelope (mid 2025), which convlog took for Gemini CLI's.
 func TestImportCodexSessions(t *testing.T) {
 	t.Parallel()
 	work := t.TempDir()
@@ -732,13 +733,14 @@ func TestImportCodexSessions(t *testing.T) {
 	for from, to := range map[string]string{
 		"codex-rollout.jsonl":       ".codex/sessions/2026/05/11/rollout-2026-05-11T08-26-55-019e2a10-4b7c-7d21-9f3e-5a6b7c8d9e0f.jsonl",
 		"codex-rollout-shell.jsonl": ".codex/archived_sessions/rollout-2025-10-29T00-59-38-019a2d7a-41c4-78b1-b7cc-a45d62a89cd5.jsonl",
+		"codex-rollout-2025.jsonl":  ".codex/sessions/2025/06/02/rollout-2025-06-02T10-00-00-5973b6c0-94b8-487b-a530-2aeb6098ae0e.jsonl",
 	} {
 		os.MkdirAll(filepath.Dir(filepath.Join(home, to)), 0o700)
 		copyFile(t, filepath.Join("testdata/import", from), filepath.Join(home, to))
 	}
 	env := []string{"HOME=" + home}
 	res := runConvlog(t, work, nil, env, "import", "--dir", "s", "--codex")
-	if want := "Imported 2 files (0 updated), 0 unchanged, 0 failed: 2 sessions, 42 messages, 9 tool calls into s\n"; res.code != 0 || string(res.stdout) != want {
+	if want := "Imported 3 files (0 updated), 0 unchanged, 0 failed: 3 sessions, 53 messages, 11 tool calls into s\n"; res.code != 0 || string(res.stdout) != want {
 		t.Fatalf("exit %d: %q; stderr %s", res.code, res.stdout, res.stderr)
 	}
 	sessions := map[string]string{}
@@ -747,8 +749,9 @@ func TestImportCodexSessions(t *testing.T) {
 		db := testkit.OpenDB(t, f)
 		var id, agent, model, cwd, format, result string
 		var in, cached, out, isErr, prompt int
-		testkit.QueryRow(t, db, `SELECT agent_session_id, agent, model, cwd, source_format, result_type || '/' || coalesce(result_subtype, ''), is_error,
-			input_tokens, cache_read_input_tokens, output_tokens, prompt_length FROM sessions`, &id, &agent, &model, &cwd, &format, &result, &isErr, &in, &cached, &out, &prompt)
+		testkit.QueryRow(t, db, `SELECT agent_session_id, agent, coalesce(model, '-'), coalesce(cwd, '-'), source_format, coalesce(result_type || '/' || coalesce(result_subtype, ''), '-'),
+			coalesce(is_error, -1), coalesce(input_tokens, -1), coalesce(cache_read_input_tokens, -1), coalesce(output_tokens, -1), coalesce(prompt_length, -1) FROM sessions`,
+			&id, &agent, &model, &cwd, &format, &result, &isErr, &in, &cached, &out, &prompt)
 		sessions[id] = fmt.Sprintf("%s %s %s %s %s %d; tokens %d+%d/%d; prompt %d", agent, model, cwd, format, result, isErr, in, cached, out, prompt)
 		rows, err := db.Query(`SELECT tool_name, status, coalesce(duration_ms, -1), tool_input, coalesce(error, tool_output, '') FROM tool_calls ORDER BY rowid`)
 		if err != nil {
@@ -763,7 +766,12 @@ func TestImportCodexSessions(t *testing.T) {
 		}
 		rows.Close()
 	}
-	const now, older = "019e2a10-4b7c-7d21-9f3e-5a6b7c8d9e0f", "019a2d7a-41c4-78b1-b7cc-a45d62a89cd5"
+	const now, older, oldest = "019e2a10-4b7c-7d21-9f3e-5a6b7c8d9e0f", "019a2d7a-41c4-78b1-b7cc-a45d62a89cd5", "5973b6c0-94b8-487b-a530-2aeb6098ae0e"
+	// Before the payload envelope, a rollout had no model, folder, tokens or
+	// result; its "message" lines are no Gemini CLI's.
+	if want := "codex - - codex-rollout - -1; tokens -1+-1/-1; prompt -1"; sessions[oldest] != want {
+		t.Errorf("2025 session: %q\nwant %q", sessions[oldest], want)
+	}
 	if want := "codex gpt-5.5 /home/dev/shop codex-rollout task_complete/ 0; tokens 2200+3000/310; prompt 24"; sessions[now] != want {
 		t.Errorf("0.125 session: %q\nwant %q", sessions[now], want)
 	}
@@ -784,6 +792,10 @@ func TestImportCodexSessions(t *testing.T) {
 			`Bash error 2250 {"command":"bash -lc 'make feed'"} Exit code 2`,
 			`Bash error 210 {"command":"grep -n atom go.mod"} Exit code 1`,
 		},
+		oldest: {
+			`Bash success -1 {"command":"bash -lc 'printf '\\''# Blog'\\'' > README.md'"} `,
+			`Bash error -1 {"command":"bash -lc 'cat READ.md'"} Exit code 1`,
+		},
 	} {
 		if got := calls[id]; !slices.Equal(got, want) {
 			t.Errorf("%s tool calls:\n%s\nwant\n%s", id, strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -800,7 +812,7 @@ func TestImportCodexSessions(t *testing.T) {
 		t.Errorf("search of the instructions: %s", res.stdout)
 	}
 	res = runConvlog(t, work, nil, env, "import", "--dir", "s", "--codex")
-	if want := "Imported 0 files (0 updated), 2 unchanged, 0 failed: 0 sessions, 0 messages, 0 tool calls into s\n"; string(res.stdout) != want {
+	if want := "Imported 0 files (0 updated), 3 unchanged, 0 failed: 0 sessions, 0 messages, 0 tool calls into s\n"; string(res.stdout) != want {
 		t.Errorf("again: %q", res.stdout)
 	}
 	res = runConvlog(t, work, nil, []string{"CODEX_HOME=" + filepath.Join(work, "none")}, "import", "--dir", "s", "--codex")

@@ -152,8 +152,19 @@ func classify(v *fastjson.Value, typ string) Agent {
 			return AgentGemini
 		}
 	case "message":
-		if v.Exists("role") {
+		switch c := v.Get("content"); {
+		case c != nil && c.Type() == fastjson.TypeArray:
+			// Codex's session files before the payload envelope: the
+			// model's items as they are, their content in blocks.
+			if v.Exists("role") {
+				return AgentCodex
+			}
+		case v.Exists("role"):
 			return AgentGemini
+		}
+	case "function_call", "function_call_output", "custom_tool_call", "custom_tool_call_output", "local_shell_call":
+		if v.Exists("call_id") {
+			return AgentCodex // the same, older session files
 		}
 	case "tool_use":
 		switch {
@@ -186,6 +197,11 @@ func classify(v *fastjson.Value, typ string) Agent {
 		case isObject(v.Get("msg")) && v.Exists("msg", "type"):
 			return AgentCodex
 		case v.Exists("sandbox") && (v.Exists("approval") || v.Exists("workdir") || v.Exists("model")):
+			return AgentCodex
+		case v.Exists("record_type"), v.Exists("instructions") && v.Exists("id") && v.Exists("timestamp"):
+			// Codex's session files before the payload envelope: a line
+			// of the session's id, time, instructions and git state, then
+			// the model's items between {"record_type":"state"} lines.
 			return AgentCodex
 		}
 	default:

@@ -54,6 +54,10 @@ func (p *Processor) codexLine(v *fastjson.Value, m *Message) {
 		f.ResultType, f.ResultSubtype, f.IsError = m.Type, "", 1
 	case "session_meta", "turn_context", "response_item", "event_msg", "compacted":
 		p.codexRollout(v, m)
+	case "function_call", "custom_tool_call", "local_shell_call":
+		p.rolloutCall(v, m, m.Type) // an older rollout's items, as they are
+	case "function_call_output", "custom_tool_call_output":
+		p.rolloutOutput(v, m)
 	default:
 		if p.codex.legacy {
 			if msg := v.Get("msg"); isObject(msg) {
@@ -272,6 +276,14 @@ func (p *Processor) codexLegacyFields(v *fastjson.Value, m *Message) {
 				f.InitModel = str(msg, "model")
 			}
 		}
+		return
+	}
+	if v.Exists("instructions") && v.Exists("id") {
+		// The first line of an older rollout (codexrollout.go).
+		id := v.GetStringBytes("id")
+		p.sessionID(id)
+		p.newRun(id)
+		p.Facts.SourceFormat = "codex-rollout"
 		return
 	}
 	if v.Exists("sandbox") || v.Exists("workdir") {

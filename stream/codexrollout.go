@@ -15,7 +15,10 @@ import (
 // custom_tool_call and its output, web_search_call), and event_msg what
 // the CLI showed: token_count with the session's total so far,
 // exec_command_end with a command's exit code and whole output,
-// task_complete, turn_aborted and error.
+// task_complete, turn_aborted and error. Older rollouts (before the
+// envelope, mid 2025) have a first line of {id, timestamp, instructions,
+// git}, then the model's items as they are, between {"record_type":
+// "state"} lines, and no times, model or tokens.
 
 // rolloutType says whether typ is a line type of a rollout file.
 func rolloutType(typ string) bool {
@@ -61,7 +64,7 @@ func (p *Processor) codexRollout(v *fastjson.Value, m *Message) {
 	}
 	switch m.Type + "/" + m.Subtype {
 	case "response_item/function_call", "response_item/custom_tool_call", "response_item/local_shell_call":
-		p.rolloutCall(pl, m)
+		p.rolloutCall(pl, m, m.Subtype)
 	case "response_item/function_call_output", "response_item/custom_tool_call_output":
 		p.rolloutOutput(pl, m)
 	case "response_item/web_search_call":
@@ -130,7 +133,7 @@ func (p *Processor) codexRollout(v *fastjson.Value, m *Message) {
 // line as {"command": …} (exec_command's cmd, shell's argv, or
 // shell_command's string); apply_patch is Edit, with the patch. Other
 // tools keep their names and their arguments.
-func (p *Processor) rolloutCall(pl *fastjson.Value, m *Message) {
+func (p *Processor) rolloutCall(pl *fastjson.Value, m *Message, kind string) {
 	callID := pl.GetStringBytes("call_id")
 	if len(callID) == 0 {
 		return
@@ -138,11 +141,11 @@ func (p *Processor) rolloutCall(pl *fastjson.Value, m *Message) {
 	name := str(pl, "name")
 	b := p.inBuf[:0]
 	switch {
-	case m.Subtype == "local_shell_call":
+	case kind == "local_shell_call":
 		name = "Bash"
 		b = commandJSON(append(b, `{"command":`...), pl.Get("action", "command"))
 		b = append(b, '}')
-	case m.Subtype == "custom_tool_call":
+	case kind == "custom_tool_call":
 		key := "input"
 		if name == "apply_patch" {
 			name, key = "Edit", "patch"

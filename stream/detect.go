@@ -47,7 +47,7 @@ func (d *Detector) Line(line []byte) {
 	d.Objects++
 	typ := str(v, "type")
 	a := classify(v, typ)
-	if a == AgentCodex && typ == "session_meta" {
+	if a == AgentCodex && (typ == "session_meta" || typ == "" && v.Exists("instructions")) {
 		d.Rollout = true
 	}
 	if d.Agent == AgentUnknown {
@@ -79,6 +79,8 @@ func (d *Detector) Line(line []byte) {
 				d.AgentSessionID = str(v.Get("payload"), "id")
 			case v.Exists("sessionID"):
 				d.AgentSessionID = str(v, "sessionID")
+			case typ == "" && v.Exists("instructions"):
+				d.AgentSessionID = str(v, "id") // an older rollout's first line
 			case typ == "":
 				d.AgentSessionID = str(v.Get("msg"), "session_id")
 			}
