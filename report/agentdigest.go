@@ -213,3 +213,123 @@ func codexItemDigest(typ, text string, command json.RawMessage, exit *int64, sta
 	}
 	return typ
 }
+
+// rolloutLine is the few fields of a line of Codex's session files
+// (rollouts) that digests use: everything is in payload.
+type rolloutLine struct {
+	Payload struct {
+		Type       string          `json:"type"`
+		ID         string          `json:"id"`
+		CWD        string          `json:"cwd"`
+		CLIVersion string          `json:"cli_version"`
+		Model      string          `json:"model"`
+		Role       string          `json:"role"`
+		Content    json.RawMessage `json:"content"`
+		Summary    json.RawMessage `json:"summary"` // a reasoning's blocks; turn_context's setting
+		Name       string          `json:"name"`
+		Arguments  string          `json:"arguments"`
+		Input      string          `json:"input"`
+		CallID     string          `json:"call_id"`
+		Output     json.RawMessage `json:"output"`
+		Status     string          `json:"status"`
+		Action     struct {
+			Query string `json:"query"`
+		} `json:"action"`
+		Message  string `json:"message"`
+		Text     string `json:"text"`
+		Reason   string `json:"reason"`
+		ExitCode *int64 `json:"exit_code"`
+		Info     *struct {
+			Total map[string]json.Number `json:"total_token_usage"`
+		} `json:"info"`
+		AggregatedOutput string `json:"aggregated_output"`
+	} `json:"payload"`
+}
+
+// rolloutDigest is the digest of a line of Codex's session files, "" for
+// other lines. Only what a reader needs of the long ones: the session's
+// instructions are left out of session_meta, whose digest is its id,
+// version and folder.
+func rolloutDigest(raw []byte, typ string) string {
+	switch typ {
+	case "session_meta", "turn_context", "response_item", "event_msg", "compacted":
+	default:
+		return ""
+	}
+	var l rolloutLine
+	if json.Unmarshal(raw, &l) != nil {
+		return ""
+	}
+	p := &l.Payload
+	switch typ {
+	case "session_meta":
+		return strings.TrimSpace(fmt.Sprintf("session %s, Codex %s, %s", p.ID, p.CLIVersion, p.CWD))
+	case "turn_context":
+		return "model " + p.Model
+	case "compacted":
+		return "compacted: " + p.Message
+	}
+	switch p.Type {
+	case "message":
+		var blocks []struct {
+			Text string `json:"text"`
+		}
+		json.Unmarshal(p.Content, &blocks)
+		texts := make([]string, len(blocks))
+		for i, b := range blocks {
+			texts[i] = b.Text
+		}
+		return p.Role + ": " + strings.Join(texts, " | ")
+	case "reasoning":
+		var summary []struct {
+			Text string `json:"text"`
+		}
+		json.Unmarshal(p.Summary, &summary)
+		texts := make([]string, len(summary))
+		for i, s := range summary {
+			texts[i] = s.Text
+		}
+		if len(texts) == 0 {
+			return "reasoning (encrypted)"
+		}
+		return "reasoning: " + strings.Join(texts, " | ")
+	case "function_call":
+		return strings.TrimSpace("call " + p.Name + " " + p.Arguments)
+	case "custom_tool_call":
+		return strings.TrimSpace("call " + p.Name + " " + p.Input)
+	case "function_call_output", "custom_tool_call_output":
+		var out string
+		if json.Unmarshal(p.Output, &out) != nil {
+			out = compactJSON(p.Output)
+		}
+		return "output " + p.CallID + ": " + out
+	case "web_search_call":
+		return "web search " + p.Action.Query
+	case "user_message", "agent_message":
+		return strings.TrimSuffix(p.Type, "_message") + ": " + p.Message
+	case "agent_reasoning":
+		return "reasoning: " + p.Text
+	case "exec_command_end":
+		s := "command ended " + p.CallID
+		if p.ExitCode != nil {
+			s += fmt.Sprintf(" (exit %d)", *p.ExitCode)
+		}
+		return s + ": " + p.AggregatedOutput
+	case "token_count":
+		if p.Info == nil {
+			return "token_count"
+		}
+		var parts []string
+		for _, k := range []string{"input_tokens", "cached_input_tokens", "output_tokens"} {
+			if v, ok := p.Info.Total[k]; ok {
+				parts = append(parts, v.String()+" "+strings.ReplaceAll(k, "_", " "))
+			}
+		}
+		return "session total: " + strings.Join(parts, ", ")
+	case "turn_aborted":
+		return "turn aborted: " + p.Reason
+	case "error":
+		return "error: " + p.Message
+	}
+	return p.Type
+}

@@ -28,6 +28,18 @@ func TestAgentMessageDigest(t *testing.T) {
 		{`{"type":"step_finish","timestamp":1,"sessionID":"o","part":{"reason":"stop","tokens":{"input":5,"output":7}}}`, "stop, 5 input, 7 output tokens"},
 		{`{"type":"text","timestamp":1,"sessionID":"o","part":{"text":"ok"}}`, "text: ok"},
 		{`{"type":"error","sessionID":"o","error":{"name":"ProviderAuthError","data":{"message":"no key"}}}`, "no key"},
+		// Codex's session files: the instructions are left out.
+		{`{"timestamp":"t","type":"session_meta","payload":{"id":"019e","cwd":"/w","cli_version":"0.125.0","base_instructions":{"text":"You are Codex"}}}`, "session 019e, Codex 0.125.0, /w"},
+		{`{"timestamp":"t","type":"turn_context","payload":{"cwd":"/w","model":"gpt-5.5","summary":"auto"}}`, "model gpt-5.5"},
+		{`{"timestamp":"t","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"a"},{"type":"input_text","text":"b"}]}}`, "user: a | b"},
+		{`{"timestamp":"t","type":"response_item","payload":{"type":"reasoning","summary":[],"encrypted_content":"gAAA"}}`, "reasoning (encrypted)"},
+		{`{"timestamp":"t","type":"response_item","payload":{"type":"function_call","name":"exec_command","arguments":"{\"cmd\":\"ls\"}","call_id":"c1"}}`, `call exec_command {"cmd":"ls"}`},
+		{`{"timestamp":"t","type":"response_item","payload":{"type":"function_call_output","call_id":"c1","output":"Exit code: 0\nOutput:\na"}}`, `output c1: Exit code: 0\nOutput:\na`},
+		{`{"timestamp":"t","type":"event_msg","payload":{"type":"exec_command_end","call_id":"c1","exit_code":2,"aggregated_output":"no"}}`, "command ended c1 (exit 2): no"},
+		{`{"timestamp":"t","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":10,"cached_input_tokens":4,"output_tokens":2}}}}`,
+			"session total: 10 input tokens, 4 cached input tokens, 2 output tokens"},
+		{`{"timestamp":"t","type":"event_msg","payload":{"type":"agent_message","message":"done"}}`, "agent: done"},
+		{`{"timestamp":"t","type":"event_msg","payload":{"type":"turn_aborted","reason":"interrupted"}}`, "turn aborted: interrupted"},
 	} {
 		if got := MessageDigest(&record.Message{Raw: []byte(c.raw)}); got != c.want {
 			t.Errorf("digest of %s\n got %q\nwant %q", c.raw, got, c.want)

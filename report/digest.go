@@ -131,6 +131,9 @@ func MessageDigest(m *record.Message) string {
 		d = agentDigest(raw, l.Type)
 	}
 	if d == "" {
+		d = rolloutDigest(raw, l.Type)
+	}
+	if d == "" {
 		d = genericDigest(raw)
 	}
 	if (m.IsSidechain != nil && *m.IsSidechain) || m.ParentToolUseID != nil {
