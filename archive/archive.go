@@ -37,7 +37,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/convlog/convlog/record"
@@ -638,13 +637,6 @@ func removeBuild(build string) {
 
 // sidecars are the endings of the files SQLite keeps beside a database.
 var sidecars = []string{"-wal", "-shm", "-journal"}
-
-// processAlive says whether a process of that id exists (signal 0 checks
-// without sending anything; EPERM means it exists under another user).
-func processAlive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
 
 // takenFile is a session file the archive holds whole.
 type takenFile struct {

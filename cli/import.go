@@ -388,14 +388,6 @@ func collectJSONL(paths []string, report func(error)) []foundFile {
 
 type fileKey struct{ dev, ino uint64 }
 
-func keyOf(st fs.FileInfo) (fileKey, bool) {
-	s, ok := st.Sys().(*syscall.Stat_t)
-	if !ok {
-		return fileKey{}, false
-	}
-	return fileKey{uint64(s.Dev), uint64(s.Ino)}, true
-}
-
 func walk(dir string, onPath map[fileKey]bool, seenFile map[fileKey]bool, out *[]foundFile, report func(error)) {
 	st, err := os.Stat(dir)
 	if err != nil {

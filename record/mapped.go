@@ -12,8 +12,6 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/convlog/convlog/stream"
 )
 
@@ -33,7 +31,7 @@ func mapFile(f *os.File, size int64) (*mapped, error) {
 	if int64(int(size)) != size {
 		return nil, fmt.Errorf("is too large to import (%d bytes)", size)
 	}
-	data, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	data, err := mmapFile(f, int(size))
 	if err != nil {
 		// A file system that cannot map files: read it instead.
 		data = make([]byte, size)
@@ -48,10 +46,10 @@ func mapFile(f *os.File, size int64) (*mapped, error) {
 		return &mapped{data: data}, nil
 	}
 	if utf8, ok := fromUTF16(data); ok {
-		unix.Munmap(data)
+		munmap(data)
 		return &mapped{data: utf8}, nil
 	}
-	unix.Madvise(data, unix.MADV_SEQUENTIAL)
+	adviseSequential(data)
 	return &mapped{data: data, unmap: true}, nil
 }
 
@@ -97,7 +95,7 @@ func fromUTF16(data []byte) ([]byte, bool) {
 
 func (m *mapped) close() {
 	if m.unmap && !m.closed {
-		unix.Munmap(m.data)
+		munmap(m.data)
 	}
 	m.closed = true
 }
@@ -110,7 +108,7 @@ func (m *mapped) release(from, to int) {
 	from = from &^ (page - 1)
 	to = to &^ (page - 1)
 	if m.unmap && to > from {
-		unix.Madvise(m.data[from:to], unix.MADV_DONTNEED)
+		adviseDontNeed(m.data[from:to])
 	}
 }
 
