@@ -92,6 +92,7 @@ func (p *Processor) codexRollout(v *fastjson.Value, m *Message) {
 		if !p.pending(id) {
 			return
 		}
+		delete(p.codex.commands, id)
 		p.buf = append(p.buf[:0], pl.GetStringBytes("aggregated_output")...)
 		r := ToolResult{ID: id, Time: m.Time, MessageSeq: m.Seq, Output: p.buf}
 		if code := pl.Get("exit_code"); code != nil && code.Type() == fastjson.TypeNumber && code.GetInt64() != 0 {
