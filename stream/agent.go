@@ -125,11 +125,6 @@ func classify(v *fastjson.Value, typ string) Agent {
 		if v.Exists("leafUuid") {
 			return AgentClaude
 		}
-	case "session_meta", "turn_context", "response_item", "event_msg", "compacted":
-		// Codex's session files (rollouts).
-		if isObject(v.Get("payload")) {
-			return AgentCodex
-		}
 	case "tool_call":
 		if v.Exists("call_id") {
 			return AgentCursor
@@ -198,7 +193,7 @@ func classify(v *fastjson.Value, typ string) Agent {
 			return AgentCodex
 		case v.Exists("sandbox") && (v.Exists("approval") || v.Exists("workdir") || v.Exists("model")):
 			return AgentCodex
-		case v.Exists("record_type"), v.Exists("instructions") && v.Exists("id") && v.Exists("timestamp"):
+		case v.Exists("record_type"), olderRolloutMeta(v):
 			// Codex's session files before the payload envelope: a line
 			// of the session's id, time, instructions and git state, then
 			// the model's items between {"record_type":"state"} lines.
@@ -207,6 +202,9 @@ func classify(v *fastjson.Value, typ string) Agent {
 	default:
 		if strings.HasPrefix(typ, "thread.") || strings.HasPrefix(typ, "turn.") || strings.HasPrefix(typ, "item.") {
 			return AgentCodex
+		}
+		if RolloutType(typ) && isObject(v.Get("payload")) {
+			return AgentCodex // Codex's session files (rollouts)
 		}
 	}
 	if v.Exists("parentUuid") || v.Exists("isSidechain") {

@@ -31,7 +31,7 @@ func (p *Processor) codexFields(v *fastjson.Value, m *Message) {
 		p.newRun(id)
 	case strings.HasPrefix(m.Type, "item."):
 		m.Subtype = str(v.Get("item"), "type")
-	case rolloutType(m.Type):
+	case RolloutType(m.Type):
 		p.codexRolloutFields(v, m)
 	case m.Type == "":
 		p.codexLegacyFields(v, m)
@@ -40,6 +40,10 @@ func (p *Processor) codexFields(v *fastjson.Value, m *Message) {
 
 func (p *Processor) codexLine(v *fastjson.Value, m *Message) {
 	f := &p.Facts
+	if RolloutType(m.Type) {
+		p.codexRollout(v, m)
+		return
+	}
 	switch m.Type {
 	case "item.started", "item.updated", "item.completed":
 		p.codexItem(v.Get("item"), m, m.Type == "item.completed")
@@ -52,8 +56,6 @@ func (p *Processor) codexLine(v *fastjson.Value, m *Message) {
 		}
 	case "turn.failed":
 		f.ResultType, f.ResultSubtype, f.IsError = m.Type, "", 1
-	case "session_meta", "turn_context", "response_item", "event_msg", "compacted":
-		p.codexRollout(v, m)
 	case "function_call", "custom_tool_call", "local_shell_call":
 		p.rolloutCall(v, m, m.Type) // an older rollout's items, as they are
 	case "function_call_output", "custom_tool_call_output":
@@ -112,9 +114,7 @@ func (p *Processor) codexItem(item *fastjson.Value, m *Message, completed bool) 
 			return
 		}
 		if completed {
-			st := p.uses[id]
-			st.at = 0 // no start seen: no duration
-			p.uses[id] = st
+			p.unstarted(id)
 		}
 	}
 	if !completed {
@@ -135,11 +135,7 @@ func (p *Processor) codexItem(item *fastjson.Value, m *Message, completed bool) 
 	case "command_execution":
 		p.buf = append(p.buf[:0], item.GetStringBytes("aggregated_output")...)
 		r.Output = p.buf
-		if code := item.Get("exit_code"); code != nil && code.Type() == fastjson.TypeNumber && code.GetInt64() != 0 {
-			r.IsError = true
-			p.errBuf = exitText(p.errBuf[:0], code.GetInt64(), r.Output)
-			r.ErrorText = p.errBuf
-		} else if r.IsError {
+		if !p.failExit(&r, exitCode(item.Get("exit_code"))) && r.IsError {
 			p.errBuf = append(p.errBuf[:0], status...)
 			if len(r.Output) > 0 {
 				p.errBuf = append(append(p.errBuf, '\n'), r.Output...)
@@ -249,6 +245,26 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// exitCode is v as a command's exit code; 0 when it is not a number.
+func exitCode(v *fastjson.Value) int64 {
+	if v == nil || v.Type() != fastjson.TypeNumber {
+		return 0
+	}
+	return v.GetInt64()
+}
+
+// failExit marks r failed when a command's exit code is not 0, with the
+// code and the output as its error, and says whether it did.
+func (p *Processor) failExit(r *ToolResult, code int64) bool {
+	if code == 0 {
+		return false
+	}
+	r.IsError = true
+	p.errBuf = exitText(p.errBuf[:0], code, r.Output)
+	r.ErrorText = p.errBuf
+	return true
+}
+
 // exitText is a failed command's error: its exit code, then its output.
 func exitText(b []byte, code int64, output []byte) []byte {
 	b = append(b, "Exit code "...)
@@ -278,7 +294,7 @@ func (p *Processor) codexLegacyFields(v *fastjson.Value, m *Message) {
 		}
 		return
 	}
-	if v.Exists("instructions") && v.Exists("id") {
+	if olderRolloutMeta(v) {
 		// The first line of an older rollout (codexrollout.go).
 		id := v.GetStringBytes("id")
 		p.sessionID(id)
@@ -355,11 +371,7 @@ func (p *Processor) codexLegacy(msg *fastjson.Value, m *Message) {
 				}
 			}
 			r.Output = p.buf
-			if code := msg.Get("exit_code"); code != nil && code.Type() == fastjson.TypeNumber && code.GetInt64() != 0 {
-				r.IsError = true
-				p.errBuf = exitText(p.errBuf[:0], code.GetInt64(), r.Output)
-				r.ErrorText = p.errBuf
-			}
+			p.failExit(&r, exitCode(msg.Get("exit_code")))
 			if s := msg.Get("success"); s != nil && s.Type() == fastjson.TypeFalse {
 				r.IsError = true
 			}

@@ -20,13 +20,20 @@ import (
 // git}, then the model's items as they are, between {"record_type":
 // "state"} lines, and no times, model or tokens.
 
-// rolloutType says whether typ is a line type of a rollout file.
-func rolloutType(typ string) bool {
+// RolloutType says whether typ is a line type of a rollout file.
+func RolloutType(typ string) bool {
 	switch typ {
 	case "session_meta", "turn_context", "response_item", "event_msg", "compacted":
 		return true
 	}
 	return false
+}
+
+// olderRolloutMeta says whether v, a line without a type, is the first
+// line of a rollout from before the envelope: {id, timestamp,
+// instructions, git}.
+func olderRolloutMeta(v *fastjson.Value) bool {
+	return v.Exists("instructions") && v.Exists("id") && v.Exists("timestamp")
 }
 
 func (p *Processor) codexRolloutFields(v *fastjson.Value, m *Message) {
@@ -76,9 +83,7 @@ func (p *Processor) codexRollout(v *fastjson.Value, m *Message) {
 		p.inBuf = append(b, '}')
 		u.Input = p.inBuf
 		if p.begin(&u, 0) {
-			st := p.uses[u.ID]
-			st.at = 0 // no duration
-			p.uses[u.ID] = st
+			p.unstarted(u.ID)
 			r := ToolResult{ID: u.ID, Time: m.Time, MessageSeq: m.Seq, Output: []byte{}}
 			if s := str(pl, "status"); s != "" && s != "completed" {
 				r.IsError, r.ErrorText = true, []byte(s)
@@ -95,11 +100,7 @@ func (p *Processor) codexRollout(v *fastjson.Value, m *Message) {
 		delete(p.codex.commands, id)
 		p.buf = append(p.buf[:0], pl.GetStringBytes("aggregated_output")...)
 		r := ToolResult{ID: id, Time: m.Time, MessageSeq: m.Seq, Output: p.buf}
-		if code := pl.Get("exit_code"); code != nil && code.Type() == fastjson.TypeNumber && code.GetInt64() != 0 {
-			r.IsError = true
-			p.errBuf = exitText(p.errBuf[:0], code.GetInt64(), r.Output)
-			r.ErrorText = p.errBuf
-		}
+		p.failExit(&r, exitCode(pl.Get("exit_code")))
 		p.complete(&r, 0)
 	case "event_msg/patch_apply_end":
 		id := p.toolID(pl.GetStringBytes("call_id"))
@@ -193,19 +194,17 @@ func (p *Processor) rolloutCall(pl *fastjson.Value, m *Message, kind string) {
 // running with session ID …") is finished by its exec_command_end.
 func (p *Processor) rolloutOutput(pl *fastjson.Value, m *Message) {
 	id := p.toolID(pl.GetStringBytes("call_id"))
-	if st, ok := p.uses[id]; ok && st.done {
+	if p.known(id) && !p.pending(id) {
 		return // a patch_apply_end came first, with the same
 	}
 	out := pl.Get("output")
 	r := ToolResult{ID: id, Time: m.Time, MessageSeq: m.Seq}
-	code := int64(-1)
+	var code int64
 	if out != nil && out.Type() == fastjson.TypeString {
 		text := out.GetStringBytes()
 		if w, err := p.argParser.ParseBytes(text); err == nil && isObject(w) && w.Get("output") != nil {
 			p.buf = append(p.buf[:0], w.GetStringBytes("output")...)
-			if c := w.Get("metadata", "exit_code"); c != nil && c.Type() == fastjson.TypeNumber {
-				code = c.GetInt64()
-			}
+			code = exitCode(w.Get("metadata", "exit_code"))
 		} else {
 			p.buf = append(p.buf[:0], text...)
 			if p.codex.commands[id] {
@@ -224,16 +223,12 @@ func (p *Processor) rolloutOutput(pl *fastjson.Value, m *Message) {
 	} else {
 		r.Output = p.contentText(out)
 	}
-	if code > 0 {
-		r.IsError = true
-		p.errBuf = exitText(p.errBuf[:0], code, r.Output)
-		r.ErrorText = p.errBuf
-	}
+	p.failExit(&r, code)
 	p.complete(&r, 0)
 }
 
 // headerCode is the exit code that the header of a command's output
-// gives, -1 if none.
+// gives, 0 if none.
 func headerCode(head []byte) int64 {
 	for _, prefix := range []string{"Exit code: ", "Process exited with code "} {
 		i := bytes.Index(head, []byte(prefix))
@@ -249,11 +244,5 @@ func headerCode(head []byte) int64 {
 			return c
 		}
 	}
-	return -1
-}
-
-// pending says whether the call id was begun and has no result yet.
-func (p *Processor) pending(id string) bool {
-	st, ok := p.uses[id]
-	return ok && !st.done
+	return 0
 }

@@ -59,9 +59,7 @@ func (p *Processor) cursorToolCall(v *fastjson.Value, m *Message) {
 			return
 		}
 		if m.Subtype != "started" && started == 0 {
-			st := p.uses[id]
-			st.at = 0 // first seen completed: no start time
-			p.uses[id] = st
+			p.unstarted(id) // first seen completed
 		}
 	}
 	if m.Subtype != "completed" {
@@ -95,11 +93,8 @@ func (p *Processor) cursorToolCall(v *fastjson.Value, m *Message) {
 		r.IsError = true
 		p.errBuf = append(p.errBuf[:0], cursorError(outcome, body)...)
 		r.ErrorText = p.errBuf
-	} else if code := body.Get("exitCode"); code != nil && code.Type() == fastjson.TypeNumber && code.GetInt64() != 0 {
-		// A shell command that ran and failed.
-		r.IsError = true
-		p.errBuf = exitText(p.errBuf[:0], code.GetInt64(), r.Output)
-		r.ErrorText = p.errBuf
+	} else {
+		p.failExit(&r, exitCode(body.Get("exitCode"))) // a shell command that ran and failed
 	}
 	p.complete(&r, end)
 }

@@ -47,7 +47,8 @@ func (d *Detector) Line(line []byte) {
 	d.Objects++
 	typ := str(v, "type")
 	a := classify(v, typ)
-	if a == AgentCodex && (typ == "session_meta" || typ == "" && v.Exists("instructions")) {
+	olderRollout := typ == "" && olderRolloutMeta(v)
+	if a == AgentCodex && (typ == "session_meta" || olderRollout) {
 		d.Rollout = true
 	}
 	if d.Agent == AgentUnknown {
@@ -79,8 +80,8 @@ func (d *Detector) Line(line []byte) {
 				d.AgentSessionID = str(v.Get("payload"), "id")
 			case v.Exists("sessionID"):
 				d.AgentSessionID = str(v, "sessionID")
-			case typ == "" && v.Exists("instructions"):
-				d.AgentSessionID = str(v, "id") // an older rollout's first line
+			case olderRollout:
+				d.AgentSessionID = str(v, "id")
 			case typ == "":
 				d.AgentSessionID = str(v.Get("msg"), "session_id")
 			}

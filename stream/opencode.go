@@ -100,11 +100,9 @@ func (p *Processor) opencodeTool(part *fastjson.Value, m *Message) {
 		p.buf = jsonText(p.buf[:0], out)
 		r.Output = p.buf
 	}
-	if code := state.Get("metadata", "exit"); !r.IsError && code != nil && code.Type() == fastjson.TypeNumber && code.GetInt64() != 0 {
+	if !r.IsError {
 		// A command that ran and failed is "completed" to opencode.
-		r.IsError = true
-		p.errBuf = exitText(p.errBuf[:0], code.GetInt64(), r.Output)
-		r.ErrorText = p.errBuf
+		p.failExit(&r, exitCode(state.Get("metadata", "exit")))
 	}
 	p.complete(&r, end)
 }

@@ -566,6 +566,20 @@ func (p *Processor) known(id string) bool {
 	return ok
 }
 
+// unstarted forgets when the call id began: it was first seen finished,
+// so its duration is not known.
+func (p *Processor) unstarted(id string) {
+	st := p.uses[id]
+	st.at = 0
+	p.uses[id] = st
+}
+
+// pending says whether the call id was begun and has no result yet.
+func (p *Processor) pending(id string) bool {
+	st, ok := p.uses[id]
+	return ok && !st.done
+}
+
 // complete reports the result of the call r.ID. The duration is the
 // difference of the agent's own times where both are known, else of the
 // message times; unknown (-1) otherwise, or when it would be negative. A
