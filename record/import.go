@@ -144,22 +144,24 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 	}
 	abs, _ := filepath.Abs(path)
 	final := filepath.Join(dir, res.SessionID+".db")
+	before, ok := importedFrom(ctx, final)
 	redo := false
-	if _, err := os.Stat(final); err != nil {
+	if !ok {
 		for _, old := range id.legacy {
 			// This file imported by an older convlog, under the id it
 			// gave it: imported again into that session, which would
 			// otherwise stay beside the new one (in the archive too, which
 			// keeps every session it took in). Once more in any case if
 			// the older import did not read it as its agent's.
-			if found, stale := olderImport(ctx, filepath.Join(dir, old+".db"), abs); found {
-				res.SessionID, final, redo = old, filepath.Join(dir, old+".db"), stale
+			p := filepath.Join(dir, old+".db")
+			if o, found := importedFrom(ctx, p); found && o.path == abs {
+				res.SessionID, final, before, ok, redo = old, p, o, true, o.agent == ""
 				break
 			}
 		}
 	}
-	if size, mt, ok := importedSource(ctx, final); ok {
-		if size == res.Bytes && mt == mtime && !redo {
+	if ok && before.size.Valid && before.mtime.Valid {
+		if before.size.Int64 == res.Bytes && before.mtime.Int64 == mtime && !redo {
 			res.Skipped = true
 			if progress != nil {
 				progress(res.Bytes)
@@ -353,18 +355,24 @@ func identify(ctx context.Context, path string, src *mapped) (identity, error) {
 	} else if id.own = unnamedTranscript(path, &det); id.own != "" {
 		name = id.format + ":" + id.own
 	}
-	sum := sha256.Sum256(head)
-	if det.AgentSessionID == "" && id.own == "" {
-		name = id.format + ":content:" + string(sum[:])
+	unnamed := det.AgentSessionID == ""
+	var sum [sha256.Size]byte // of the head, for the files named by it: 64 KB each
+	if unnamed || det.Rollout {
+		sum = sha256.Sum256(head)
+	}
+	byContent := func(format string) string {
+		return uuid.NewSHA1(importNamespace, []byte(format+":content:"+string(sum[:]))).String()
+	}
+	if unnamed && id.own == "" {
+		id.sessionID = byContent(id.format)
+		return id, nil
 	}
 	id.sessionID = uuid.NewSHA1(importNamespace, []byte(name)).String()
-	if det.Rollout || id.own != "" && det.AgentSessionID == "" {
+	if det.Rollout || unnamed {
 		// Before convlog read Codex's session files and transcripts that
-		// name no session, it named them by their content, as one of
-		// these.
-		for _, f := range []string{stream.FormatStreamJSON, stream.FormatTranscript} {
-			id.legacy = append(id.legacy, uuid.NewSHA1(importNamespace, []byte(f+":content:"+string(sum[:]))).String())
-		}
+		// name no session (id.own), it named them by their content, as
+		// one of these.
+		id.legacy = []string{byContent(stream.FormatStreamJSON), byContent(stream.FormatTranscript)}
 	}
 	return id, nil
 }
@@ -432,41 +440,31 @@ func PeekSubagent(ctx context.Context, path string) (sessionID, agentID string) 
 	return sessionID, agentID
 }
 
-// importedSource reads the source size and time recorded in an existing
-// session file.
-// olderImport says whether the session file at path was imported from the
-// file at source, and whether that import told no agent.
-func olderImport(ctx context.Context, path, source string) (found, stale bool) {
-	if _, err := os.Stat(path); err != nil {
-		return false, false
-	}
-	db, err := OpenReadOnly(ctx, path)
-	if err != nil {
-		return false, false
-	}
-	defer db.Close()
-	var from, agent sql.NullString
-	if err := db.QueryRowContext(ctx, `SELECT source_path, agent FROM sessions WHERE source = 'import' LIMIT 1`).Scan(&from, &agent); err != nil {
-		// A file older than sessions.agent.
-		if err := db.QueryRowContext(ctx, `SELECT source_path FROM sessions WHERE source = 'import' LIMIT 1`).Scan(&from); err != nil {
-			return false, false
-		}
-	}
-	return from.String == source, from.String == source && agent.String == ""
+// previous is what a session file made by import records of its source.
+type previous struct {
+	size, mtime sql.NullInt64
+	path, agent string
 }
 
-func importedSource(ctx context.Context, path string) (size, mtime int64, ok bool) {
+// importedFrom reads what the session file at path records of the file it
+// was imported from; false if there is no such session file.
+func importedFrom(ctx context.Context, path string) (previous, bool) {
 	if _, err := os.Stat(path); err != nil {
-		return 0, 0, false
+		return previous{}, false
 	}
 	db, err := OpenReadOnly(ctx, path)
 	if err != nil {
-		return 0, 0, false
+		return previous{}, false
 	}
 	defer db.Close()
-	var s, m sql.NullInt64
-	if err := db.QueryRowContext(ctx, `SELECT source_size, source_mtime FROM sessions LIMIT 1`).Scan(&s, &m); err != nil {
-		return 0, 0, false
+	var pr previous
+	var from, agent sql.NullString
+	if err := db.QueryRowContext(ctx, `SELECT source_size, source_mtime, source_path, agent FROM sessions LIMIT 1`).Scan(&pr.size, &pr.mtime, &from, &agent); err != nil {
+		// A file older than sessions.agent.
+		if err := db.QueryRowContext(ctx, `SELECT source_size, source_mtime, source_path FROM sessions LIMIT 1`).Scan(&pr.size, &pr.mtime, &from); err != nil {
+			return previous{}, false
+		}
 	}
-	return s.Int64, m.Int64, s.Valid && m.Valid
+	pr.path, pr.agent = from.String, agent.String
+	return pr, true
 }
