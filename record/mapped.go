@@ -31,26 +31,25 @@ func mapFile(f *os.File, size int64) (*mapped, error) {
 	if int64(int(size)) != size {
 		return nil, fmt.Errorf("is too large to import (%d bytes)", size)
 	}
-	data, err := mmapFile(f, int(size))
-	if err != nil {
+	m := &mapped{unmap: true}
+	var err error
+	if m.data, err = mmapFile(f, int(size)); err != nil {
 		// A file system that cannot map files: read it instead.
-		data = make([]byte, size)
-		n, rerr := f.ReadAt(data, 0)
-		if rerr != nil && n < len(data) {
+		m.data, m.unmap = make([]byte, size), false
+		n, rerr := f.ReadAt(m.data, 0)
+		if rerr != nil && n < len(m.data) {
 			return nil, rerr
 		}
-		data = data[:n]
-		if utf8, ok := fromUTF16(data); ok {
-			data = utf8
-		}
-		return &mapped{data: data}, nil
+		m.data = m.data[:n]
 	}
-	if utf8, ok := fromUTF16(data); ok {
-		munmap(data)
-		return &mapped{data: utf8}, nil
+	if text, ok := fromUTF16(m.data); ok {
+		m.close()
+		return &mapped{data: text}, nil
 	}
-	adviseSequential(data)
-	return &mapped{data: data, unmap: true}, nil
+	if m.unmap {
+		adviseSequential(m.data)
+	}
+	return m, nil
 }
 
 // fromUTF16 is data in UTF-8 if it is UTF-16 text with a byte order mark,
