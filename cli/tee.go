@@ -470,6 +470,20 @@ func passThrough(env *Env, sigs <-chan os.Signal) error {
 	return nil
 }
 
+// signalled returns a signal that reached the process by now, if any. A
+// look at sigs alone can miss a Ctrl-C that came with the end of the
+// input (it reaches the agent too, which stops), as the runtime hands it
+// on a little later, and tee would exit 0, not 130.
+func signalled(sigs <-chan os.Signal) os.Signal {
+	flushSignals()
+	select {
+	case s := <-sigs:
+		return s
+	default:
+		return nil
+	}
+}
+
 func signalName(s os.Signal) string {
 	switch s {
 	case syscall.SIGINT:

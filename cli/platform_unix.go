@@ -14,17 +14,16 @@ import (
 // with EFBIG, which is reported like a full disk, rather than kill convlog.
 func ignoreFileSizeLimit() { signal.Ignore(syscall.SIGXFSZ) }
 
-// signalled returns a signal that reached the process by now, if any.
-// The Go runtime hands a caught signal to its channel from a goroutine of
-// its own, some time after the kernel delivered it, so a look at sigs
-// alone can miss a Ctrl-C that came with the end of the input (it reaches
-// the agent too, which stops), and tee would exit 0, not 130. SIGWINCH
-// flushes that hand-over: the runtime hands on the signals waiting for it
-// in the order of their numbers, and SIGWINCH's is above SIGHUP's,
-// SIGINT's and SIGTERM's, so once it has come back, any of them that came
-// before is in sigs. (SIGWINCH is ignored by default; a window resized at
-// that moment only ends the wait early.)
-func signalled(sigs <-chan os.Signal) os.Signal {
+// flushSignals returns once every signal that reached the process before
+// it was called has been handed to the channels of signal.Notify. The Go
+// runtime does that from a goroutine of its own, some time after the
+// kernel delivered the signal. SIGWINCH flushes that hand-over: the
+// runtime hands on the signals waiting for it in the order of their
+// numbers, and SIGWINCH's is above SIGHUP's, SIGINT's and SIGTERM's, so
+// once it has come back, any of them that came before has been handed on.
+// (SIGWINCH is ignored by default; a window resized at that moment only
+// ends the wait early.)
+func flushSignals() {
 	marker := make(chan os.Signal, 1)
 	signal.Notify(marker, syscall.SIGWINCH)
 	defer signal.Stop(marker)
@@ -36,12 +35,6 @@ func signalled(sigs <-chan os.Signal) os.Signal {
 		case <-t.C:
 		}
 		t.Stop()
-	}
-	select {
-	case s := <-sigs:
-		return s
-	default:
-		return nil
 	}
 }
 

@@ -2,10 +2,7 @@
 
 package cli
 
-import (
-	"io/fs"
-	"os"
-)
+import "io/fs"
 
 // Elsewhere there is no file size signal, a signal that comes with the end
 // of the input is seen only if it came first, and files are not told apart
@@ -13,13 +10,6 @@ import (
 
 func ignoreFileSizeLimit() {}
 
-func signalled(sigs <-chan os.Signal) os.Signal {
-	select {
-	case s := <-sigs:
-		return s
-	default:
-		return nil
-	}
-}
+func flushSignals() {}
 
 func keyOf(fs.FileInfo) (fileKey, bool) { return fileKey{}, false }
