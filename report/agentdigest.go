@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/convlog/convlog/stream"
 )
 
 // agentError is the error object in another agent's lines: a message, or
@@ -251,9 +253,7 @@ type rolloutLine struct {
 // instructions are left out of session_meta, whose digest is its id,
 // version and folder.
 func rolloutDigest(raw []byte, typ string) string {
-	switch typ {
-	case "session_meta", "turn_context", "response_item", "event_msg", "compacted":
-	default:
+	if !stream.RolloutType(typ) {
 		return ""
 	}
 	var l rolloutLine
@@ -271,28 +271,12 @@ func rolloutDigest(raw []byte, typ string) string {
 	}
 	switch p.Type {
 	case "message":
-		var blocks []struct {
-			Text string `json:"text"`
-		}
-		json.Unmarshal(p.Content, &blocks)
-		texts := make([]string, len(blocks))
-		for i, b := range blocks {
-			texts[i] = b.Text
-		}
-		return p.Role + ": " + strings.Join(texts, " | ")
+		return p.Role + ": " + strings.Join(blockTexts(p.Content), " | ")
 	case "reasoning":
-		var summary []struct {
-			Text string `json:"text"`
+		if texts := blockTexts(p.Summary); len(texts) > 0 {
+			return "reasoning: " + strings.Join(texts, " | ")
 		}
-		json.Unmarshal(p.Summary, &summary)
-		texts := make([]string, len(summary))
-		for i, s := range summary {
-			texts[i] = s.Text
-		}
-		if len(texts) == 0 {
-			return "reasoning (encrypted)"
-		}
-		return "reasoning: " + strings.Join(texts, " | ")
+		return "reasoning (encrypted)"
 	case "function_call":
 		return strings.TrimSpace("call " + p.Name + " " + p.Arguments)
 	case "custom_tool_call":
@@ -332,4 +316,17 @@ func rolloutDigest(raw []byte, typ string) string {
 		return "error: " + p.Message
 	}
 	return p.Type
+}
+
+// blockTexts is the text of each block of a list, [{"text": …}, …].
+func blockTexts(raw json.RawMessage) []string {
+	var blocks []struct {
+		Text string `json:"text"`
+	}
+	json.Unmarshal(raw, &blocks)
+	texts := make([]string, len(blocks))
+	for i, b := range blocks {
+		texts[i] = b.Text
+	}
+	return texts
 }
