@@ -80,9 +80,7 @@ func (q *SearchQuery) Snippet(text string, width int) []Span {
 				flush(false)
 				// A phrase may span a line break: its words are
 				// shown on one line like the rest.
-				words := strings.Join(strings.FieldsFunc(text[m.start:m.end], func(r rune) bool {
-					return unicode.IsSpace(r) || unicode.IsControl(r)
-				}), " ")
+				words := strings.Join(strings.FieldsFunc(text[m.start:m.end], blank), " ")
 				cur.WriteString(words)
 				flush(true)
 				n += utf8.RuneCountInString(words)
@@ -92,7 +90,7 @@ func (q *SearchQuery) Snippet(text string, width int) []Span {
 		}
 		r, size := utf8.DecodeRuneInString(text[i:])
 		i += size
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
+		if blank(r) {
 			space = cur.Len() > 0 || len(spans) > 0
 			continue
 		}
@@ -110,6 +108,10 @@ func (q *SearchQuery) Snippet(text string, width int) []Span {
 	flush(false)
 	return spans
 }
+
+// blank is what a snippet shows as one space, however much of it there is:
+// spaces, line breaks, tabs and other control characters.
+func blank(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
 
 // backUp is a place up to about n characters before i, at the start of a
 // word, so that a snippet begins with a little of what leads to its match.
