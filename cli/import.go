@@ -148,7 +148,7 @@ func (c *ImportCmd) Run(env *Env) error {
 		imported, plural(imported, "file", "files"), replaced, skipped, failed,
 		sessions, plural(sessions, "session", "sessions"), msgs, tools, c.Dir)
 	if noTimes > 0 {
-		fmt.Fprintf(env.Stdout, "%d %s carried no timestamps: their times and durations are unknown (NULL).\n",
+		fmt.Fprintf(env.Stdout, "%d %s carried no timestamps: their start times and durations are unknown (NULL); each ended when its file was last modified.\n",
 			noTimes, plural(noTimes, "file", "files"))
 	}
 	if copies > 0 {

@@ -18,6 +18,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/convlog/convlog/internal/testkit"
+	"github.com/convlog/convlog/record"
 	"github.com/convlog/convlog/report"
 )
 
@@ -144,25 +145,72 @@ func TestImportTranscript(t *testing.T) {
 	}
 }
 
+// A capture without timestamps (Claude Code's stream-json before 2.1.7x)
+// ended when its file was last written: that is its end, as tee's clock is
+// a stream's, so that it is not "incomplete" (the seed's ended_at IS NULL:
+// still running, or its logger killed). Its start and duration stay
+// unknown, and no line gets an invented time. An import by an older
+// convlog, which left the end unknown, is done again.
 func TestImportCaptureWithoutTimes(t *testing.T) {
 	work := t.TempDir()
-	res := runConvlog(t, work, nil, nil, "import", "--dir", "s", mustAbs(t, "testdata/sample.jsonl"))
-	if res.code != 0 || !bytes.Contains(res.stdout, []byte("1 file carried no timestamps")) {
+	capture := filepath.Join(work, "run.jsonl")
+	data, err := os.ReadFile("testdata/sample.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := time.Date(2026, 3, 4, 5, 6, 7, 890e6, time.UTC)
+	if err := os.WriteFile(capture, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(capture, written, written); err != nil {
+		t.Fatal(err)
+	}
+	res := runConvlog(t, work, nil, nil, "import", "--dir", "s", capture)
+	if want := "1 file carried no timestamps: their start times and durations are unknown (NULL); each ended when its file was last modified.\n"; res.code != 0 || !bytes.HasSuffix(res.stdout, []byte(want)) {
 		t.Fatalf("exit %d: %s %s", res.code, res.stdout, res.stderr)
 	}
-	db := testkit.OpenDB(t, sessionFiles(t, filepath.Join(work, "s"))[0])
-	var started, ended, dur sql.NullInt64
-	var format string
-	var pending, withDur, withTime int
-	testkit.QueryRow(t, db, `SELECT started_at, ended_at, duration_ms, source_format FROM sessions`, &started, &ended, &dur, &format)
-	testkit.QueryRow(t, db, `SELECT count(*) FILTER (WHERE status='pending'), count(duration_ms), count(timestamp) FROM tool_calls`, &pending, &withDur, &withTime)
-	if started.Valid || ended.Valid || dur.Valid || format != "stream-json" || pending != 0 || withDur != 0 || withTime != 0 {
-		t.Fatalf("times %v %v %v format %s pending %d durations %d times %d", started, ended, dur, format, pending, withDur, withTime)
+	file := sessionFiles(t, filepath.Join(work, "s"))[0]
+	check := func() {
+		t.Helper()
+		db := testkit.OpenDB(t, file)
+		defer db.Close()
+		var started, ended, dur sql.NullInt64
+		var format string
+		var pending, withDur, withTime int
+		testkit.QueryRow(t, db, `SELECT started_at, ended_at, duration_ms, source_format FROM sessions`, &started, &ended, &dur, &format)
+		testkit.QueryRow(t, db, `SELECT count(*) FILTER (WHERE status='pending'), count(duration_ms), count(timestamp) FROM tool_calls`, &pending, &withDur, &withTime)
+		if started.Valid || ended != (sql.NullInt64{Int64: written.UnixMilli(), Valid: true}) || dur.Valid || format != "stream-json" || pending != 0 || withDur != 0 || withTime != 0 {
+			t.Fatalf("times %v %v %v format %s pending %d durations %d times %d", started, ended, dur, format, pending, withDur, withTime)
+		}
+		var msgTimes int
+		testkit.QueryRow(t, db, `SELECT count(timestamp) FROM messages`, &msgTimes)
+		if msgTimes != 0 {
+			t.Fatalf("%d messages got an invented time", msgTimes)
+		}
 	}
-	var msgTimes int
-	testkit.QueryRow(t, db, `SELECT count(timestamp) FROM messages`, &msgTimes)
-	if msgTimes != 0 {
-		t.Fatalf("%d messages got an invented time", msgTimes)
+	check()
+	list := runConvlog(t, work, nil, nil, "list", "--dir", "s")
+	if list.code != 0 || bytes.Contains(list.stdout, []byte("incomplete")) || !bytes.Contains(list.stdout, []byte("success")) {
+		t.Fatalf("list: exit %d\n%s%s", list.code, list.stdout, list.stderr)
+	}
+
+	// As an older convlog left it.
+	db, err := sql.Open("sqlite", record.DSN(file, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE sessions SET ended_at = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	res = runConvlog(t, work, nil, nil, "import", "--dir", "s", capture)
+	if res.code != 0 || !bytes.HasPrefix(res.stdout, []byte("Imported 1 file (1 updated), 0 unchanged")) {
+		t.Fatalf("again: exit %d: %s %s", res.code, res.stdout, res.stderr)
+	}
+	check()
+	res = runConvlog(t, work, nil, nil, "import", "--dir", "s", capture)
+	if res.code != 0 || !bytes.HasPrefix(res.stdout, []byte("Imported 0 files (0 updated), 1 unchanged")) {
+		t.Fatalf("a third time: exit %d: %s %s", res.code, res.stdout, res.stderr)
 	}
 }
 
@@ -838,17 +886,22 @@ func TestImportTranscriptsThatNameNoSession(t *testing.T) {
 	}
 	dir := filepath.Join(work, "projects", "-home-dev-shop")
 	os.MkdirAll(dir, 0o700)
+	titled := time.Date(2026, 11, 3, 9, 0, 0, 250e6, time.UTC)
 	for name, lines := range map[string][]string{
 		opened: {snapshot("4f1c2a3b-1111-4c55-9a0e-2f9d3e8b1c11", "2026-11-02T10:15:00.123Z"), snapshot("5f1c2a3b-1111-4c55-9a0e-2f9d3e8b1c11", "2026-11-02T10:16:00.500Z")},
 		titles: {`{"type":"summary","summary":"Cart totals fixed","leafUuid":"a1b2c3d4-0000-4c55-9a0e-2f9d3e8b1c11"}`},
 	} {
-		if err := os.WriteFile(filepath.Join(dir, name+".jsonl"), []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		f := filepath.Join(dir, name+".jsonl")
+		if err := os.WriteFile(f, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(f, titled, titled); err != nil {
 			t.Fatal(err)
 		}
 	}
 	res := runConvlog(t, work, nil, nil, "import", "--dir", "s", "projects")
 	if want := "Imported 2 files (0 updated), 0 unchanged, 0 failed: 2 sessions, 3 messages, 0 tool calls into s\n" +
-		"1 file carried no timestamps: their times and durations are unknown (NULL).\n"; res.code != 0 || string(res.stdout) != want {
+		"1 file carried no timestamps: their start times and durations are unknown (NULL); each ended when its file was last modified.\n"; res.code != 0 || string(res.stdout) != want {
 		t.Fatalf("exit %d: %q; stderr %s", res.code, res.stdout, res.stderr)
 	}
 	got := map[string]string{}
@@ -862,7 +915,8 @@ func TestImportTranscriptsThatNameNoSession(t *testing.T) {
 	if want := fmt.Sprintf("claude-code transcript %d-%d", start, start+60377); got[opened] != want {
 		t.Errorf("snapshots only: %q, want %q (all: %v)", got[opened], want, got)
 	}
-	if want := "claude-code transcript 0-0"; got[titles] != want {
+	// No time but the file's: ended when it was last written, start unknown.
+	if want := fmt.Sprintf("claude-code transcript 0-%d", titled.UnixMilli()); got[titles] != want {
 		t.Errorf("summaries only: %q, want %q (all: %v)", got[titles], want, got)
 	}
 }

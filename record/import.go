@@ -161,7 +161,9 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 		}
 	}
 	if ok && before.size.Valid && before.mtime.Valid {
-		if before.size.Int64 == res.Bytes && before.mtime.Int64 == mtime && !redo {
+		// An import that left the end unknown (older convlogs did, for a
+		// file without timestamps) is done again.
+		if before.size.Int64 == res.Bytes && before.mtime.Int64 == mtime && before.ended.Valid && !redo {
 			res.Skipped = true
 			if progress != nil {
 				progress(res.Bytes)
@@ -226,7 +228,17 @@ func Import(ctx context.Context, path, dir string, schema *Schema, opts ImportOp
 	if opts.Reuse != nil {
 		opts.Reuse.proc = proc
 	}
-	if err := w.Finish(facts, facts.LastTime); err != nil || w.Err != nil {
+	// A file without timestamps (a stream-json capture of Claude Code
+	// before 2.1.7x, Codex's and Cursor's streams) ended when it was last
+	// written: its modification time is the session's end, as tee's clock
+	// is a stream's. Left unknown, every such session was "incomplete"
+	// (the seed's ended_at IS NULL: still running, or its logger killed)
+	// in list, stats and the summary. Its start stays unknown.
+	ended := facts.LastTime
+	if ended == 0 {
+		ended = mtime
+	}
+	if err := w.Finish(facts, ended); err != nil || w.Err != nil {
 		os.Remove(tmp)
 		return fail("write %s: %w", tmp, errors.Join(w.Err, err))
 	}
@@ -442,8 +454,8 @@ func PeekSubagent(ctx context.Context, path string) (sessionID, agentID string) 
 
 // previous is what a session file made by import records of its source.
 type previous struct {
-	size, mtime sql.NullInt64
-	path, agent string
+	size, mtime, ended sql.NullInt64
+	path, agent        string
 }
 
 // importedFrom reads what the session file at path records of the file it
@@ -459,9 +471,9 @@ func importedFrom(ctx context.Context, path string) (previous, bool) {
 	defer db.Close()
 	var pr previous
 	var from, agent sql.NullString
-	if err := db.QueryRowContext(ctx, `SELECT source_size, source_mtime, source_path, agent FROM sessions LIMIT 1`).Scan(&pr.size, &pr.mtime, &from, &agent); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT source_size, source_mtime, ended_at, source_path, agent FROM sessions LIMIT 1`).Scan(&pr.size, &pr.mtime, &pr.ended, &from, &agent); err != nil {
 		// A file older than sessions.agent.
-		if err := db.QueryRowContext(ctx, `SELECT source_size, source_mtime, source_path FROM sessions LIMIT 1`).Scan(&pr.size, &pr.mtime, &from); err != nil {
+		if err := db.QueryRowContext(ctx, `SELECT source_size, source_mtime, ended_at, source_path FROM sessions LIMIT 1`).Scan(&pr.size, &pr.mtime, &pr.ended, &from); err != nil {
 			return previous{}, false
 		}
 	}
