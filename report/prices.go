@@ -62,7 +62,14 @@ func cached(input, output, cacheRead float64) Price {
 // tokens (longer ones cost more); its output price covers thinking tokens,
 // which Gemini CLI's stream does not count apart, so its estimates are low
 // by what the model thought.
+//
+// Opus 4.6 and 4.7 are priced as Opus 4.5 and Sonnet 4.6 as Sonnet 4.5:
+// their list prices, which ccusage 20.0.24's prices give to the cent on
+// real transcripts of them (five-minute and one-hour cache writes apart).
 var prices = map[string]Price{
+	"claude-opus-4-7":   opus45,
+	"claude-opus-4-6":   opus45,
+	"claude-sonnet-4-6": sonnet4,
 	"claude-opus-4-5":   opus45,
 	"claude-opus-4-1":   opus4,
 	"claude-opus-4":     opus4,
@@ -141,7 +148,12 @@ func suffixOK(rest string) bool {
 	case rest[0] != '-' || len(rest) < 2:
 		return false
 	case rest[1] >= '0' && rest[1] <= '9':
-		return true
+		// A date or a build ("-20250514", "-2025-04-16", "-001"), but not
+		// a minor version ("-6"): "claude-opus-4-6" is not Opus 4, whose
+		// price is three times its own, and a version the table does not
+		// know gets no estimate rather than another model's.
+		digits := len(rest) - 1 - len(strings.TrimLeft(rest[1:], "0123456789"))
+		return digits > 2
 	}
 	return strings.HasPrefix(rest, "-latest") || strings.HasPrefix(rest, "-preview") || strings.HasPrefix(rest, "-exp")
 }

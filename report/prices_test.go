@@ -9,6 +9,11 @@ func TestPriceOfAgentsModels(t *testing.T) {
 	for model, want := range map[string]float64{
 		"claude-opus-4-5-20251101":                     5,
 		"claude-opus-4-20250514":                       15,
+		"claude-opus-4-6":                              5, // not Opus 4's
+		"claude-opus-4-7":                              5,
+		"claude-opus-4-6-20260205":                     5,
+		"claude-sonnet-4-6":                            3,
+		"claude-opus-4-1-20250805":                     15,
 		"us.anthropic.claude-sonnet-4-5-20250929-v1:0": 3,
 		"claude-opus-4-5@20251101":                     5,
 		"anthropic/claude-sonnet-4-5":                  3, // opencode's provider/model
@@ -36,6 +41,9 @@ func TestPriceOfAgentsModels(t *testing.T) {
 		"Composer 2.5":      -1,
 		"gpt-5-chat-latest": -1,
 		"claude-fable-5-1":  -1,
+		"claude-opus-4-9":   -1, // a minor version the table does not know
+		"claude-sonnet-4-9": -1,
+		"gemini-2.5-pro-2":  -1,
 		"":                  -1,
 	} {
 		p, ok := PriceOf(model)
