@@ -788,7 +788,7 @@ func TestImportCodexSessions(t *testing.T) {
 	}
 	env := []string{"HOME=" + home}
 	res := runConvlog(t, work, nil, env, "import", "--dir", "s", "--codex")
-	if want := "Imported 3 files (0 updated), 0 unchanged, 0 failed: 3 sessions, 53 messages, 11 tool calls into s\n"; res.code != 0 || string(res.stdout) != want {
+	if want := "Imported 3 files (0 updated), 0 unchanged, 0 failed: 3 sessions, 61 messages, 15 tool calls into s\n"; res.code != 0 || string(res.stdout) != want {
 		t.Fatalf("exit %d: %q; stderr %s", res.code, res.stdout, res.stderr)
 	}
 	sessions := map[string]string{}
@@ -839,6 +839,13 @@ func TestImportCodexSessions(t *testing.T) {
 		older: {
 			`Bash error 2250 {"command":"bash -lc 'make feed'"} Exit code 2`,
 			`Bash error 210 {"command":"grep -n atom go.mod"} Exit code 1`,
+			// Codex's own words for a call that failed without running, or
+			// was refused: a sandbox's exit code, a rejection, a patch
+			// that does not apply.
+			`Bash error 600 {"command":"bash -lc 'go get golang.org/x/tools/blog/atom'"} Exit code 1`,
+			`Bash error 10 {"command":"bash -lc 'rm -rf vendor'"} exec command rejected by user`,
+			`Edit error 10 {"patch":"*** Begin Patch\n*** Update File: go.mod\n@@\n require (\n+\tgolang.org/x/tools v0.38.0\n )\n*** End Patch\n"} patch rejected by user`,
+			`Edit error 5 {"patch":"*** Begin Patch\n*** Update File: feed.go\n@@\n-import \"atom\"\n+import \"golang.org/x/tools/blog/atom\"\n*** End Patch\n"} apply_patch verification failed: Failed to find expected lines in /home/dev/blog/feed.go:`,
 		},
 		oldest: {
 			`Bash success -1 {"command":"bash -lc 'printf '\\''# Blog'\\'' > README.md'"} `,

@@ -218,6 +218,13 @@ func (p *Processor) rolloutOutput(pl *fastjson.Value, m *Message) {
 				code = headerCode(head)
 				delete(p.codex.commands, id)
 			}
+			if code == 0 && refusal(p.buf) {
+				// Codex's own words: the call failed without running, or
+				// was refused. A sandbox's refusal has the exit code.
+				if code = sandboxCode(p.buf); code == 0 {
+					r.IsError, r.ErrorText = true, p.buf
+				}
+			}
 		}
 		r.Output = p.buf
 	} else {
@@ -225,6 +232,49 @@ func (p *Processor) rolloutOutput(pl *fastjson.Value, m *Message) {
 	}
 	p.failExit(&r, code)
 	p.complete(&r, 0)
+}
+
+// refusals begin the whole output of a call that Codex did not run, or
+// that failed in its hands rather than the command's (codex-rs: a sandbox's
+// denial, the user's rejection, a patch that does not apply, a timeout).
+// Each is what Codex writes, never a command's output, which comes wrapped
+// in JSON or under an "Exit code:" header.
+var refusals = []string{
+	"failed in sandbox ",
+	"exec command rejected",
+	"patch rejected by user",
+	"apply_patch verification failed",
+	"execution error: ",
+	"command timed out after ",
+	"retry failed: ",
+	"failed to parse function arguments: ",
+	"unsupported call: ",
+}
+
+// refusal says whether a call's plain output is one of Codex's refusals.
+func refusal(out []byte) bool {
+	for _, r := range refusals {
+		if bytes.HasPrefix(out, []byte(r)) {
+			return true
+		}
+	}
+	return false
+}
+
+// sandboxCode is the exit code in a sandbox's refusal ("failed in sandbox
+// … with execution error: sandbox denied exec error, exit code: 2, stdout:
+// …"), 0 if it gives none.
+func sandboxCode(out []byte) int64 {
+	_, rest, ok := bytes.Cut(out[:min(len(out), 512)], []byte(", exit code: "))
+	if !ok || !bytes.HasPrefix(out, []byte("failed in sandbox ")) {
+		return 0
+	}
+	n := 0
+	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	c, _ := strconv.ParseInt(string(rest[:n]), 10, 64)
+	return c
 }
 
 // headerCode is the exit code that the header of a command's output
