@@ -34,7 +34,7 @@ import (
 
 // searchVersion changes when the documents or the tables change; an index
 // of another version is rebuilt.
-const searchVersion = "3"
+const searchVersion = "4"
 
 // Names of the search index's tables.
 const (

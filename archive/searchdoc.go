@@ -74,7 +74,7 @@ func splitRowid(id int64) (rowid int64, table, part int) {
 // indexedTypes are the message types that carry text of their own; the
 // others (system lines, stream events, results that repeat the last
 // answer) are not read. The list is also in the index's triggers.
-var indexedTypes = []string{"user", "assistant", "summary", "error", "result", "message", "item.completed", "ai-title", "custom-title", "event_msg"}
+var indexedTypes = []string{"user", "assistant", "summary", "error", "result", "message", "item.completed", "ai-title", "custom-title", "event_msg", "gemini"}
 
 var parsers fastjson.ParserPool
 
@@ -95,7 +95,9 @@ func MessageDocs(typ, subtype string, raw []byte) []Doc {
 	case "user", "assistant":
 		msg := v.Get("message")
 		if msg == nil {
-			return nil
+			// Gemini CLI's saved chats: {"type":"user","content":…}, the
+			// content a string or a list of {"text":…} parts.
+			return textDoc(nil, 0, typ, "", "", chatText(v.Get("content")))
 		}
 		content := msg.Get("content")
 		if content == nil {
@@ -139,8 +141,17 @@ func MessageDocs(typ, subtype string, raw []byte) []Doc {
 			docs = textDoc(docs, 0, KindError, "", KindError, b.String())
 		}
 	case "error":
-		// Gemini CLI and Codex: {"type":"error","message":…}.
-		docs = textDoc(docs, 0, KindError, "", KindError, str(v.Get("message")))
+		// Gemini CLI and Codex: {"type":"error","message":…}; Gemini CLI's
+		// saved chats: {"type":"error","content":…}.
+		docs = textDoc(docs, 0, KindError, "", KindError, cmp.Or(str(v.Get("message")), str(v.Get("content"))))
+	case "gemini":
+		// Gemini CLI's saved chats: the model's text, then its thoughts
+		// (a subject and a description each). Its tool calls are rows of
+		// their own.
+		docs = textDoc(docs, 0, KindAssistant, "", "", str(v.Get("content")))
+		for i, t := range v.GetArray("thoughts") {
+			docs = textDoc(docs, min(i+1, maxParts-1), KindThinking, "", "", strings.TrimSpace(str(t.Get("subject"))+"\n"+str(t.Get("description"))))
+		}
 	case "message":
 		// Gemini CLI: {"type":"message","role":…,"content":"…"}; Codex's
 		// older session files: the content in blocks, [{"type":
@@ -185,6 +196,22 @@ func MessageDocs(typ, subtype string, raw []byte) []Doc {
 		}
 	}
 	return mergeLastPart(docs)
+}
+
+// chatText is the text of a Gemini CLI saved chat's content: a string, or
+// the texts of its parts, one to a line.
+func chatText(c *fastjson.Value) string {
+	if c == nil || c.Type() == fastjson.TypeString {
+		return str(c)
+	}
+	var b strings.Builder
+	for i, part := range c.GetArray() {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(str(part.Get("text")))
+	}
+	return b.String()
 }
 
 // ToolCallDocs is the documents of a tool call: its input (the string

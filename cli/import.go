@@ -23,9 +23,10 @@ import (
 
 // ImportCmd is `convlog import`.
 type ImportCmd struct {
-	Paths       []string `arg:"" optional:"" sep:"none" name:"path" help:"Files, or folders to search for *.jsonl files."`
+	Paths       []string `arg:"" optional:"" sep:"none" name:"path" help:"Files, or folders to search for *.jsonl files (and Gemini CLI's session-*.json)."`
 	Claude      bool     `help:"Import every transcript under Claude Code's projects folders: $CLAUDE_CONFIG_DIR/projects (a comma-separated list of folders may be given), else ~/.config/claude/projects and ~/.claude/projects."`
 	Codex       bool     `help:"Import every session file of Codex: $CODEX_HOME/sessions and $CODEX_HOME/archived_sessions (CODEX_HOME is ~/.codex unless set)."`
+	Gemini      bool     `help:"Import every chat Gemini CLI saved: ~/.gemini/tmp/*/chats/session-*.json (under $GEMINI_CLI_HOME instead of ~ when set)."`
 	Dir         string   `env:"CONVLOG_DIR" default:".turso/sessions" placeholder:"DIR" help:"Folder for session files."`
 	Jobs        int      `default:"0" help:"Files imported at once (default: the number of CPUs, at most 4)."`
 	Format      string   `enum:"auto,claude,gemini,codex,cursor,opencode" default:"auto" help:"The agent whose streams these are: claude, gemini, codex, cursor or opencode (default: told from each file's lines)."`
@@ -54,8 +55,15 @@ func (c *ImportCmd) Run(env *Env) error {
 		}
 		paths = append(paths, dirs...)
 	}
+	if c.Gemini {
+		dir, err := geminiChats(env)
+		if err != nil {
+			return err
+		}
+		paths = append(paths, dir)
+	}
 	if len(paths) == 0 {
-		return &exitError{Code: 2, Err: errors.New("import: name files or folders, or give --claude or --codex")}
+		return &exitError{Code: 2, Err: errors.New("import: name files or folders, or give --claude, --codex or --gemini")}
 	}
 	failed := 0
 	report := func(err error) {
@@ -231,6 +239,31 @@ func codexSessions(env *Env) ([]string, error) {
 		return nil, fmt.Errorf("--codex: no Codex sessions folder at %s; set CODEX_HOME if Codex keeps its files elsewhere", filepath.Join(base, "sessions"))
 	}
 	return dirs, nil
+}
+
+// geminiChats is the folder under which Gemini CLI keeps each project's
+// saved chats (tmp/<project>/chats/session-*.json): ~/.gemini/tmp, where
+// $GEMINI_CLI_HOME, when set, stands for the home folder, as it does for
+// Gemini CLI.
+func geminiChats(env *Env) (string, error) {
+	home := env.Getenv("GEMINI_CLI_HOME")
+	if home == "" {
+		var err error
+		if home, err = homeDir(env, "--gemini", "GEMINI_CLI_HOME"); err != nil {
+			return "", err
+		}
+	}
+	dir := filepath.Join(home, ".gemini", "tmp")
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return "", fmt.Errorf("--gemini: no Gemini CLI folder at %s; set GEMINI_CLI_HOME if Gemini CLI keeps its files elsewhere", dir)
+	}
+	return dir, nil
+}
+
+// importable says whether a file found in a folder is one to import: a
+// JSONL file, or a chat Gemini CLI saved (session-<time>-<id>.json).
+func importable(name string) bool {
+	return strings.HasSuffix(name, ".jsonl") || strings.HasPrefix(name, "session-") && strings.HasSuffix(name, ".json")
 }
 
 // homeDir is $HOME, or the user's home folder; the error names the flag
@@ -411,7 +444,7 @@ func walk(dir string, onPath map[fileKey]bool, seenFile map[fileKey]bool, out *[
 		p := filepath.Join(dir, e.Name())
 		st, err := os.Stat(p) // follows links
 		if err != nil {
-			if strings.HasSuffix(e.Name(), ".jsonl") || e.Type()&fs.ModeSymlink != 0 {
+			if importable(e.Name()) || e.Type()&fs.ModeSymlink != 0 {
 				report(&record.ImportError{Path: p, Err: errors.Unwrap(err)})
 			}
 			continue
@@ -420,7 +453,7 @@ func walk(dir string, onPath map[fileKey]bool, seenFile map[fileKey]bool, out *[
 			walk(p, onPath, seenFile, out, report)
 			continue
 		}
-		if !strings.HasSuffix(e.Name(), ".jsonl") {
+		if !importable(e.Name()) {
 			continue
 		}
 		if fk, ok := keyOf(st); ok {

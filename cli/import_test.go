@@ -801,18 +801,7 @@ func TestImportCodexSessions(t *testing.T) {
 			coalesce(is_error, -1), coalesce(input_tokens, -1), coalesce(cache_read_input_tokens, -1), coalesce(output_tokens, -1), coalesce(prompt_length, -1) FROM sessions`,
 			&id, &agent, &model, &cwd, &format, &result, &isErr, &in, &cached, &out, &prompt)
 		sessions[id] = fmt.Sprintf("%s %s %s %s %s %d; tokens %d+%d/%d; prompt %d", agent, model, cwd, format, result, isErr, in, cached, out, prompt)
-		rows, err := db.Query(`SELECT tool_name, status, coalesce(duration_ms, -1), tool_input, coalesce(error, tool_output, '') FROM tool_calls ORDER BY rowid`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var name, status, input, output string
-			var ms int
-			rows.Scan(&name, &status, &ms, &input, &output)
-			first, _, _ := strings.Cut(output, "\n")
-			calls[id] = append(calls[id], fmt.Sprintf("%s %s %d %s %s", name, status, ms, input, first))
-		}
-		rows.Close()
+		calls[id] = toolCallLines(t, db)
 	}
 	const now, older, oldest = "019e2a10-4b7c-7d21-9f3e-5a6b7c8d9e0f", "019a2d7a-41c4-78b1-b7cc-a45d62a89cd5", "5973b6c0-94b8-487b-a530-2aeb6098ae0e"
 	// Before the payload envelope, a rollout had no model, folder, tokens or
@@ -1039,5 +1028,127 @@ func TestImportPersistedToolOutput(t *testing.T) {
 	testkit.QueryRow(t, db, `SELECT count(*) FROM messages WHERE raw_message LIKE '%<persisted-output>%'`, &lines)
 	if lines != 2 {
 		t.Errorf("%d lines keep their preview, want 2", lines)
+	}
+}
+
+// toolCallLines are a session file's tool calls, one line each: name,
+// status, duration, input, and the first line of the error or output.
+func toolCallLines(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	rows, err := db.Query(`SELECT tool_name, status, coalesce(duration_ms, -1), tool_input, coalesce(error, tool_output, '') FROM tool_calls ORDER BY rowid`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var calls []string
+	for rows.Next() {
+		var name, status, input, output string
+		var ms int
+		if err := rows.Scan(&name, &status, &ms, &input, &output); err != nil {
+			t.Fatal(err)
+		}
+		first, _, _ := strings.Cut(output, "\n")
+		calls = append(calls, fmt.Sprintf("%s %s %d %s %s", name, status, ms, input, first))
+	}
+	return calls
+}
+
+// Gemini CLI's saved chats, found where it keeps them
+// (~/.gemini/tmp/<project>/chats/session-*.json, one JSON document a
+// session): each is a gemini-cli session whose lines are the document
+// without its messages, then each message; every tool call is one, with
+// its result; a command's non-zero exit, an error and a cancelled call are
+// errors; tokens are each model turn's own, summed. The facts below are
+// read off the fixture, which is shaped like real chats of Gemini CLI
+// 0.1x-0.3x.
+func TestImportGeminiChats(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	home := filepath.Join(work, "home")
+	const id = "3f2a9c1e-7b4d-4e21-9a0c-5d6e7f8a9b0c"
+	chats := filepath.Join(home, ".gemini", "tmp", "9d4c2b7a", "chats")
+	os.MkdirAll(chats, 0o700)
+	copyFile(t, "testdata/import/gemini/session-2026-02-03T09-15-3f2a9c1e.json", filepath.Join(chats, "session-2026-02-03T09-15-3f2a9c1e.json"))
+	// Prompts only, beside the chats: not a session.
+	copyFile(t, "testdata/import/gemini/logs.json", filepath.Join(home, ".gemini", "tmp", "9d4c2b7a", "logs.json"))
+	env := []string{"HOME=" + home}
+	res := runConvlog(t, work, nil, env, "import", "--dir", "s", "--gemini")
+	if want := "Imported 1 file (0 updated), 0 unchanged, 0 failed: 1 session, 8 messages, 4 tool calls into s\n"; res.code != 0 || string(res.stdout) != want {
+		t.Fatalf("exit %d: %q; stderr %s", res.code, res.stdout, res.stderr)
+	}
+	files := sessionFiles(t, filepath.Join(work, "s"))
+	db := testkit.OpenDB(t, files[0])
+	var session string
+	var started, ended, in, cached, out, prompt int64
+	testkit.QueryRow(t, db, `SELECT agent || ' ' || agent_session_id || ' ' || model || ' ' || source_format || ' ' || coalesce(result_type, '-'),
+		started_at, ended_at, input_tokens, cache_read_input_tokens, output_tokens, prompt_length FROM sessions`,
+		&session, &started, &ended, &in, &cached, &out, &prompt)
+	// gemini-2.5-pro did most of the work (12,280 tokens to flash's 6,275).
+	// Input: 5200-1300 + 6100-4800+25 (the tool-use prompt) + 6900-5900;
+	// output: 40+60 + 120+30 + 80 (thoughts are output).
+	if want := "gemini-cli " + id + " gemini-2.5-pro gemini-chat -"; session != want {
+		t.Errorf("session %q, want %q", session, want)
+	}
+	start := time.Date(2026, 2, 3, 9, 15, 2, 100e6, time.UTC).UnixMilli()
+	if started != start || ended != start+87900 || in != 6225 || cached != 12000 || out != 330 || prompt != 49 {
+		t.Errorf("times %d-%d (want %d-%d), tokens %d+%d/%d (want 6225+12000/330), prompt %d (want 49)",
+			started, ended, start, start+87900, in, cached, out, prompt)
+	}
+	// The lines: the document without its messages first, each message
+	// without the whitespace between its tokens and otherwise as written.
+	lines := testkit.StoredLines(t, db)
+	if want := `{"sessionId":"` + id + `","projectHash":"9d4c2b7a1e0f3c5d8b6a4e2f1c0d9b8a7e6f5d4c3b2a1f0e9d8c7b6a5f4e3d2c","startTime":"2026-02-03T09:15:02.100Z","lastUpdated":"2026-02-03T09:16:30.000Z","kind":"main"}`; string(lines[0]) != want {
+		t.Errorf("first line %s\nwant %s", lines[0], want)
+	}
+	if want := `{"id":"b1c2d3e4-0005-4a5b-8c9d-0e1f2a3b4c5d","timestamp":"2026-02-03T09:16:00.000Z","type":"user","content":[{"text":"fix it, keep half-even rounding"}]}`; string(lines[5]) != want {
+		t.Errorf("line 5 %s\nwant %s", lines[5], want)
+	}
+	var types []string
+	rows, err := db.Query(`SELECT type FROM messages ORDER BY sequence`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var typ string
+		rows.Scan(&typ)
+		types = append(types, typ)
+	}
+	rows.Close()
+	if want := []string{"session", "user", "gemini", "gemini", "info", "user", "gemini", "error"}; !slices.Equal(types, want) {
+		t.Errorf("types %v, want %v", types, want)
+	}
+	calls := toolCallLines(t, db)
+	want := []string{
+		`read_file success 120 {"absolute_path":"/home/dev/shop/cart/total_test.go"} package cart`,
+		// Gemini says success: the tool ran. The command exited 1.
+		`run_shell_command error 3400 {"command":"go test ./cart/...","description":"Run the cart tests."} Exit code 1`,
+		`replace error 100 {"file_path":"/home/dev/shop/cart/total.go","old_string":"math.Round(x)","new_string":"math.RoundToEven(x)"} Failed to edit, could not find the string to replace.`,
+		`run_shell_command error 16500 {"command":"rm -rf /tmp/cache"} [Operation Cancelled] Reason: User cancelled the operation.`,
+	}
+	if !slices.Equal(calls, want) {
+		t.Errorf("tool calls:\n%s\nwant\n%s", strings.Join(calls, "\n"), strings.Join(want, "\n"))
+	}
+
+	// What the user typed (in parts, too), what the model said and
+	// thought, and the CLI's errors are found.
+	for word, where := range map[string]string{"half-even": "user", "zero": "assistant", "banker": "thinking", "quota": "error"} {
+		res = runConvlog(t, work, nil, env, "search", "--dir", "s", "--archive", "a.db", "--json", word)
+		if res.code != 0 || !bytes.Contains(res.stdout, []byte(`"where":"`+where+`"`)) {
+			t.Errorf("search %s: exit %d: %s%s", word, res.code, res.stdout, res.stderr)
+		}
+	}
+	// The summary's answer is the model's last turn, and the error after it.
+	res = runConvlog(t, work, nil, env, "query", "--dir", "s", "--markdown", id)
+	if res.code != 0 || !bytes.Contains(res.stdout, []byte("round half to even")) || !bytes.Contains(res.stdout, []byte("Quota exceeded")) {
+		t.Errorf("query --markdown: exit %d: %s%s", res.code, res.stdout, res.stderr)
+	}
+
+	res = runConvlog(t, work, nil, env, "import", "--dir", "s", "--gemini")
+	if want := "Imported 0 files (0 updated), 1 unchanged, 0 failed: 0 sessions, 0 messages, 0 tool calls into s\n"; string(res.stdout) != want {
+		t.Errorf("again: %q", res.stdout)
+	}
+	res = runConvlog(t, work, nil, []string{"GEMINI_CLI_HOME=" + filepath.Join(work, "none")}, "import", "--dir", "s", "--gemini")
+	if res.code == 0 || !strings.Contains(string(res.stderr), "convlog: --gemini: no Gemini CLI folder at "+filepath.Join(work, "none", ".gemini", "tmp")+"; set GEMINI_CLI_HOME") {
+		t.Errorf("no folder: exit %d: %s", res.code, res.stderr)
 	}
 }

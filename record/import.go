@@ -342,7 +342,7 @@ type identity struct {
 }
 
 // errNotJSONL is a file to import none of whose lines is a JSON object.
-var errNotJSONL = errors.New("is not JSONL (no line is a JSON object); convlog imports the JSON streams of Claude Code, Gemini CLI, Codex, Cursor and opencode, and Claude Code's transcripts")
+var errNotJSONL = errors.New("is not JSONL (no line is a JSON object); convlog imports the JSON streams of Claude Code, Gemini CLI, Codex, Cursor and opencode, the session files of Claude Code and Codex, and Gemini CLI's saved chats")
 
 // identify reads the start of the file at path (mapped in src): its
 // format and agent session, and so the session an import of it makes.
@@ -358,6 +358,11 @@ func identify(ctx context.Context, path string, src *mapped) (identity, error) {
 		return id, errNotJSONL
 	}
 	name := id.format + ":" + det.AgentSessionID
+	if det.Chat {
+		// Not the session of a stream-json capture of the same run, which
+		// names the same id: each would replace the other at every import.
+		name = "gemini-chat:" + det.AgentSessionID
+	}
 	if agent := subagentID(path, &det); agent != "" {
 		// A sub-agent's transcript imported without its session's: a
 		// session of its own, which the session's import cannot replace.

@@ -44,7 +44,12 @@ func mapFile(f *os.File, size int64) (*mapped, error) {
 	}
 	if text, ok := fromUTF16(m.data); ok {
 		m.close()
-		return &mapped{data: text}, nil
+		m = &mapped{data: text}
+	}
+	if lines, ok := stream.ChatLines(m.data); ok {
+		// Gemini CLI's saved chat, a JSON document: read as its lines.
+		m.close()
+		return &mapped{data: lines}, nil
 	}
 	if m.unmap {
 		adviseSequential(m.data)

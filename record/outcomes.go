@@ -70,6 +70,18 @@ func (r *Reader) FinalMessages(ctx context.Context, s *Session) ([]*Message, err
 	var q string
 	switch agent {
 	case "gemini-cli":
+		if s.SourceFormat != nil && *s.SourceFormat == "gemini-chat" {
+			// A saved chat: the model's last turn with text, and an error
+			// the CLI noted after it (an API error).
+			q = `SELECT ` + list + ` FROM messages WHERE session_id = ?1 AND sequence IN (
+				SELECT max(sequence) FROM messages WHERE session_id = ?1 AND type = 'gemini'
+					AND CASE WHEN json_valid(raw_message) THEN json_extract(raw_message, '$.content') END <> ''
+				UNION ALL
+				SELECT max(sequence) FROM messages WHERE session_id = ?1 AND type = 'error'
+					AND sequence > coalesce((SELECT max(sequence) FROM messages WHERE session_id = ?1 AND type = 'gemini'), -1))
+				ORDER BY sequence`
+			break
+		}
 		q = `SELECT ` + list + ` FROM messages WHERE session_id = ?1 AND sequence IN (
 			SELECT sequence FROM messages WHERE session_id = ?1 AND type = 'message' AND subtype = 'assistant'
 				AND sequence > coalesce((SELECT max(sequence) FROM messages WHERE session_id = ?1

@@ -248,6 +248,64 @@ type rolloutLine struct {
 	} `json:"payload"`
 }
 
+// chatDigest is the digest of a line of a chat Gemini CLI saved (see
+// stream.ChatLines), "" for other lines.
+func chatDigest(raw []byte, typ string) string {
+	var l struct {
+		ID        *string         `json:"id"`
+		SessionID string          `json:"sessionId"`
+		Project   string          `json:"projectHash"`
+		Content   json.RawMessage `json:"content"`
+		Model     string          `json:"model"`
+		Thoughts  []struct {
+			Subject string `json:"subject"`
+		} `json:"thoughts"`
+		ToolCalls []struct {
+			Name   string `json:"name"`
+			Status string `json:"status"`
+		} `json:"toolCalls"`
+	}
+	if json.Unmarshal(raw, &l) != nil {
+		return ""
+	}
+	if typ == "" || typ == "session" {
+		// The first line, which has no type of its own.
+		if l.SessionID == "" || l.Project == "" {
+			return ""
+		}
+		return "session " + l.SessionID
+	}
+	if l.ID == nil || len(l.Content) == 0 {
+		return ""
+	}
+	var text string
+	if json.Unmarshal(l.Content, &text) != nil {
+		var parts []struct {
+			Text string `json:"text"`
+		}
+		json.Unmarshal(l.Content, &parts)
+		texts := make([]string, len(parts))
+		for i, p := range parts {
+			texts[i] = p.Text
+		}
+		text = strings.Join(texts, " ")
+	}
+	switch typ {
+	case "user", "info", "error", "warning":
+		return typ + ": " + text
+	case "gemini":
+		s := "gemini: " + text
+		if text == "" && len(l.Thoughts) > 0 {
+			s = "gemini (thinking): " + l.Thoughts[len(l.Thoughts)-1].Subject
+		}
+		for _, c := range l.ToolCalls {
+			s += " → " + c.Name + " (" + c.Status + ")"
+		}
+		return s
+	}
+	return ""
+}
+
 // rolloutDigest is the digest of a line of Codex's session files, "" for
 // other lines. Only what a reader needs of the long ones: the session's
 // instructions are left out of session_meta, whose digest is its id,

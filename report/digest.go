@@ -131,6 +131,9 @@ func MessageDigest(m *record.Message) string {
 		d = agentDigest(raw, l.Type)
 	}
 	if d == "" {
+		d = chatDigest(raw, l.Type)
+	}
+	if d == "" {
 		d = rolloutDigest(raw, l.Type)
 	}
 	if d == "" {

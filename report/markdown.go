@@ -309,6 +309,8 @@ func (m *Markdown) agentFinal() (answer, failure string) {
 		switch {
 		case l.Type == "message": // Gemini's deltas
 			parts = append(parts, l.Content)
+		case l.Type == "gemini": // Gemini CLI's saved chats: the model's last turn
+			parts = append(parts[:0], l.Content)
 		case l.Type == "item.completed": // Codex's last agent message
 			parts = append(parts, l.Item.Text)
 		case l.Type == "text": // opencode's text parts
@@ -320,7 +322,7 @@ func (m *Markdown) agentFinal() (answer, failure string) {
 		case l.Error != nil:
 			failure = cmpOr(l.Error.Message, l.Error.Data.Message, l.Error.Name)
 		case l.Type == "error":
-			failure = l.Message
+			failure = cmpOr(l.Message, l.Content) // a saved chat's: its content
 		}
 	}
 	sep := "\n"

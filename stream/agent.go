@@ -185,7 +185,14 @@ func classify(v *fastjson.Value, typ string) Agent {
 		if isObject(v.Get("part")) {
 			return AgentOpencode
 		}
+	case "gemini":
+		if chatMessage(v, typ) {
+			return AgentGemini // a message of Gemini CLI's saved chats
+		}
 	case "":
+		if chatHeader(v) {
+			return AgentGemini // the first line of a saved chat (ChatLines)
+		}
 		// Codex before 0.44: a config summary, the prompt, then {id, msg}
 		// envelopes. Claude Code's transcripts always have a type.
 		switch {

@@ -31,7 +31,9 @@ type Detector struct {
 	// Rollout: the file is one of Codex's session files, whose first line
 	// is a session_meta.
 	Rollout bool
-	parser  fastjson.Parser
+	// Chat: the file is a chat Gemini CLI saved (see ChatLines).
+	Chat   bool
+	parser fastjson.Parser
 }
 
 // Line looks at one line.
@@ -55,6 +57,14 @@ func (d *Detector) Line(line []byte) {
 		d.Agent = a
 	}
 	switch {
+	case a == AgentGemini && typ == "" && chatHeader(v):
+		// Gemini CLI's saved chat, as ChatLines gives it: its sessionId
+		// is no Claude Code transcript's.
+		d.streamJSON++
+		d.Chat = true
+		if d.AgentSessionID == "" {
+			d.AgentSessionID = str(v, "sessionId")
+		}
 	// A file-history-snapshot names no session, but is written in
 	// transcripts only: a session opened and left without a prompt has
 	// nothing else.

@@ -210,6 +210,16 @@ func FuzzAgentStream(f *testing.F) {
 		}
 		f.Add(data, uint8(0))
 	}
+	// Gemini CLI's saved chats, as lines (ChatLines).
+	chat, err := os.ReadFile(filepath.Join("..", "cli", "testdata", "import", "gemini", "session-2026-02-03T09-15-3f2a9c1e.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	lines, ok := ChatLines(chat)
+	if !ok {
+		f.Fatal("the saved chat is not read as one")
+	}
+	f.Add(lines, uint8(0))
 	f.Fuzz(func(t *testing.T, data []byte, format uint8) {
 		for _, lineTimes := range []bool{false, true} {
 			r := &recorder{}

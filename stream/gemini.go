@@ -10,6 +10,10 @@ import (
 // any order; tokens are only in the result's stats, and there is no cost.
 
 func (p *Processor) geminiFields(v *fastjson.Value, m *Message) {
+	if (m.Type == "" && chatHeader(v)) || chatMessage(v, m.Type) {
+		p.geminiChatFields(v, m)
+		return
+	}
 	switch m.Type {
 	case "init":
 		id := v.GetStringBytes("session_id")
@@ -33,6 +37,10 @@ func (p *Processor) geminiFields(v *fastjson.Value, m *Message) {
 }
 
 func (p *Processor) gemini(v *fastjson.Value, m *Message) {
+	if chatMessage(v, m.Type) {
+		p.geminiChat(v, m)
+		return
+	}
 	switch m.Type {
 	case "tool_use":
 		id := v.GetStringBytes("tool_id")

@@ -17,9 +17,12 @@ func (p *Processor) Agent() Agent { return p.agent }
 func (p *Processor) text(v, msg *fastjson.Value, m *Message) {
 	switch p.agent {
 	case AgentGemini:
-		if m.Type == "message" && m.Subtype == "assistant" {
+		switch {
+		case m.Type == "message" && m.Subtype == "assistant":
 			m.Text = v.GetStringBytes("content")
 			m.TextDelta = v.GetBool("delta")
+		case m.Type == "gemini" && chatMessage(v, m.Type):
+			m.Text = v.GetStringBytes("content")
 		}
 	case AgentCodex:
 		switch {

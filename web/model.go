@@ -317,9 +317,16 @@ func (b *builder) message(m *record.Message) {
 	case "assistant", "user":
 		it.K = typ
 		it.Ab = v.GetBool("aborted")
-		if !b.content(&it, v.Get("message")) {
+		if msg := v.Get("message"); msg == nil && v.Exists("content") {
+			chatBlocks(&it, v) // Gemini CLI's saved chats
+		} else if !b.content(&it, msg) {
 			return // only tool results, shown with their calls
 		}
+	case "gemini":
+		// Gemini CLI's saved chats: the model's turn, its tool calls
+		// placed in it by finish.
+		it.K = "assistant"
+		chatBlocks(&it, v)
 	case "result":
 		it.K, it.L = "result", deref(m.Subtype)
 		r := &Result{Err: v.GetBool("is_error"), Dur: intOf(v, "duration_ms"), Turns: intOf(v, "num_turns"), Cost: floatOf(v, "total_cost_usd")}
@@ -348,6 +355,27 @@ func (b *builder) message(m *record.Message) {
 		it.X = report.MessageDigest(m)
 	}
 	b.items = append(b.items, it)
+}
+
+// chatBlocks reads a message of Gemini CLI's saved chats into it.B: its
+// thoughts (a subject and a description each), then its text, a string or
+// a list of {"text": …} parts.
+func chatBlocks(it *Item, v *fastjson.Value) {
+	for _, t := range v.GetArray("thoughts") {
+		it.B = append(it.B, Block{K: "thinking", X: strings.TrimSpace(string(t.GetStringBytes("subject")) + "\n" + string(t.GetStringBytes("description")))})
+	}
+	c := v.Get("content")
+	if c != nil && c.Type() == fastjson.TypeString {
+		if s := c.GetStringBytes(); len(s) > 0 {
+			it.B = append(it.B, Block{K: "text", X: string(s)})
+		}
+		return
+	}
+	for _, part := range c.GetArray() {
+		if s := part.GetStringBytes("text"); len(s) > 0 {
+			it.B = append(it.B, Block{K: "text", X: string(s)})
+		}
+	}
 }
 
 // content reads a message's content into it.B; it says false for a user
