@@ -1152,3 +1152,73 @@ func TestImportGeminiChats(t *testing.T) {
 		t.Errorf("no folder: exit %d: %s", res.code, res.stderr)
 	}
 }
+
+// `claude -p --output-format json` with --verbose (or Claude Code's verbose
+// view mode in its settings) prints every message of the run as one JSON
+// array, on one line: tee and import read it as the stream-json lines it
+// holds, the same session as the run's stream-json would be; the bytes
+// pass through as they came. Before, tee stored one line that was not a
+// message, with no model, tool calls or result, and import refused the
+// file.
+func TestVerboseJSONArray(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	stream, err := os.ReadFile("testdata/sample.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSuffix(stream, []byte("\n")), []byte("\n"))
+	array := append(append([]byte("["), bytes.Join(lines, []byte(","))...), "]\n"...)
+
+	res := runConvlog(t, work, array, nil, "tee", "-q", "--dir", "array")
+	if res.code != 0 || !bytes.Equal(res.stdout, array) || len(res.stderr) != 0 {
+		t.Fatalf("tee: exit %d, stdout the input: %v; stderr %s", res.code, bytes.Equal(res.stdout, array), res.stderr)
+	}
+	res = runConvlog(t, work, stream, nil, "tee", "-q", "--dir", "stream")
+	if res.code != 0 {
+		t.Fatalf("tee of the stream: exit %d: %s", res.code, res.stderr)
+	}
+	var indented bytes.Buffer
+	if err := json.Indent(&indented, array, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(work, "run.json"), indented.Bytes(), 0o600)
+	res = runConvlog(t, work, nil, nil, "import", "--dir", "imported", "run.json")
+	if res.code != 0 {
+		t.Fatalf("import: exit %d: %s%s", res.code, res.stdout, res.stderr)
+	}
+	session := func(dir string) (string, []string, [][]byte) {
+		t.Helper()
+		db := testkit.OpenDB(t, sessionFiles(t, filepath.Join(work, dir))[0])
+		var facts string
+		testkit.QueryRow(t, db, `SELECT agent || ' ' || agent_session_id || ' ' || model || ' ' || result_type || '/' || result_subtype || ' ' ||
+			total_messages || ' messages, ' || total_tool_calls || ' calls, ' || output_tokens || ' out, $' || total_cost_usd || ', dropped ' || lines_dropped FROM sessions`, &facts)
+		return facts, toolCallLines(t, db), testkit.StoredLines(t, db)
+	}
+	wantFacts, wantCalls, wantLines := session("stream")
+	if !strings.HasPrefix(wantFacts, "claude-code 5f0c2b1e-8a7d-4c3e-9b1a-2d4e6f8a0c11 claude-sonnet-4-5-20250929 result/success 18 messages, 7 calls") {
+		t.Fatalf("the stream's session: %s", wantFacts)
+	}
+	for _, dir := range []string{"array", "imported"} {
+		facts, calls, stored := session(dir)
+		if facts != wantFacts {
+			t.Errorf("%s: %s\nwant %s", dir, facts, wantFacts)
+		}
+		// Durations aside: tee's come from when the lines arrived, and an
+		// import's from the lines' own times, which these do not have.
+		noDuration := func(calls []string) []string {
+			out := make([]string, len(calls))
+			for i, c := range calls {
+				f := strings.SplitN(c, " ", 4)
+				out[i] = f[0] + " " + f[1] + " " + f[3]
+			}
+			return out
+		}
+		if !slices.Equal(noDuration(calls), noDuration(wantCalls)) {
+			t.Errorf("%s: tool calls\n%s\nwant\n%s", dir, strings.Join(calls, "\n"), strings.Join(wantCalls, "\n"))
+		}
+		if !slices.EqualFunc(stored, wantLines, bytes.Equal) {
+			t.Errorf("%s: %d stored lines, not the stream's %d", dir, len(stored), len(wantLines))
+		}
+	}
+}

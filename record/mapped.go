@@ -46,8 +46,14 @@ func mapFile(f *os.File, size int64) (*mapped, error) {
 		m.close()
 		m = &mapped{data: text}
 	}
+	// A JSON document, not JSONL: Gemini CLI's saved chat, or the array
+	// of messages that `claude -p --output-format json --verbose` prints.
+	// Read as its lines.
 	if lines, ok := stream.ChatLines(m.data); ok {
-		// Gemini CLI's saved chat, a JSON document: read as its lines.
+		m.close()
+		return &mapped{data: lines}, nil
+	}
+	if lines, ok := stream.ArrayLines(m.data); ok {
 		m.close()
 		return &mapped{data: lines}, nil
 	}

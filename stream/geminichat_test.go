@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -73,38 +74,59 @@ func TestChatLines(t *testing.T) {
 	}
 }
 
-// FuzzChatLines: never a panic; what is read as a chat is lines of JSON,
-// the first naming its session, one for each message of the document.
-func FuzzChatLines(f *testing.F) {
+// FuzzDocumentLines: never a panic; what is read as a saved chat, or as an
+// array of messages, is lines of JSON objects, one for each message (and
+// for a chat, a first one naming its session); an array line splits into
+// the same.
+func FuzzDocumentLines(f *testing.F) {
 	f.Add(chatFixture(f))
 	f.Add([]byte(`{"sessionId":"s","projectHash":"p","messages":[{"id":"1","type":"user","content":[{"text":"hi"}]}]}`))
 	f.Add([]byte("{\"sessionId\":\"s\",\"projectHash\":\"p\",\"messages\":[]}\n{}\n"))
+	f.Add([]byte(`[{"type":"system","subtype":"init"},{"type":"result","result":"ok"}]`))
+	f.Add([]byte("[\n  {\"type\": \"user\", \"message\": {\"content\": \"a \\u00e9\"}}\n]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		lines, ok := ChatLines(data)
-		if !ok {
-			return
-		}
-		var doc struct {
-			SessionID string            `json:"sessionId"`
-			Messages  []json.RawMessage `json:"messages"`
-		}
-		if err := json.Unmarshal(TrimBOM(data), &doc); err != nil {
-			t.Fatalf("read as a chat, but not JSON: %v", err)
-		}
-		got := bytes.Split(bytes.TrimSuffix(lines, []byte("\n")), []byte("\n"))
-		if len(got) != 1+len(doc.Messages) {
-			t.Fatalf("%d lines for %d messages", len(got), len(doc.Messages))
-		}
-		for i, l := range got {
-			if !json.Valid(l) {
-				t.Fatalf("line %d is not JSON: %s", i, l)
+		if lines, ok := ChatLines(data); ok {
+			var doc struct {
+				SessionID string            `json:"sessionId"`
+				Messages  []json.RawMessage `json:"messages"`
+			}
+			if err := json.Unmarshal(TrimBOM(data), &doc); err != nil {
+				t.Fatalf("read as a chat, but not JSON: %v", err)
+			}
+			got := splitLines(t, lines, 1+len(doc.Messages))
+			var head struct {
+				SessionID string `json:"sessionId"`
+			}
+			if json.Unmarshal(got[0], &head) != nil || head.SessionID != doc.SessionID || head.SessionID == "" {
+				t.Fatalf("first line %s, session %q", got[0], doc.SessionID)
 			}
 		}
-		var head struct {
-			SessionID string `json:"sessionId"`
-		}
-		if json.Unmarshal(got[0], &head) != nil || head.SessionID != doc.SessionID || head.SessionID == "" {
-			t.Fatalf("first line %s, session %q", got[0], doc.SessionID)
+		if lines, ok := ArrayLines(data); ok {
+			var doc []map[string]any
+			if err := json.Unmarshal(TrimBOM(data), &doc); err != nil {
+				t.Fatalf("read as an array of objects, but it is none: %v", err)
+			}
+			got := splitLines(t, lines, len(doc))
+			if elems, ok := arrayElements(bytes.TrimLeft(TrimBOM(data), " \t\r\n")); bytes.IndexByte(bytes.TrimSpace(data), '\n') < 0 &&
+				(!ok || !slices.EqualFunc(elems, got, bytes.Equal)) {
+				t.Fatalf("as a line: %v, %d elements for %d lines", ok, len(elems), len(got))
+			}
 		}
 	})
+}
+
+// splitLines checks that lines holds n lines, each a JSON object, and
+// returns them.
+func splitLines(t *testing.T, lines []byte, n int) [][]byte {
+	t.Helper()
+	got := bytes.Split(bytes.TrimSuffix(lines, []byte("\n")), []byte("\n"))
+	if len(got) != n || !bytes.HasSuffix(lines, []byte("\n")) {
+		t.Fatalf("%d lines for %d messages", len(got), n)
+	}
+	for i, l := range got {
+		if !json.Valid(l) || l[0] != '{' {
+			t.Fatalf("line %d is not a JSON object: %s", i, l)
+		}
+	}
+	return got
 }

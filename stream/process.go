@@ -331,10 +331,22 @@ func (p *Processor) Line(raw []byte, t int64) {
 	if p.seq == 0 {
 		raw = TrimBOM(raw)
 	}
+	p.Facts.Lines++
+	if elems, ok := arrayElements(raw); ok {
+		// The messages of a run in one line: each is stored and read as
+		// the stream-json line it would have been.
+		for _, e := range elems {
+			p.line(e, t)
+		}
+		return
+	}
+	p.line(raw, t)
+}
+
+func (p *Processor) line(raw []byte, t int64) {
 	raw = p.redact(raw)
 	m := Message{Seq: p.seq, Time: t, Raw: raw, Sidechain: -1}
 	p.seq++
-	p.Facts.Lines++
 	m.UTF8 = utf8.Valid(raw)
 
 	huge := len(raw) > hugeLine

@@ -1,0 +1,89 @@
+package stream
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+)
+
+// `claude -p --output-format json` prints one JSON object, the result; with
+// --verbose, or Claude Code's verbose view mode set in its settings, it
+// prints instead a JSON array of every message of the run, the same objects
+// that stream-json prints one to a line, on one line. Such a line, or a
+// file holding such an array (written out by another tool, perhaps with
+// indentation), is read as those lines.
+
+// maxArrayLine is the longest line read as an array of messages: a run's
+// whole output, held twice while it is split.
+const maxArrayLine = 64 << 20
+
+// arrayElements returns the elements of a line that is a JSON array of
+// objects, each without whitespace between its tokens and otherwise as
+// written; false for any other line.
+func arrayElements(line []byte) ([][]byte, bool) {
+	doc := bytes.TrimLeft(line, " \t\r")
+	if len(doc) == 0 || doc[0] != '[' || len(line) > maxArrayLine {
+		return nil, false
+	}
+	var out [][]byte
+	var buf bytes.Buffer
+	ends := []int{}
+	if !splitArray(doc, &buf, &ends) || len(ends) == 0 {
+		return nil, false
+	}
+	all := buf.Bytes()
+	from := 0
+	for _, end := range ends {
+		out = append(out, all[from:end])
+		from = end
+	}
+	return out, true
+}
+
+// ArrayLines returns the lines of data when data is one JSON array of
+// objects (see above): each element a line; false for anything else.
+func ArrayLines(data []byte) ([]byte, bool) {
+	doc := bytes.TrimLeft(TrimBOM(data), " \t\r\n")
+	if len(doc) == 0 || doc[0] != '[' {
+		return nil, false
+	}
+	// A cheap look first: the first element must be an object with a type.
+	head := bytes.TrimLeft(doc[1:min(len(doc), 4096)], " \t\r\n")
+	if len(head) == 0 || head[0] != '{' || !bytes.Contains(doc[:min(len(doc), 4096)], []byte(`"type"`)) {
+		return nil, false
+	}
+	var buf bytes.Buffer
+	ends := []int{}
+	if !splitArray(doc, &buf, &ends) || len(ends) == 0 {
+		return nil, false
+	}
+	out := make([]byte, 0, buf.Len()+len(ends))
+	from := 0
+	for _, end := range ends {
+		out = append(append(out, buf.Bytes()[from:end]...), '\n')
+		from = end
+	}
+	return out, true
+}
+
+// splitArray writes each element of the JSON array doc to buf, compacted,
+// and its end in buf to ends; false unless doc is one array of objects
+// and nothing after it but whitespace.
+func splitArray(doc []byte, buf *bytes.Buffer, ends *[]int) bool {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+		return false
+	}
+	for dec.More() {
+		var e json.RawMessage
+		if dec.Decode(&e) != nil || len(e) == 0 || e[0] != '{' || json.Compact(buf, e) != nil {
+			return false
+		}
+		*ends = append(*ends, buf.Len())
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim(']') {
+		return false
+	}
+	_, err := dec.Token()
+	return err == io.EOF
+}
