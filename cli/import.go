@@ -26,7 +26,7 @@ type ImportCmd struct {
 	Paths       []string `arg:"" optional:"" sep:"none" name:"path" help:"Files, or folders to search for *.jsonl files (and Gemini CLI's session-*.json)."`
 	Claude      bool     `help:"Import every transcript under Claude Code's projects folders: $CLAUDE_CONFIG_DIR/projects (a comma-separated list of folders may be given), else ~/.config/claude/projects and ~/.claude/projects."`
 	Codex       bool     `help:"Import every session file of Codex: $CODEX_HOME/sessions and $CODEX_HOME/archived_sessions (CODEX_HOME is ~/.codex unless set)."`
-	Gemini      bool     `help:"Import every chat Gemini CLI saved: ~/.gemini/tmp/*/chats/session-*.json (under $GEMINI_CLI_HOME instead of ~ when set)."`
+	Gemini      bool     `help:"Import every chat Gemini CLI saved: ~/.gemini/tmp/*/chats/session-*.json and .jsonl (under $GEMINI_CLI_HOME instead of ~ when set)."`
 	Dir         string   `env:"CONVLOG_DIR" default:".turso/sessions" placeholder:"DIR" help:"Folder for session files."`
 	Jobs        int      `default:"0" help:"Files imported at once (default: the number of CPUs, at most 4)."`
 	Format      string   `enum:"auto,claude,gemini,codex,cursor,opencode" default:"auto" help:"The agent whose streams these are: claude, gemini, codex, cursor or opencode (default: told from each file's lines)."`

@@ -1222,3 +1222,44 @@ func TestVerboseJSONArray(t *testing.T) {
 		}
 	}
 }
+
+// Gemini CLI 0.58 and later append to a chat as it goes, as JSONL: each
+// message is written again in full each time its tool calls or tokens
+// change, $set lines change the metadata or put the messages anew, and
+// $rewindTo takes messages out of the conversation. Every line is stored;
+// each message counts once, as its last writing says: a call finished in a
+// later writing (or in a $set's messages) is finished, tokens are not
+// counted twice, and a rewind takes back neither tokens nor calls. The
+// fixture follows the form as public parsers of it describe it (Gemini CLI
+// 0.61's chatRecordingService); no real file was at hand.
+func TestImportGeminiChatJSONL(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	res := runConvlog(t, work, nil, nil, "import", "--dir", "s", mustAbs(t, "testdata/import/gemini/session-2026-10-02T10-00-7c1e9a4b.jsonl"))
+	if want := "Imported 1 file (0 updated), 0 unchanged, 0 failed: 1 session, 12 messages, 2 tool calls into s\n"; res.code != 0 || string(res.stdout) != want {
+		t.Fatalf("exit %d: %q; stderr %s", res.code, res.stdout, res.stderr)
+	}
+	db := testkit.OpenDB(t, sessionFiles(t, filepath.Join(work, "s"))[0])
+	var session, types string
+	testkit.QueryRow(t, db, `SELECT agent || ' ' || agent_session_id || ' ' || model || ' ' || source_format || '; tokens ' ||
+		input_tokens || '+' || cache_read_input_tokens || '/' || output_tokens FROM sessions`, &session)
+	testkit.QueryRow(t, db, `SELECT group_concat(type, ' ') FROM (SELECT type FROM messages ORDER BY sequence)`, &types)
+	// g1 4000+0/30+20, g2 400+3900/40, g3 (rewound, spent) 4400+0/10,
+	// g4 (300+5 of the tool prompt)+4200/50+10; each once, though g1 and
+	// g4 are written three times and twice.
+	if want := "gemini-cli 7c1e9a4b-2d3f-4e5a-8b6c-9d0e1f2a3b4c gemini-2.5-pro gemini-chat; tokens 9105+8100/160"; session != want {
+		t.Errorf("session %q\nwant %q", session, want)
+	}
+	if want := "session user gemini gemini $set gemini user gemini $rewindTo user gemini $set"; types != want {
+		t.Errorf("types %q\nwant %q", types, want)
+	}
+	want := []string{
+		// Executing when first written, finished in the next writing.
+		`run_shell_command error 3000 {"command":"make"} Exit code 2`,
+		// Awaiting approval, then cancelled in the messages a $set put.
+		`replace error 25000 {"file_path":"/home/dev/shop/cart/total.go","old_string":"\treturn sum\n\treturn 0","new_string":"\treturn sum"} [Operation Cancelled] Reason: User did not allow tool call`,
+	}
+	if calls := toolCallLines(t, db); !slices.Equal(calls, want) {
+		t.Errorf("tool calls:\n%s\nwant\n%s", strings.Join(calls, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -220,6 +220,11 @@ func FuzzAgentStream(f *testing.F) {
 		f.Fatal("the saved chat is not read as one")
 	}
 	f.Add(lines, uint8(0))
+	appended, err := os.ReadFile(filepath.Join("..", "cli", "testdata", "import", "gemini", "session-2026-10-02T10-00-7c1e9a4b.jsonl"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(appended, uint8(0))
 	f.Fuzz(func(t *testing.T, data []byte, format uint8) {
 		for _, lineTimes := range []bool{false, true} {
 			r := &recorder{}

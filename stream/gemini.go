@@ -10,7 +10,7 @@ import (
 // any order; tokens are only in the result's stats, and there is no cost.
 
 func (p *Processor) geminiFields(v *fastjson.Value, m *Message) {
-	if (m.Type == "" && chatHeader(v)) || chatMessage(v, m.Type) {
+	if (m.Type == "" && (chatHeader(v) || chatEdit(v) != "")) || chatMessage(v, m.Type) {
 		p.geminiChatFields(v, m)
 		return
 	}
@@ -37,7 +37,7 @@ func (p *Processor) geminiFields(v *fastjson.Value, m *Message) {
 }
 
 func (p *Processor) gemini(v *fastjson.Value, m *Message) {
-	if chatMessage(v, m.Type) {
+	if chatMessage(v, m.Type) || m.Type == "session" || m.Type == "$set" {
 		p.geminiChat(v, m)
 		return
 	}

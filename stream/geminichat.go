@@ -105,7 +105,8 @@ func ChatLines(data []byte) ([]byte, bool) {
 }
 
 // chatHeader says whether a line is the first of a saved chat's lines:
-// the document without its messages.
+// the document without its messages (ChatLines), or the first line of the
+// append-only form.
 func chatHeader(v *fastjson.Value) bool {
 	return v.Exists("sessionId") && v.Exists("projectHash") && !v.Exists("type")
 }
@@ -119,9 +120,37 @@ func chatMessage(v *fastjson.Value, typ string) bool {
 	return false
 }
 
+// chatEdit is the kind of a line of the append-only form that edits the
+// chat rather than adding a message: "$set" (metadata, or the messages
+// anew) or "$rewindTo"; "" for any other line.
+func chatEdit(v *fastjson.Value) string {
+	switch {
+	case v.Exists("$set"):
+		return "$set"
+	case v.Exists("$rewindTo"):
+		return "$rewindTo"
+	}
+	return ""
+}
+
 // geminiChatFields reads what a saved chat's line says of the session.
+//
+// Gemini CLI 0.58 and later write a chat as JSONL instead, appended to as
+// the session goes on: the same first line (with "messages": [] or
+// without), then each message, written again in full, with the same id,
+// each time its tool calls, their results or its tokens change; {"$set":
+// {…}} lines change the metadata, or put "messages" anew (at a resume or
+// a compression); {"$rewindTo": id} takes that message and those after it
+// out of the conversation. Every line is stored; each message counts once,
+// as its last writing says: its tokens once, each of its tool calls once,
+// finished when a writing shows it finished. A rewind takes nothing back:
+// the tokens were spent and the calls ran.
 func (p *Processor) geminiChatFields(v *fastjson.Value, m *Message) {
 	if m.Type == "" {
+		if e := chatEdit(v); e != "" {
+			m.Type = e
+			return
+		}
 		// The document without its messages: the session's id and start.
 		m.Type = "session"
 		id := v.GetStringBytes("sessionId")
@@ -138,56 +167,76 @@ func (p *Processor) geminiChatFields(v *fastjson.Value, m *Message) {
 	}
 }
 
-// geminiChat maps a saved chat's message: the model's turn gives its
-// tokens, and its tool calls, each finished with its result.
+// geminiChat maps a saved chat's line: a message, or messages put anew by
+// the first line or a $set.
 func (p *Processor) geminiChat(v *fastjson.Value, m *Message) {
-	if m.Type != "gemini" {
-		return
+	switch m.Type {
+	case "gemini":
+		p.chatTurn(v, m)
+	case "session", "$set":
+		set := v
+		if m.Type == "$set" {
+			set = v.Get("$set")
+		}
+		for _, rec := range set.GetArray("messages") {
+			if str(rec, "type") == "gemini" {
+				p.chatTurn(rec, m)
+			}
+		}
 	}
+}
+
+// chatTurn maps the model's turn: its tokens, counted once for its id, and
+// its tool calls, each finished with its result once it has one.
+func (p *Processor) chatTurn(v *fastjson.Value, m *Message) {
 	model := str(v, "model")
 	if p.Facts.InitModel == "" {
 		p.Facts.InitModel = model
 	}
+	at := m.Time
+	if p.LineTimes {
+		if t := parseTime(v.GetStringBytes("timestamp")); t > 0 {
+			at = t
+		}
+	}
 	if t := v.Get("tokens"); isObject(t) {
 		cached := t.GetInt64("cached")
-		u := Usage{
+		p.noteMessage("gemini-chat:"+p.runID+":"+str(v, "id"), reqUsage{model: model, u: Usage{
 			// "input" counts the cached tokens; the tool-use prompt is
 			// input too, and thoughts are billed as output.
 			Input:     max(t.GetInt64("input")-cached, 0) + t.GetInt64("tool"),
 			Output:    t.GetInt64("output") + t.GetInt64("thoughts"),
 			CacheRead: cached,
-		}
-		p.addUsage(u)
-		p.addModelUsage(model, u)
-		p.agentModels[model].Requests++
+		}})
 		// The model that did the most work names the session.
-		if p.chatTokens == nil {
-			p.chatTokens = map[string]int64{}
+		best, most := "", int64(-1)
+		for k, a := range p.msgAgg {
+			if n := a.Input + a.Output + a.CacheRead; k.model != "" && (n > most || n == most && k.model < best) {
+				best, most = k.model, n
+			}
 		}
-		p.chatTokens[model] += t.GetInt64("total")
-		if model != "" && p.chatTokens[model] > p.chatTokens[p.Facts.ConcreteModel] {
-			p.Facts.ConcreteModel = model
-		}
+		p.Facts.ConcreteModel = best
 	}
 	for _, c := range v.GetArray("toolCalls") {
 		id := c.GetStringBytes("id")
 		if len(id) == 0 {
 			continue
 		}
-		var input []byte
-		if args := c.Get("args"); args != nil {
-			p.inBuf = args.MarshalTo(p.inBuf[:0])
-			input = p.inBuf
-		}
-		u := ToolUse{ID: p.toolID(id), Name: str(c, "name"), Input: input, Time: m.Time, MessageSeq: m.Seq}
-		if !p.begin(&u, m.Time) {
-			continue
+		tid := p.toolID(id)
+		if !p.known(tid) {
+			var input []byte
+			if args := c.Get("args"); args != nil {
+				p.inBuf = args.MarshalTo(p.inBuf[:0])
+				input = p.inBuf
+			}
+			u := ToolUse{ID: tid, Name: str(c, "name"), Input: input, Time: m.Time, MessageSeq: m.Seq}
+			p.begin(&u, at)
 		}
 		status := str(c, "status")
-		if status == "" {
-			continue // not finished when the chat was saved
+		if !p.pending(tid) || (status != "success" && status != "error" && status != "cancelled") {
+			continue // done before, or not yet (scheduled, executing, awaiting approval)
 		}
-		r := ToolResult{ID: u.ID, Time: m.Time, MessageSeq: m.Seq, Output: []byte{}, IsError: status != "success"}
+		r := ToolResult{ID: tid, Time: m.Time, MessageSeq: m.Seq, Output: []byte{}, IsError: status != "success"}
 		p.buf = p.buf[:0]
 		for _, part := range c.GetArray("result") {
 			resp := part.Get("functionResponse", "response")

@@ -265,8 +265,6 @@ type Processor struct {
 	runStarts map[string]int // runs seen per agent session id
 	runs      int64          // runs (agent processes) seen in the stream
 	codex     codexState
-	// chatTokens are the tokens of each model in a Gemini CLI saved chat.
-	chatTokens map[string]int64
 
 	buf, inBuf, errBuf []byte // reused for tool outputs, inputs and errors
 	textBuf            []byte // reused for Message.Text
