@@ -45,11 +45,7 @@ func (p *Processor) cursorToolCall(v *fastjson.Value, m *Message) {
 	id := p.toolID(callID)
 	own := lineTime(v)
 	if !p.known(id) {
-		var input []byte
-		if a := call.Get("args"); a != nil {
-			p.inBuf = a.MarshalTo(p.inBuf[:0])
-			input = p.inBuf
-		}
+		input := p.input(call.Get("args"))
 		u := ToolUse{ID: id, Name: cursorToolName(kind, call), Input: input, Time: m.Time, MessageSeq: m.Seq}
 		start := started
 		if start == 0 && m.Subtype == "started" {

@@ -47,11 +47,7 @@ func (p *Processor) gemini(v *fastjson.Value, m *Message) {
 		if len(id) == 0 {
 			return
 		}
-		var input []byte
-		if in := v.Get("parameters"); in != nil {
-			p.inBuf = in.MarshalTo(p.inBuf[:0])
-			input = p.inBuf
-		}
+		input := p.input(v.Get("parameters"))
 		own := parseTime(v.GetStringBytes("timestamp"))
 		u := ToolUse{ID: p.toolID(id), Name: str(v, "tool_name"), Input: input, Time: m.Time, MessageSeq: m.Seq}
 		p.begin(&u, own)

@@ -224,11 +224,7 @@ func (p *Processor) chatTurn(v *fastjson.Value, m *Message) {
 		}
 		tid := p.toolID(id)
 		if !p.known(tid) {
-			var input []byte
-			if args := c.Get("args"); args != nil {
-				p.inBuf = args.MarshalTo(p.inBuf[:0])
-				input = p.inBuf
-			}
+			input := p.input(c.Get("args"))
 			u := ToolUse{ID: tid, Name: str(c, "name"), Input: input, Time: m.Time, MessageSeq: m.Seq}
 			p.begin(&u, at)
 		}

@@ -68,11 +68,7 @@ func (p *Processor) opencodeTool(part *fastjson.Value, m *Message) {
 	end := msNumber0(state.Get("time", "end"))
 	id := p.toolID(callID)
 	if !p.known(id) {
-		var input []byte
-		if in := state.Get("input"); in != nil {
-			p.inBuf = in.MarshalTo(p.inBuf[:0])
-			input = p.inBuf
-		}
+		input := p.input(state.Get("input"))
 		u := ToolUse{ID: id, Name: str(part, "tool"), Input: input, Time: m.Time, MessageSeq: m.Seq}
 		if p.LineTimes && start > 0 {
 			u.Time = start

@@ -313,6 +313,16 @@ func (p *Processor) redact(b []byte) []byte {
 	return unsafe.Slice(unsafe.StringData(red), len(red))
 }
 
+// input is a tool call's input as stored: v as JSON, in a buffer reused
+// from call to call; nil when there is none.
+func (p *Processor) input(v *fastjson.Value) []byte {
+	if v == nil {
+		return nil
+	}
+	p.inBuf = v.MarshalTo(p.inBuf[:0])
+	return p.inBuf
+}
+
 // Seq is the sequence number the next line will get.
 func (p *Processor) Seq() int64 { return p.seq }
 
@@ -774,11 +784,7 @@ func (p *Processor) assistant(msg *fastjson.Value, m *Message) {
 			p.Facts.DuplicateUses++
 			continue
 		}
-		var input []byte
-		if in := b.Get("input"); in != nil {
-			p.inBuf = in.MarshalTo(p.inBuf[:0])
-			input = p.inBuf
-		}
+		input := p.input(b.Get("input"))
 		u := ToolUse{
 			ID: id, Name: str(b, "name"), Input: input,
 			Time: m.Time, MessageSeq: m.Seq,
