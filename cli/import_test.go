@@ -1187,6 +1187,13 @@ func TestVerboseJSONArray(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("import: exit %d: %s%s", res.code, res.stdout, res.stderr)
 	}
+	// Arrays appended to one file, a line each, are JSONL too (here the
+	// same run twice: its calls are stored once).
+	os.WriteFile(filepath.Join(work, "runs.jsonl"), append(append([]byte{}, array...), array...), 0o600)
+	res = runConvlog(t, work, nil, nil, "import", "--dir", "appended", "runs.jsonl")
+	if want := "Imported 1 file (0 updated), 0 unchanged, 0 failed: 1 session, 36 messages, 7 tool calls into appended\n"; res.code != 0 || !bytes.HasPrefix(res.stdout, []byte(want)) {
+		t.Errorf("import of two arrays: exit %d: %q %s", res.code, res.stdout, res.stderr)
+	}
 	session := func(dir string) (string, []string, [][]byte) {
 		t.Helper()
 		db := testkit.OpenDB(t, sessionFiles(t, filepath.Join(work, dir))[0])

@@ -41,6 +41,14 @@ func (d *Detector) Line(line []byte) {
 	if d.Objects+d.Others == 0 {
 		line = TrimBOM(line)
 	}
+	if elems, ok := arrayElements(line); ok {
+		// The messages of a run on one line (--output-format json
+		// --verbose), as Processor.Line reads them.
+		for _, e := range elems {
+			d.Line(e)
+		}
+		return
+	}
 	v, err := d.parser.ParseBytes(line)
 	if err != nil || v.Type() != fastjson.TypeObject {
 		d.Others++
