@@ -1270,3 +1270,44 @@ func TestImportGeminiChatJSONL(t *testing.T) {
 		t.Errorf("tool calls:\n%s\nwant\n%s", strings.Join(calls, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// `gemini -p … --output-format json` prints one indented object for the
+// run: its answer, and its tokens by model. Imported, it is a gemini-cli
+// session with that result and those tokens (the model that used the most
+// names it); through tee on one line, the same. It holds counts of tool
+// calls, not calls: there are none to store. The fixture is shaped like
+// the output of Gemini CLI 0.3x.
+func TestGeminiJSONOutput(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	res := runConvlog(t, work, nil, nil, "import", "--dir", "imported", mustAbs(t, "testdata/import/gemini/run-output.json"))
+	if want := "Imported 1 file (0 updated), 0 unchanged, 0 failed: 1 session, 1 messages, 0 tool calls into imported\n"; res.code != 0 || !bytes.HasPrefix(res.stdout, []byte(want)) {
+		t.Fatalf("import: exit %d: %q %s", res.code, res.stdout, res.stderr)
+	}
+	doc, err := os.ReadFile("testdata/import/gemini/run-output.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line bytes.Buffer
+	json.Compact(&line, doc)
+	line.WriteByte('\n')
+	res = runConvlog(t, work, line.Bytes(), nil, "tee", "-q", "--dir", "teed")
+	if res.code != 0 || !bytes.Equal(res.stdout, line.Bytes()) || len(res.stderr) != 0 {
+		t.Fatalf("tee: exit %d, stdout the input: %v; stderr %s", res.code, bytes.Equal(res.stdout, line.Bytes()), res.stderr)
+	}
+	// pro: 61000-42000+150 / 1900+600 / 42000; flash-lite: 1800 / 40.
+	const want = "gemini-cli 0ec9a2e6-d594-4a6c-8aa2-ee3ca2b325dc gemini-2.5-pro gemini-json result/success 0; tokens 20950+42000/2540"
+	for _, dir := range []string{"imported", "teed"} {
+		db := testkit.OpenDB(t, sessionFiles(t, filepath.Join(work, dir))[0])
+		var got string
+		testkit.QueryRow(t, db, `SELECT agent || ' ' || agent_session_id || ' ' || model || ' ' || source_format || ' ' || result_type || '/' || result_subtype || ' ' || is_error ||
+			'; tokens ' || input_tokens || '+' || cache_read_input_tokens || '/' || output_tokens FROM sessions`, &got)
+		if got != want {
+			t.Errorf("%s: %s\nwant %s", dir, got, want)
+		}
+	}
+	res = runConvlog(t, work, nil, nil, "query", "--dir", "imported", "--markdown", "last")
+	if res.code != 0 || !bytes.Contains(res.stdout, []byte("rounds half to even, and the test passes")) {
+		t.Errorf("query --markdown: exit %d: %s%s", res.code, res.stdout, res.stderr)
+	}
+}

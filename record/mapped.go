@@ -46,9 +46,10 @@ func mapFile(f *os.File, size int64) (*mapped, error) {
 		m.close()
 		m = &mapped{data: text}
 	}
-	// A JSON document, not JSONL: Gemini CLI's saved chat, or the array
-	// of messages that `claude -p --output-format json --verbose` prints.
-	// Read as its lines.
+	// A JSON document, not JSONL: Gemini CLI's saved chat, the array of
+	// messages that `claude -p --output-format json --verbose` prints, or
+	// an indented object (`gemini -p --output-format json`). Read as its
+	// lines.
 	if lines, ok := stream.ChatLines(m.data); ok {
 		m.close()
 		return &mapped{data: lines}, nil
@@ -56,6 +57,10 @@ func mapFile(f *os.File, size int64) (*mapped, error) {
 	if lines, ok := stream.ArrayLines(m.data); ok {
 		m.close()
 		return &mapped{data: lines}, nil
+	}
+	if line, ok := stream.ObjectLine(m.data); ok {
+		m.close()
+		return &mapped{data: line}, nil
 	}
 	if m.unmap {
 		adviseSequential(m.data)

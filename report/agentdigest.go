@@ -252,6 +252,7 @@ type rolloutLine struct {
 // stream.ChatLines), "" for other lines.
 func chatDigest(raw []byte, typ string) string {
 	var l struct {
+		Response  *string         `json:"response"` // gemini -p --output-format json
 		ID        *string         `json:"id"`
 		SessionID string          `json:"sessionId"`
 		Project   string          `json:"projectHash"`
@@ -267,6 +268,9 @@ func chatDigest(raw []byte, typ string) string {
 	}
 	if json.Unmarshal(raw, &l) != nil {
 		return ""
+	}
+	if typ == "" && l.Response != nil {
+		return "response: " + *l.Response
 	}
 	if typ == "" || typ == "session" {
 		// The first line, which has no type of its own.

@@ -286,11 +286,12 @@ func (m *Markdown) agentFinal() (answer, failure string) {
 	for _, msg := range m.final {
 		raw, _ := validUTF8(msg.Raw)
 		var l struct {
-			Type    string      `json:"type"`
-			Content string      `json:"content"`
-			Status  string      `json:"status"`
-			Error   *agentError `json:"error"`
-			Item    struct {
+			Type     string      `json:"type"`
+			Content  string      `json:"content"`
+			Response string      `json:"response"` // gemini -p --output-format json
+			Status   string      `json:"status"`
+			Error    *agentError `json:"error"`
+			Item     struct {
 				Text string `json:"text"`
 			} `json:"item"`
 			Part struct {
@@ -307,6 +308,8 @@ func (m *Markdown) agentFinal() (answer, failure string) {
 			continue
 		}
 		switch {
+		case l.Type == "" && l.Response != "":
+			parts = append(parts[:0], l.Response)
 		case l.Type == "message": // Gemini's deltas
 			parts = append(parts, l.Content)
 		case l.Type == "gemini": // Gemini CLI's saved chats: the model's last turn

@@ -193,6 +193,9 @@ func classify(v *fastjson.Value, typ string) Agent {
 		if chatHeader(v) {
 			return AgentGemini // the first line of a saved chat (ChatLines)
 		}
+		if geminiJSON(v) {
+			return AgentGemini // gemini -p --output-format json
+		}
 		// Codex before 0.44: a config summary, the prompt, then {id, msg}
 		// envelopes. Claude Code's transcripts always have a type.
 		switch {

@@ -66,6 +66,29 @@ func ArrayLines(data []byte) ([]byte, bool) {
 	return out, true
 }
 
+// ObjectLine returns data as one line when data is one JSON object written
+// over several lines (`gemini -p … --output-format json` prints its result
+// indented), without the whitespace between its tokens; false for anything
+// else, a JSONL file among them.
+func ObjectLine(data []byte) ([]byte, bool) {
+	doc := bytes.TrimSpace(TrimBOM(data))
+	if len(doc) == 0 || doc[0] != '{' || bytes.IndexByte(doc, '\n') < 0 {
+		return nil, false
+	}
+	// JSONL's first line is a whole object; an indented object's is not.
+	first, _, _ := bytes.Cut(doc, []byte("\n"))
+	if json.Valid(bytes.TrimSpace(first)) {
+		return nil, false
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(doc) + 1)
+	if json.Compact(&buf, doc) != nil {
+		return nil, false
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes(), true
+}
+
 // splitArray writes each element of the JSON array doc to buf, compacted,
 // and its end in buf to ends; false unless doc is one array of objects
 // and nothing after it but whitespace.

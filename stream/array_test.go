@@ -47,3 +47,25 @@ func TestArrayLines(t *testing.T) {
 		t.Error("objects without a type read as a file of messages")
 	}
 }
+
+// An object indented over several lines is read as one line; JSONL, a
+// one-line object and what is not JSON are not.
+func TestObjectLine(t *testing.T) {
+	line, ok := ObjectLine([]byte("\xef\xbb\xbf{\n  \"response\": \"caf\\u00e9 ok\",\n  \"stats\": {\"models\": {}}\n}\n"))
+	if want := "{\"response\":\"caf\\u00e9 ok\",\"stats\":{\"models\":{}}}\n"; !ok || string(line) != want {
+		t.Fatalf("%v %q", ok, line)
+	}
+	for name, data := range map[string]string{
+		"JSONL":         "{\"type\":\"user\"}\n{\"type\":\"user\"}\n",
+		"one line":      "{\"response\":\"ok\"}\n",
+		"cut short":     "{\n  \"response\": \"ok\"\n",
+		"two objects":   "{\n\"a\":1\n}\n{\n\"a\":1\n}\n",
+		"an array":      "[\n{\"a\":1}\n]\n",
+		"plain text":    "hello\nworld\n",
+		"a brace alone": "{\n",
+	} {
+		if l, ok := ObjectLine([]byte(data)); ok {
+			t.Errorf("%s: read as one object: %q", name, l)
+		}
+	}
+}

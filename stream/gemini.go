@@ -14,6 +14,15 @@ func (p *Processor) geminiFields(v *fastjson.Value, m *Message) {
 		p.geminiChatFields(v, m)
 		return
 	}
+	if m.Type == "" && geminiJSON(v) {
+		// The run's one object: its answer and figures.
+		m.Type = "result"
+		id := v.GetStringBytes("session_id")
+		p.sessionID(id)
+		p.newRun(id)
+		p.Facts.SourceFormat = "gemini-json"
+		return
+	}
 	switch m.Type {
 	case "init":
 		id := v.GetStringBytes("session_id")
@@ -73,7 +82,57 @@ func (p *Processor) gemini(v *fastjson.Value, m *Message) {
 		}
 		p.complete(&r, parseTime(v.GetStringBytes("timestamp")))
 	case "result":
+		if geminiJSON(v) {
+			p.geminiJSONResult(v, m)
+			return
+		}
 		p.geminiResult(v, m)
+	}
+}
+
+// geminiJSON says whether a line is what `gemini -p … --output-format
+// json` prints, one object for the run: {"session_id" (newer versions),
+// "response", "stats": {"models": {<model>: {"api", "tokens": {"prompt"
+// (or "input"), "candidates", "cached", "thoughts", "tool", "total"}}},
+// "tools", "files"}, and "error": {"type", "message", "code"} when it
+// failed}. Its tools are counts, not calls: it has no tool calls.
+func geminiJSON(v *fastjson.Value) bool {
+	return !v.Exists("type") && (v.Exists("response") || v.Exists("error")) && isObject(v.Get("stats", "models"))
+}
+
+func (p *Processor) geminiJSONResult(v *fastjson.Value, m *Message) {
+	f := &p.Facts
+	f.ResultType, f.ResultSubtype, f.IsError = m.Type, "success", 0
+	if e := v.Get("error"); e != nil && e.Type() != fastjson.TypeNull {
+		f.ResultSubtype, f.IsError = "error", 1
+	}
+	var best []byte
+	var most int64 = -1
+	v.GetObject("stats", "models").Visit(func(k []byte, mv *fastjson.Value) {
+		t := mv.Get("tokens")
+		if len(k) == 0 || !isObject(t) {
+			return
+		}
+		prompt := t.GetInt64("prompt")
+		if !t.Exists("prompt") {
+			prompt = t.GetInt64("input")
+		}
+		cached := t.GetInt64("cached")
+		u := Usage{
+			// As in a saved chat: the prompt counts the cached tokens, the
+			// tool-use prompt is input too, thoughts are billed as output.
+			Input:     max(prompt-cached, 0) + t.GetInt64("tool"),
+			Output:    t.GetInt64("candidates") + t.GetInt64("thoughts"),
+			CacheRead: cached,
+		}
+		p.addUsage(u)
+		p.addModelUsage(string(k), u)
+		if n := t.GetInt64("total"); n > most {
+			best, most = k, n
+		}
+	})
+	if best != nil {
+		f.ConcreteModel = string(best)
 	}
 }
 

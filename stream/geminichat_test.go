@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -83,6 +84,7 @@ func FuzzDocumentLines(f *testing.F) {
 	f.Add([]byte(`{"sessionId":"s","projectHash":"p","messages":[{"id":"1","type":"user","content":[{"text":"hi"}]}]}`))
 	f.Add([]byte("{\"sessionId\":\"s\",\"projectHash\":\"p\",\"messages\":[]}\n{}\n"))
 	f.Add([]byte(`[{"type":"system","subtype":"init"},{"type":"result","result":"ok"}]`))
+	f.Add([]byte("{\n  \"response\": \"ok\",\n  \"stats\": {\"models\": {\"m\": {\"tokens\": {\"prompt\": 3}}}}\n}\n"))
 	f.Add([]byte("[\n  {\"type\": \"user\", \"message\": {\"content\": \"a \\u00e9\"}}\n]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if lines, ok := ChatLines(data); ok {
@@ -99,6 +101,13 @@ func FuzzDocumentLines(f *testing.F) {
 			}
 			if json.Unmarshal(got[0], &head) != nil || head.SessionID != doc.SessionID || head.SessionID == "" {
 				t.Fatalf("first line %s, session %q", got[0], doc.SessionID)
+			}
+		}
+		if line, ok := ObjectLine(data); ok {
+			got := splitLines(t, line, 1)
+			var a, b any
+			if json.Unmarshal(TrimBOM(data), &a) != nil || json.Unmarshal(got[0], &b) != nil || !reflect.DeepEqual(a, b) {
+				t.Fatalf("one line %s is not the object %s", got[0], data)
 			}
 		}
 		if lines, ok := ArrayLines(data); ok {
