@@ -104,6 +104,10 @@ func (p *Processor) codexItem(item *fastjson.Value, m *Message, completed bool) 
 		name = str(item, "server") + "." + str(item, "tool")
 	case "web_search":
 		name = "WebSearch"
+	case "collab_tool_call":
+		// A call to another agent's thread (spawn_agent, send_input,
+		// wait, close_agent): Codex's sub-agents.
+		name = str(item, "tool")
 	default:
 		return
 	}
@@ -178,6 +182,24 @@ func (p *Processor) codexItem(item *fastjson.Value, m *Message, completed bool) 
 		if r.IsError {
 			r.ErrorText = []byte(status)
 		}
+	case "collab_tool_call":
+		// What the agents it named last said, one a line.
+		p.buf = p.buf[:0]
+		if o := item.GetObject("agents_states"); o != nil {
+			o.Visit(func(id []byte, st *fastjson.Value) {
+				if len(p.buf) > 0 {
+					p.buf = append(p.buf, '\n')
+				}
+				p.buf = append(append(append(p.buf, id...), ' '), st.GetStringBytes("status")...)
+				if msg := st.GetStringBytes("message"); len(msg) > 0 {
+					p.buf = append(append(p.buf, ':', ' '), msg...)
+				}
+			})
+		}
+		r.Output = p.buf
+		if r.IsError {
+			r.ErrorText = []byte(status)
+		}
 	}
 	p.complete(&r, 0)
 }
@@ -198,6 +220,12 @@ func (p *Processor) codexInput(item *fastjson.Value, typ string) []byte {
 		b = append(b, '}')
 	case "mcp_tool_call":
 		b = valueOrNull(b, item.Get("arguments"))
+	case "collab_tool_call":
+		b = append(b, `{"prompt":`...)
+		b = valueOrNull(b, item.Get("prompt"))
+		b = append(b, `,"receiver_thread_ids":`...)
+		b = valueOrNull(b, item.Get("receiver_thread_ids"))
+		b = append(b, '}')
 	case "web_search":
 		b = append(b, `{"query":`...)
 		b = valueOrNull(b, item.Get("query"))

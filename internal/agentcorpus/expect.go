@@ -377,6 +377,8 @@ func (r *reader) codex(o obj) {
 			name = s(it, "server") + "." + s(it, "tool")
 		case "web_search":
 			name = "WebSearch"
+		case "collab_tool_call":
+			name = s(it, "tool")
 		default:
 			return
 		}
