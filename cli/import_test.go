@@ -1128,6 +1128,12 @@ func TestImportGeminiChats(t *testing.T) {
 	if !slices.Equal(calls, want) {
 		t.Errorf("tool calls:\n%s\nwant\n%s", strings.Join(calls, "\n"), strings.Join(want, "\n"))
 	}
+	// A call starts with its turn and ends at its own time.
+	var began, completed int64
+	testkit.QueryRow(t, db, `SELECT timestamp, completed_at FROM tool_calls ORDER BY rowid LIMIT 1`, &began, &completed)
+	if began != start+2900 || completed != start+3020 {
+		t.Errorf("first call from %d to %d, want %d to %d", began, completed, start+2900, start+3020)
+	}
 
 	// What the user typed (in parts, too), what the model said and
 	// thought, and the CLI's errors are found.

@@ -225,14 +225,18 @@ func (p *Processor) chatTurn(v *fastjson.Value, m *Message) {
 		tid := p.toolID(id)
 		if !p.known(tid) {
 			input := p.input(c.Get("args"))
-			u := ToolUse{ID: tid, Name: str(c, "name"), Input: input, Time: m.Time, MessageSeq: m.Seq}
+			u := ToolUse{ID: tid, Name: str(c, "name"), Input: input, Time: at, MessageSeq: m.Seq}
 			p.begin(&u, at)
 		}
 		status := str(c, "status")
 		if !p.pending(tid) || (status != "success" && status != "error" && status != "cancelled") {
 			continue // done before, or not yet (scheduled, executing, awaiting approval)
 		}
+		done := parseTime(c.GetStringBytes("timestamp"))
 		r := ToolResult{ID: tid, Time: m.Time, MessageSeq: m.Seq, Output: []byte{}, IsError: status != "success"}
+		if p.LineTimes && done > 0 {
+			r.Time = done // the line's own time is the turn's start
+		}
 		p.buf = p.buf[:0]
 		for _, part := range c.GetArray("result") {
 			resp := part.Get("functionResponse", "response")
@@ -255,7 +259,7 @@ func (p *Processor) chatTurn(v *fastjson.Value, m *Message) {
 			p.errBuf = append(p.errBuf[:0], status...)
 			r.ErrorText = p.errBuf
 		}
-		p.complete(&r, parseTime(c.GetStringBytes("timestamp")))
+		p.complete(&r, done)
 	}
 }
 
