@@ -23,7 +23,7 @@ type CLI struct {
 	Tee    TeeCmd    `cmd:"" help:"Pass stdin to stdout unchanged and log it as a session."`
 	Query  QueryCmd  `cmd:"" help:"Show one session: its summary, and with flags its messages and tool calls."`
 	List   ListCmd   `cmd:"" help:"List the local sessions, newest first."`
-	Import ImportCmd `cmd:"" help:"Import saved stream-json captures and Claude Code transcripts as sessions."`
+	Import ImportCmd `cmd:"" help:"Import saved agent streams, Claude Code transcripts, Codex session files and Gemini CLI chats as sessions."`
 	Sync   SyncCmd   `cmd:"" help:"Push sessions to the libSQL database named by TURSO_DATABASE_URL (Turso Cloud, any libSQL server, or a file)."`
 	SQL    SQLCmd    `cmd:"" name:"sql" help:"Run a read-only SQL query over all local sessions (or the synced database with --url)."`
 	Stats  StatsCmd  `cmd:"" help:"The analytics of all local sessions: per day, results, models, tools, slowest sessions, cost and tokens."`
