@@ -126,6 +126,8 @@ func MessageDigest(m *record.Message) string {
 		if l.Summary != nil {
 			d = "summary: " + *l.Summary
 		}
+	case "attachment", "permission-mode", "last-prompt", "file-history-snapshot":
+		d = transcriptNoteDigest(raw, l.Type)
 	}
 	if d == "" {
 		d = agentDigest(raw, l.Type)
@@ -143,6 +145,84 @@ func MessageDigest(m *record.Message) string {
 		d = "(sub-agent) " + d
 	}
 	return OneLine(d)
+}
+
+// transcriptNoteDigest is the digest of the lines that Claude Code's
+// transcripts hold beside the conversation: the files it backed up before
+// an edit, and in 2.1 what it attached to a turn (a hook's output, the
+// tools or skills it lists to the model, a reminder), the permission mode,
+// the last prompt. Whole, they are JSON of several KB
+// (a skill listing), which says less than one line.
+func transcriptNoteDigest(raw []byte, typ string) string {
+	var l struct {
+		Snapshot *struct {
+			Files map[string]json.RawMessage `json:"trackedFileBackups"`
+		} `json:"snapshot"`
+		Update     bool   `json:"isSnapshotUpdate"`
+		Mode       string `json:"permissionMode"`
+		LastPrompt string `json:"lastPrompt"`
+		Attachment *struct {
+			Type         string          `json:"type"`
+			HookName     string          `json:"hookName"`
+			Command      string          `json:"command"`
+			ExitCode     json.Number     `json:"exitCode"`
+			Stdout       string          `json:"stdout"`
+			Stderr       string          `json:"stderr"`
+			Content      json.RawMessage `json:"content"`
+			AddedNames   []string        `json:"addedNames"`
+			RemovedNames []string        `json:"removedNames"`
+			SkillCount   json.Number     `json:"skillCount"`
+			ItemCount    json.Number     `json:"itemCount"`
+		} `json:"attachment"`
+	}
+	if json.Unmarshal(raw, &l) != nil {
+		return ""
+	}
+	switch typ {
+	case "file-history-snapshot":
+		if l.Snapshot == nil {
+			return ""
+		}
+		s := fmt.Sprintf("file history snapshot: %d files", len(l.Snapshot.Files))
+		if l.Update {
+			s += " (update)"
+		}
+		return s
+	case "permission-mode":
+		return "permission mode " + l.Mode
+	case "last-prompt":
+		return "last prompt: " + l.LastPrompt
+	}
+	a := l.Attachment
+	if a == nil || a.Type == "" {
+		return ""
+	}
+	s := "attachment " + a.Type
+	switch {
+	case a.HookName != "":
+		s += " " + a.HookName
+		if a.Command != "" {
+			s += " (" + a.Command
+			if a.ExitCode != "" {
+				s += ", exit " + a.ExitCode.String()
+			}
+			s += ")"
+		}
+		var text string
+		if json.Unmarshal(a.Content, &text) != nil {
+			text = compactJSON(a.Content)
+		}
+		if out := strings.TrimSpace(cmpOr(a.Stderr, text, a.Stdout)); out != "" {
+			s += ": " + out
+		}
+	case len(a.AddedNames) > 0 || len(a.RemovedNames) > 0:
+		s += fmt.Sprintf(": %d tools added, %d removed", len(a.AddedNames), len(a.RemovedNames))
+	case a.SkillCount != "":
+		s += ": " + a.SkillCount.String() + " skills"
+	case a.ItemCount != "":
+		s += ": " + a.ItemCount.String() + " items"
+	}
+	return s
 }
 
 func messageDigest(l *line) string {
