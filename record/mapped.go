@@ -50,17 +50,9 @@ func mapFile(f *os.File, size int64) (*mapped, error) {
 	// messages that `claude -p --output-format json --verbose` prints, or
 	// an indented object (`gemini -p --output-format json`). Read as its
 	// lines.
-	if lines, ok := stream.ChatLines(m.data); ok {
+	if lines, ok := stream.DocumentLines(m.data); ok {
 		m.close()
 		return &mapped{data: lines}, nil
-	}
-	if lines, ok := stream.ArrayLines(m.data); ok {
-		m.close()
-		return &mapped{data: lines}, nil
-	}
-	if line, ok := stream.ObjectLine(m.data); ok {
-		m.close()
-		return &mapped{data: line}, nil
 	}
 	if m.unmap {
 		adviseSequential(m.data)

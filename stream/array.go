@@ -17,6 +17,20 @@ import (
 // whole output, held twice while it is split.
 const maxArrayLine = 64 << 20
 
+// DocumentLines returns the lines of data when data is a JSON document
+// rather than JSONL: Gemini CLI's saved chat (ChatLines), an array of
+// messages (ArrayLines), or an object written over several lines
+// (ObjectLine); false for anything else.
+func DocumentLines(data []byte) ([]byte, bool) {
+	if lines, ok := ChatLines(data); ok {
+		return lines, true
+	}
+	if lines, ok := ArrayLines(data); ok {
+		return lines, true
+	}
+	return ObjectLine(data)
+}
+
 // arrayElements returns the elements of a line that is a JSON array of
 // objects, each without whitespace between its tokens and otherwise as
 // written; false for any other line.
@@ -25,19 +39,7 @@ func arrayElements(line []byte) ([][]byte, bool) {
 	if len(doc) == 0 || doc[0] != '[' || len(line) > maxArrayLine {
 		return nil, false
 	}
-	var out [][]byte
-	var buf bytes.Buffer
-	ends := []int{}
-	if !splitArray(doc, &buf, &ends) || len(ends) == 0 {
-		return nil, false
-	}
-	all := buf.Bytes()
-	from := 0
-	for _, end := range ends {
-		out = append(out, all[from:end])
-		from = end
-	}
-	return out, true
+	return splitArray(doc)
 }
 
 // ArrayLines returns the lines of data when data is one JSON array of
@@ -52,18 +54,11 @@ func ArrayLines(data []byte) ([]byte, bool) {
 	if len(head) == 0 || head[0] != '{' || !bytes.Contains(doc[:min(len(doc), 4096)], []byte(`"type"`)) {
 		return nil, false
 	}
-	var buf bytes.Buffer
-	ends := []int{}
-	if !splitArray(doc, &buf, &ends) || len(ends) == 0 {
+	elems, ok := splitArray(doc)
+	if !ok {
 		return nil, false
 	}
-	out := make([]byte, 0, buf.Len()+len(ends))
-	from := 0
-	for _, end := range ends {
-		out = append(append(out, buf.Bytes()[from:end]...), '\n')
-		from = end
-	}
-	return out, true
+	return append(bytes.Join(elems, []byte("\n")), '\n'), true
 }
 
 // ObjectLine returns data as one line when data is one JSON object written
@@ -89,24 +84,34 @@ func ObjectLine(data []byte) ([]byte, bool) {
 	return buf.Bytes(), true
 }
 
-// splitArray writes each element of the JSON array doc to buf, compacted,
-// and its end in buf to ends; false unless doc is one array of objects
-// and nothing after it but whitespace.
-func splitArray(doc []byte, buf *bytes.Buffer, ends *[]int) bool {
+// splitArray returns the elements of the JSON array doc, each compacted,
+// in one buffer; false unless doc is one array of at least one object, of
+// objects only, and nothing after it but whitespace.
+func splitArray(doc []byte) ([][]byte, bool) {
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
-		return false
+		return nil, false
 	}
+	var buf bytes.Buffer
+	var ends []int
 	for dec.More() {
 		var e json.RawMessage
-		if dec.Decode(&e) != nil || len(e) == 0 || e[0] != '{' || json.Compact(buf, e) != nil {
-			return false
+		if dec.Decode(&e) != nil || len(e) == 0 || e[0] != '{' || json.Compact(&buf, e) != nil {
+			return nil, false
 		}
-		*ends = append(*ends, buf.Len())
+		ends = append(ends, buf.Len())
 	}
-	if t, err := dec.Token(); err != nil || t != json.Delim(']') {
-		return false
+	if t, err := dec.Token(); err != nil || t != json.Delim(']') || len(ends) == 0 {
+		return nil, false
 	}
-	_, err := dec.Token()
-	return err == io.EOF
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false
+	}
+	all := buf.Bytes()
+	elems := make([][]byte, len(ends))
+	from := 0
+	for i, end := range ends {
+		elems[i], from = all[from:end], end
+	}
+	return elems, true
 }
