@@ -97,7 +97,7 @@ func MessageDocs(typ, subtype string, raw []byte) []Doc {
 		if msg == nil {
 			// Gemini CLI's saved chats: {"type":"user","content":…}, the
 			// content a string or a list of {"text":…} parts.
-			return textDoc(nil, 0, typ, "", "", chatText(v.Get("content")))
+			return textDoc(nil, 0, typ, "", "", contentText(v.Get("content")))
 		}
 		content := msg.Get("content")
 		if content == nil {
@@ -158,14 +158,7 @@ func MessageDocs(typ, subtype string, raw []byte) []Doc {
 		// "input_text"|"output_text","text":…}].
 		role := str(v.Get("role"))
 		if role == KindUser || role == KindAssistant {
-			text := str(v.Get("content"))
-			for i, b := range v.GetArray("content") {
-				if i > 0 {
-					text += "\n"
-				}
-				text += str(b.Get("text"))
-			}
-			docs = textDoc(docs, 0, role, "", "", text)
+			docs = textDoc(docs, 0, role, "", "", contentText(v.Get("content")))
 		}
 	case "item.completed":
 		// Codex: the agent's messages and reasoning; its commands are tool calls.
@@ -198,9 +191,10 @@ func MessageDocs(typ, subtype string, raw []byte) []Doc {
 	return mergeLastPart(docs)
 }
 
-// chatText is the text of a Gemini CLI saved chat's content: a string, or
-// the texts of its parts, one to a line.
-func chatText(c *fastjson.Value) string {
+// contentText is the text of a content that is a string, or a list of
+// parts or blocks with "text" (Gemini CLI's saved chats, Codex's older
+// session files), their texts one to a line.
+func contentText(c *fastjson.Value) string {
 	if c == nil || c.Type() == fastjson.TypeString {
 		return str(c)
 	}
