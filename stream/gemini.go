@@ -113,18 +113,7 @@ func (p *Processor) geminiJSONResult(v *fastjson.Value, m *Message) {
 		if len(k) == 0 || !isObject(t) {
 			return
 		}
-		prompt := t.GetInt64("prompt")
-		if !t.Exists("prompt") {
-			prompt = t.GetInt64("input")
-		}
-		cached := t.GetInt64("cached")
-		u := Usage{
-			// As in a saved chat: the prompt counts the cached tokens, the
-			// tool-use prompt is input too, thoughts are billed as output.
-			Input:     max(prompt-cached, 0) + t.GetInt64("tool"),
-			Output:    t.GetInt64("candidates") + t.GetInt64("thoughts"),
-			CacheRead: cached,
-		}
+		u := geminiTokens(t)
 		p.addUsage(u)
 		p.addModelUsage(string(k), u)
 		if n := t.GetInt64("total"); n > most {
@@ -168,6 +157,27 @@ func (p *Processor) geminiResult(v *fastjson.Value, m *Message) {
 	}
 	if best != nil {
 		f.ConcreteModel = string(best)
+	}
+}
+
+// geminiTokens maps the tokens Gemini CLI counts for a model's turn (its
+// saved chats: "input", "output") or for a model over a run (--output-format
+// json: "prompt", "candidates") onto Claude's usage: the prompt counts the
+// cached tokens, the tool-use prompt is input too, and thoughts are billed
+// as output.
+func geminiTokens(t *fastjson.Value) Usage {
+	prompt, out := t.Get("prompt"), t.Get("candidates")
+	if prompt == nil {
+		prompt = t.Get("input")
+	}
+	if out == nil {
+		out = t.Get("output")
+	}
+	cached := t.GetInt64("cached")
+	return Usage{
+		Input:     max(prompt.GetInt64()-cached, 0) + t.GetInt64("tool"),
+		Output:    out.GetInt64() + t.GetInt64("thoughts"),
+		CacheRead: cached,
 	}
 }
 

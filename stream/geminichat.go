@@ -200,14 +200,7 @@ func (p *Processor) chatTurn(v *fastjson.Value, m *Message) {
 		}
 	}
 	if t := v.Get("tokens"); isObject(t) {
-		cached := t.GetInt64("cached")
-		p.noteMessage("gemini-chat:"+p.runID+":"+str(v, "id"), reqUsage{model: model, u: Usage{
-			// "input" counts the cached tokens; the tool-use prompt is
-			// input too, and thoughts are billed as output.
-			Input:     max(t.GetInt64("input")-cached, 0) + t.GetInt64("tool"),
-			Output:    t.GetInt64("output") + t.GetInt64("thoughts"),
-			CacheRead: cached,
-		}})
+		p.noteMessage("gemini-chat:"+p.runID+":"+str(v, "id"), reqUsage{model: model, u: geminiTokens(t)})
 		// The model that did the most work names the session.
 		best, most := "", int64(-1)
 		for k, a := range p.msgAgg {
