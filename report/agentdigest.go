@@ -284,15 +284,7 @@ func chatDigest(raw []byte, typ string) string {
 	}
 	var text string
 	if json.Unmarshal(l.Content, &text) != nil {
-		var parts []struct {
-			Text string `json:"text"`
-		}
-		json.Unmarshal(l.Content, &parts)
-		texts := make([]string, len(parts))
-		for i, p := range parts {
-			texts[i] = p.Text
-		}
-		text = strings.Join(texts, " ")
+		text = strings.Join(blockTexts(l.Content), " ") // newer versions' parts
 	}
 	switch typ {
 	case "user", "info", "error", "warning":
